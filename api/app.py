@@ -1,0 +1,110 @@
+"""create_app(settings) -> Starlette: /graphql (HTTP and graphql-transport-ws) and /healthz."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from api.auth import tokens
+from api.auth.scope import scope_for
+from api.config import Settings
+from api.db import create_engine, session_factory
+from api.http_limits import BodySizeLimit
+from schema.build import build_schema
+from schema.context import Context
+
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def resolve_caller(
+    sessions: async_sessionmaker[AsyncSession], token: str | None, context: Context
+) -> None:
+    """Fill the context with the member, token and scope behind a bearer token."""
+    if not token:
+        return
+    async with sessions() as session:
+        try:
+            member, record = await tokens.authenticate(session, token)
+        except tokens.TokenRejected as rejected:
+            context.auth_error = rejected.reason
+            return
+        context.member, context.token = member, record
+        context.scope = await scope_for(session, member, record)
+
+
+class GridlinkGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self, *, settings: Settings, sessions: async_sessionmaker[AsyncSession], **kwargs: Any
+    ) -> None:
+        super().__init__(build_schema(settings), **kwargs)
+        self.settings = settings
+        self.sessions = sessions
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        context = Context(
+            request=request, response=response, settings=self.settings, sessions=self.sessions
+        )
+        await resolve_caller(self.sessions, bearer_token(request), context)
+        return context
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    engine = engine or create_engine(settings)
+    sessions = session_factory(engine)
+    graphql = GridlinkGraphQL(
+        settings=settings,
+        sessions=sessions,
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=True,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+    )
+
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+            return JSONResponse(
+                {"status": "unavailable", "database": f"unreachable: {type(error).__name__}"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    return app

@@ -1,0 +1,124 @@
+"""Opaque bearer tokens: sign-in sessions and API tokens, stored as sha256, expiring, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.models import AuthToken, TokenKind
+from api.auth.passwords import verify_password
+from api.enterprises.codes import normalize_phone
+from api.errors import DomainError
+from api.members.models import Member
+from api.records import utcnow
+
+TOKEN_PREFIX = "glk_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: AuthToken
+
+
+async def issue_token(
+    session: AsyncSession,
+    *,
+    member: Member,
+    kind: TokenKind,
+    lifetime: timedelta | None,
+    name: str = "",
+    grants: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> IssuedToken:
+    now = now or utcnow()
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = AuthToken(
+        member_id=member.id,
+        token_hash=hash_token(token),
+        kind=kind,
+        name=name,
+        grants=grants or {},
+        created_at=now,
+        expires_at=now + lifetime if lifetime else None,
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedToken(token, record)
+
+
+def invalid_credentials() -> DomainError:
+    # One message for an unknown phone and a wrong password: no account enumeration.
+    return DomainError("INVALID_CREDENTIALS", "the phone number or password is wrong")
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    phone: str,
+    password: str,
+    lifetime: timedelta,
+    now: datetime | None = None,
+) -> IssuedToken:
+    try:
+        normalized = normalize_phone(phone)
+    except DomainError:
+        verify_password(None, password)
+        raise invalid_credentials() from None
+    member = await session.scalar(select(Member).where(Member.phone == normalized))
+    usable = member is not None and member.is_active and not member.deleted
+    if not verify_password(member.password_hash if usable and member else None, password):
+        raise invalid_credentials()
+    assert member is not None
+    return await issue_token(
+        session, member=member, kind=TokenKind.SESSION, lifetime=lifetime, name="sign-in", now=now
+    )
+
+
+class TokenRejected(Exception):
+    """The bearer token is unknown, expired or revoked; the reason is safe to show."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def authenticate(
+    session: AsyncSession, token: str, *, now: datetime | None = None
+) -> tuple[Member, AuthToken]:
+    now = now or utcnow()
+    if not token.startswith(TOKEN_PREFIX):
+        raise TokenRejected("the token is not a gridlink token")
+    record = await session.scalar(
+        select(AuthToken).where(AuthToken.token_hash == hash_token(token))
+    )
+    if record is None:
+        raise TokenRejected("the token is unknown")
+    if record.revoked_at is not None:
+        raise TokenRejected("the token was revoked; sign in again")
+    if record.expires_at is not None and record.expires_at <= now:
+        raise TokenRejected("the token has expired; sign in again")
+    member = await session.get(Member, record.member_id)
+    if member is None or not member.is_active or member.deleted:
+        raise TokenRejected("the account behind the token is disabled")
+    return member, record
+
+
+async def revoke(
+    session: AsyncSession, token_id: uuid.UUID, *, now: datetime | None = None
+) -> None:
+    record = await session.get(AuthToken, token_id)
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = now or utcnow()
+        await session.flush()

@@ -1,0 +1,221 @@
+"""The `gridlink` command: serve, migrate, demo, create-user, create-token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.auth.models import TokenKind
+from api.auth.tokens import issue_token
+from api.config import Settings, SettingsError, parse_duration
+from api.db import create_engine, session_factory
+from api.enterprises.codes import normalize_phone
+from api.errors import DomainError, invalid
+from api.grids.models import Grid
+from api.members.models import Member
+from api.members.service import create_member
+from api.migrate import upgrade
+
+
+class CommandError(Exception):
+    """A bad argument or a refused operation: printed as one line, exit status 2."""
+
+
+def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+    async def main() -> int:
+        engine = create_engine(settings)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUID]:
+    """Grids named by code (SY-T01) or UUID."""
+    ids: list[uuid.UUID] = []
+    for ref in refs:
+        try:
+            grid = await session.get(Grid, uuid.UUID(ref))
+        except ValueError:
+            grid = await session.scalar(select(Grid).where(Grid.code == ref))
+        if grid is None or grid.deleted:
+            raise invalid("grid", f"no grid with code or id {ref!r}")
+        ids.append(grid.id)
+    return ids
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    async def work(engine: AsyncEngine) -> int:
+        await upgrade(engine)
+        print(f"database at head: {engine.url.render_as_string(hide_password=True)}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from api.demo import demo_accounts, load_demo
+
+    async def work(engine: AsyncEngine) -> int:
+        if args.migrate:
+            await upgrade(engine)
+        async with session_factory(engine)() as session, session.begin():
+            if args.if_empty and await session.scalar(select(func.count()).select_from(Grid)):
+                # A database with a county of its own must never get the demo mixed in.
+                county = await session.scalar(select(Grid.code).where(Grid.code == "SY"))
+                if county is None:
+                    print("the database holds data of its own; demo not loaded")
+                    return 0
+            summary = await load_demo(session)
+        state = "loaded" if summary.created else "already present, nothing written"
+        print(f"demo county {state}: {summary}")
+        print("demo accounts (password for each: see below):")
+        for account in demo_accounts():
+            print(f"  {account.role:<13} {account.phone}  {account.password}  {account.name}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    password = args.password
+    if password is None and not args.no_password:
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass()
+    roles = [r for value in args.role for r in value.split(",") if r.strip()]
+
+    async def work(engine: AsyncEngine) -> int:
+        async with session_factory(engine)() as session, session.begin():
+            member = await create_member(
+                session,
+                name=args.name,
+                phone=args.phone,
+                roles=roles,
+                grid_ids=await _grid_ids(session, args.grid),
+                password=password,
+            )
+        print(f"created member {member.id} {member.name} {member.phone} roles={member.roles}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    lifetime = (
+        timedelta(seconds=parse_duration("--expires", args.expires)) if args.expires else None
+    )
+
+    async def work(engine: AsyncEngine) -> int:
+        async with session_factory(engine)() as session, session.begin():
+            phone = normalize_phone(args.phone)
+            member = await session.scalar(select(Member).where(Member.phone == phone))
+            if member is None:
+                raise invalid("phone", f"no member with phone {phone}")
+            grants: dict[str, object] = {"readOnly": args.read_only}
+            if args.grid:
+                grants["grids"] = [str(g) for g in await _grid_ids(session, args.grid)]
+            issued = await issue_token(
+                session,
+                member=member,
+                kind=TokenKind.API,
+                lifetime=lifetime,
+                name=args.name,
+                grants=grants,
+            )
+        # The token is shown once; only its hash is stored.
+        print(issued.token)
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws="websockets")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridlink", description="Labour-relations early warning: API, sync and tools."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the GraphQL API")
+    serve.add_argument("--host", help="bind address (default GRIDLINK_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default GRIDLINK_PORT or 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="load the demo county (idempotent)")
+    demo.add_argument("--no-migrate", dest="migrate", action="store_false")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="load only into an empty database (make run)"
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+    user = commands.add_parser("create-user", help="create a member who can sign in")
+    user.add_argument("--name", required=True)
+    user.add_argument("--phone", required=True)
+    user.add_argument(
+        "--role", action="append", required=True, help="ADMIN, COUNTY_STAFF, TOWN_STAFF, ..."
+    )
+    user.add_argument("--grid", action="append", default=[], help="grid code or id served")
+    secret = user.add_mutually_exclusive_group()
+    secret.add_argument("--password", help="(visible in the process list; prefer the prompt)")
+    secret.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    secret.add_argument("--no-password", action="store_true", help="a member who cannot sign in")
+    user.set_defaults(handler=cmd_create_user)
+
+    token = commands.add_parser("create-token", help="issue an API token for a frontend")
+    token.add_argument("--phone", required=True, help="the member the token acts for")
+    token.add_argument("--name", required=True, help="what the token is for, e.g. county-dashboard")
+    token.add_argument("--grid", action="append", default=[], help="limit to these grids")
+    token.add_argument("--read-only", action="store_true")
+    token.add_argument("--expires", default="365d", help="lifetime such as 365d; '' for never")
+    token.set_defaults(handler=cmd_create_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.handler(settings, args)
+    except SettingsError as error:
+        print(f"gridlink: configuration error: {error}", file=sys.stderr)
+        return 2
+    except DomainError as error:
+        where = f"{error.field}: " if error.field else ""
+        print(f"gridlink {args.command}: error: {where}{error.message}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"gridlink {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except (OSError, SQLAlchemyError) as error:
+        # Most often the database is down or the URL points nowhere: say so, not a traceback.
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"gridlink {args.command}: error: cannot use the database: {reason}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Settings from the environment (``GRIDLINK_`` prefix), validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/gridlink.db"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _parse_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def parse_duration(name: str, raw: str) -> int:
+    """Seconds from '90d', '12h', '30m', '45s' or a bare number of seconds."""
+    text = raw.strip().lower()
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    try:
+        seconds = int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a duration such as 90d, 12h, 30m or 45s, got {raw!r}"
+        ) from None
+    if seconds <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return seconds
+
+
+def _check_database_url(name: str, raw: str) -> str:
+    url = raw.strip()
+    if not url.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+", "postgres:")):
+        raise SettingsError(
+            f"{name} must be a sqlite:///path or postgresql://user@host/db URL, got {raw!r}"
+        )
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_lifetime_seconds: int = 30 * 86400
+    max_page_size: int = 100
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    max_body_bytes: int = 256 * 1024
+    sync_retention_seconds: int = 90 * 86400
+    run_worker_in_process: bool = True
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:admin@gridlink.invalid"
+    push_allow_insecure_endpoints: bool = False
+    redis_url: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every GRIDLINK_ variable; a bad one raises SettingsError."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+
+        def get(key: str) -> str | None:
+            return env.get(f"GRIDLINK_{key}")
+
+        if (raw := get("DATABASE_URL")) is not None:
+            values["database_url"] = _check_database_url("GRIDLINK_DATABASE_URL", raw)
+        if (raw := get("ENV")) is not None:
+            if raw not in {"development", "production"}:
+                raise SettingsError(f"GRIDLINK_ENV must be development or production, got {raw!r}")
+            values["env"] = raw
+        if (raw := get("HOST")) is not None:
+            values["host"] = raw
+        if (raw := get("PORT")) is not None:
+            values["port"] = _parse_int("GRIDLINK_PORT", raw, minimum=1, maximum=65535)
+        if (raw := get("TOKEN_LIFETIME")) is not None:
+            values["token_lifetime_seconds"] = parse_duration("GRIDLINK_TOKEN_LIFETIME", raw)
+        if (raw := get("MAX_PAGE_SIZE")) is not None:
+            values["max_page_size"] = _parse_int(
+                "GRIDLINK_MAX_PAGE_SIZE", raw, minimum=1, maximum=1000
+            )
+        if (raw := get("MAX_QUERY_DEPTH")) is not None:
+            values["max_query_depth"] = _parse_int(
+                "GRIDLINK_MAX_QUERY_DEPTH", raw, minimum=2, maximum=50
+            )
+        if (raw := get("MAX_BODY_BYTES")) is not None:
+            values["max_body_bytes"] = _parse_int(
+                "GRIDLINK_MAX_BODY_BYTES", raw, minimum=1024, maximum=64 * 1024 * 1024
+            )
+        if (raw := get("SYNC_RETENTION")) is not None:
+            values["sync_retention_seconds"] = parse_duration("GRIDLINK_SYNC_RETENTION", raw)
+        if (raw := get("RUN_WORKER_IN_PROCESS")) is not None:
+            values["run_worker_in_process"] = _parse_bool("GRIDLINK_RUN_WORKER_IN_PROCESS", raw)
+        if (raw := get("VAPID_PRIVATE_KEY")) is not None:
+            values["vapid_private_key"] = raw.strip() or None
+        if (raw := get("VAPID_SUBJECT")) is not None:
+            if not raw.startswith(("mailto:", "https://")):
+                raise SettingsError(
+                    f"GRIDLINK_VAPID_SUBJECT must start with mailto: or https://, got {raw!r}"
+                )
+            values["vapid_subject"] = raw
+        if (raw := get("PUSH_ALLOW_INSECURE_ENDPOINTS")) is not None:
+            values["push_allow_insecure_endpoints"] = _parse_bool(
+                "GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS", raw
+            )
+        if (raw := get("REDIS_URL")) is not None:
+            values["redis_url"] = raw.strip() or None
+        return cls(**values)  # type: ignore[arg-type]
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a sqlite URL, so that its folder can be made before connecting."""
+        if not self.is_sqlite:
+            return None
+        _, _, path = self.database_url.partition(":///")
+        if not path or path == ":memory:":
+            return None
+        return Path(path)

@@ -1,0 +1,93 @@
+"""Operations on the grid tree."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import invalid, not_found
+from api.grids.models import Grid, GridKind
+
+# Which kinds may hang under which: the tree the county actually has.
+ALLOWED_PARENTS: dict[GridKind, set[GridKind | None]] = {
+    GridKind.COUNTY: {None},
+    GridKind.TOWN: {GridKind.COUNTY},
+    GridKind.PARK: {GridKind.TOWN},
+    GridKind.INDEPENDENT: {GridKind.TOWN, GridKind.PARK},
+    GridKind.JOINT: {GridKind.TOWN, GridKind.PARK},
+}
+
+
+async def get_grid(session: AsyncSession, grid_id: uuid.UUID, *, field: str = "gridId") -> Grid:
+    grid = await session.get(Grid, grid_id)
+    if grid is None or grid.deleted:
+        raise not_found(field, "the grid")
+    return grid
+
+
+def town_of(grid: Grid) -> uuid.UUID | None:
+    """The town a grid belongs to (a town is its own town)."""
+    return grid.id if grid.kind == GridKind.TOWN else grid.town_id
+
+
+async def create_grid(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    kind: GridKind,
+    parent_id: uuid.UUID | None,
+    industry: str | None = None,
+    grid_id: uuid.UUID | None = None,
+) -> Grid:
+    code, name = code.strip(), name.strip()
+    if not code:
+        raise invalid("code", "a grid needs a code")
+    if not name:
+        raise invalid("name", "a grid needs a name")
+    parent = await get_grid(session, parent_id, field="parentId") if parent_id else None
+    if (parent.kind if parent else None) not in ALLOWED_PARENTS[kind]:
+        allowed = ", ".join(sorted(k.value if k else "none" for k in ALLOWED_PARENTS[kind]))
+        raise invalid("parentId", f"a {kind.value} grid must sit under: {allowed}")
+    if kind == GridKind.JOINT and not (industry and industry.strip()):
+        raise invalid("industry", "a joint grid groups one industry; give the industry")
+    existing = await session.scalar(select(Grid.id).where(Grid.code == code))
+    if existing is not None:
+        raise invalid("code", f"the grid code {code} is already used")
+    grid = Grid(
+        id=grid_id or uuid.uuid4(),
+        code=code,
+        name=name,
+        kind=kind,
+        parent_id=parent.id if parent else None,
+        town_id=town_of(parent) if parent else None,
+        industry=industry.strip() if industry else None,
+    )
+    session.add(grid)
+    await session.flush()
+    return grid
+
+
+async def grid_tree(session: AsyncSession) -> dict[uuid.UUID, uuid.UUID | None]:
+    """child → parent for every live grid; the county has a few hundred, so one read is cheap."""
+    rows = await session.execute(select(Grid.id, Grid.parent_id).where(Grid.deleted_at.is_(None)))
+    return {row.id: row.parent_id for row in rows}
+
+
+def descendants(tree: dict[uuid.UUID, uuid.UUID | None], roots: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The roots and every grid below them."""
+    children: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for child, parent in tree.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    found: set[uuid.UUID] = set()
+    stack = [r for r in roots if r in tree]
+    while stack:
+        node = stack.pop()
+        if node in found:
+            continue
+        found.add(node)
+        stack.extend(children.get(node, ()))
+    return found

@@ -1,0 +1,42 @@
+"""Every table, imported once so that SQLModel.metadata is complete (alembic, tests)."""
+
+from sqlmodel import SQLModel
+
+from api.auth.models import AuthToken
+from api.enterprises.models import Enterprise, GridMove
+from api.grids.models import Grid
+from api.members.models import Member, MemberGrid, MemberStation
+from api.notifications.models import Notification
+from api.stations.models import (
+    Attendance,
+    CoachingRequest,
+    Evaluation,
+    Room,
+    Station,
+    StationActivity,
+)
+from api.tickets.models import Counter, Ticket, TicketComment, TicketEvent
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Attendance",
+    "AuthToken",
+    "CoachingRequest",
+    "Counter",
+    "Enterprise",
+    "Evaluation",
+    "Grid",
+    "GridMove",
+    "Member",
+    "MemberGrid",
+    "MemberStation",
+    "Notification",
+    "Room",
+    "Station",
+    "StationActivity",
+    "Ticket",
+    "TicketComment",
+    "TicketEvent",
+    "metadata",
+]

@@ -1,0 +1,59 @@
+"""Compose the schema from the areas' query and mutation types, with the request limits."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from api.config import Settings
+from schema.auth import AuthMutation, AuthQuery
+from schema.members import MemberType
+
+
+@strawberry.type
+class Query(AuthQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AuthMutation):
+    pass
+
+
+def _expected_error(error: Exception) -> bool:
+    # Coded errors are written for clients; anything else is a bug and gets masked.
+    original = getattr(error, "original_error", None)
+    extensions = getattr(error, "extensions", None) or {}
+    return original is None or "code" in extensions
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    # Factories: Strawberry builds fresh extensions per request; the caches live at module
+    # level and are bounded, so a flood of distinct documents cannot grow memory without limit.
+    extensions: list = [
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    if settings.production:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: MaskErrors(should_mask_error=lambda e: not _expected_error(e)))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[MemberType],
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )

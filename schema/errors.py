@@ -1,0 +1,36 @@
+"""GraphQL errors: typed errors in mutation payloads, and coded top-level errors."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from api.errors import DomainError
+
+
+@strawberry.type(description="A refused input: which field, what is wrong, a stable code.")
+class UserError:
+    field: str | None = strawberry.field(
+        description="The input field at fault (camelCase), or null when it is the whole request."
+    )
+    message: str = strawberry.field(description="What is wrong, in words a person can act on.")
+    code: str = strawberry.field(
+        description="Stable machine code: INVALID, NOT_FOUND, FORBIDDEN, CONFLICT, ..."
+    )
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> UserError:
+        return cls(field=error.field, message=error.message, code=error.code)
+
+
+def coded_error(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def unauthenticated(reason: str | None = None) -> GraphQLError:
+    message = reason or "sign in first: send Authorization: Bearer <token>"
+    return coded_error(message, "UNAUTHENTICATED")
+
+
+def forbidden(message: str = "you may not do this") -> GraphQLError:
+    return coded_error(message, "FORBIDDEN")
