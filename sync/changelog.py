@@ -1,0 +1,206 @@
+"""The change log: every change to a syncable record gets a row (and its scope keys) in the
+same transaction, written by a session hook — so every write path (GraphQL, sync push, CLI,
+worker) is logged without the domain knowing about sync.
+
+Registered when the `sync` package is imported (api/app.py via the schema, api/cli.py)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from api.members.models import Member, MemberGrid
+from api.records import SyncedRecord, utcnow
+from api.tickets.models import Ticket, TicketComment
+from sync.collections import camel, columns, comment_keys, member_grid_ids_sync, member_keys
+from sync.models import ChangeKey, ChangeRow
+
+_TXID = "sync_txid"
+# Bookkeeping columns: they change with every write and mean nothing to a merge.
+_NOT_FIELDS = frozenset({"version", "updated_at", "created_at"})
+
+
+@dataclass
+class _Entry:
+    record: SyncedRecord
+    version: int
+    deleted: bool
+    keys_after: set[str]
+    keys_before: set[str]
+    fields: list[str] = field(default_factory=list)
+    # The record before this flush (dirty records only).
+    old: SimpleNamespace | None = None
+
+
+def _old_state(record: SyncedRecord) -> tuple[SimpleNamespace, list[str]]:
+    """The record as it was before this flush, and which columns changed."""
+    state = inspect(record)
+    old: dict[str, Any] = {}
+    changed: list[str] = []
+    for name in columns(type(record)):
+        history = state.attrs[name].history
+        if history.has_changes():
+            old[name] = history.deleted[0] if history.deleted else None
+            if name not in _NOT_FIELDS:
+                changed.append(name)
+        else:
+            old[name] = getattr(record, name)
+    return SimpleNamespace(**old), changed
+
+
+def _ticket_keys_sync(session: Session, ticket_ids: set[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    if not ticket_ids:
+        return {}
+    rows = session.connection().execute(
+        select(Ticket.id, Ticket.grid_id, Ticket.assignee_id, Ticket.reporter_id).where(
+            Ticket.id.in_(list(ticket_ids))
+        )
+    )
+    return {row.id: comment_keys(row) for row in rows}
+
+
+def _txid(session: Session) -> int:
+    """The writing transaction's id on PostgreSQL (0 on SQLite), fetched once per transaction."""
+    if _TXID not in session.info:
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            session.info[_TXID] = connection.execute(
+                sa.text("SELECT pg_current_xact_id()::text::bigint")
+            ).scalar_one()
+        else:
+            session.info[_TXID] = 0
+    return session.info[_TXID]
+
+
+@event.listens_for(Session, "after_begin")
+def _new_transaction(session: Session, _transaction: SessionTransaction, _conn: Any) -> None:
+    session.info.pop(_TXID, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
+    """A member's scope keys include the grids it serves (member_grid): a change there is a
+    change of the member, so it gets a new version and a log row like any other."""
+    touched = {
+        link.member_id
+        for link in (*session.new, *session.deleted)
+        if isinstance(link, MemberGrid)
+    }
+    with session.no_autoflush:
+        for member_id in touched:
+            member = session.get(Member, member_id)
+            if member is None or member in session.new:
+                continue
+            if not session.is_modified(member, include_collections=False):
+                member.version = (member.version or 0) + 1
+                member.updated_at = utcnow()
+            session.info.setdefault("sync_grids_changed", set()).add(member_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _log_changes(session: Session, _context: Any) -> None:
+    entries: list[_Entry] = []
+    grids_changed: set[uuid.UUID] = session.info.pop("sync_grids_changed", set())
+    for record in session.new:
+        if isinstance(record, SyncedRecord):
+            names = [n for n in columns(type(record)) if n not in _NOT_FIELDS]
+            entries.append(
+                _Entry(record, record.version, record.deleted, set(), set(), names)
+            )
+    for record in session.dirty:
+        if not isinstance(record, SyncedRecord) or not session.is_modified(
+            record, include_collections=False
+        ):
+            continue
+        old, changed = _old_state(record)
+        if record.id in grids_changed:
+            changed.append("grid_ids")
+        before = type(record).scope_keys(old)  # type: ignore[arg-type]
+        entries.append(_Entry(record, record.version, record.deleted, set(), before, changed, old))
+    for record in session.deleted:
+        if isinstance(record, SyncedRecord):
+            entries.append(
+                _Entry(record, record.version + 1, True, set(), record.scope_keys(), [])
+            )
+    if not entries:
+        return
+    _complete_keys(session, entries)
+    _write(session, entries)
+
+
+def _complete_keys(session: Session, entries: list[_Entry]) -> None:
+    """Scope keys that need other rows: a member's grids, a comment's ticket; and when a
+    ticket's keys change, its comments move with it."""
+    members = [e.record.id for e in entries if isinstance(e.record, Member)]
+    grids = member_grid_ids_sync(session, members) if members else {}
+    comment_tickets = {e.record.ticket_id for e in entries if isinstance(e.record, TicketComment)}
+    ticket_keys = _ticket_keys_sync(session, comment_tickets)
+    moved: list[tuple[uuid.UUID, set[str], set[str]]] = []
+    for entry in entries:
+        record = entry.record
+        if isinstance(record, Member):
+            entry.keys_after = member_keys(record, grids.get(record.id, []))
+            # The grids before a change of them are gone by now; the member's own key stays.
+            entry.keys_before = member_keys(entry.old, []) if entry.old else set()
+        elif isinstance(record, TicketComment):
+            entry.keys_after = ticket_keys.get(record.ticket_id, {"all"})
+            # A comment never moves by itself; it moves with its ticket (below).
+            entry.keys_before = entry.keys_after if entry.old else set()
+        elif entry.record not in session.deleted:
+            entry.keys_after = record.scope_keys()
+        if isinstance(record, Ticket) and entry.keys_before and entry.keys_before != entry.keys_after:
+            moved.append((record.id, entry.keys_before, entry.keys_after))
+    for ticket_id, before, after in moved:
+        rows = session.connection().execute(
+            select(TicketComment.id, TicketComment.version, TicketComment.deleted_at).where(
+                TicketComment.ticket_id == ticket_id
+            )
+        )
+        for row in rows:
+            stand_in = SimpleNamespace(id=row.id, ticket_id=ticket_id)
+            entries.append(
+                _Entry(stand_in, row.version, row.deleted_at is not None, after, before, [])  # type: ignore[arg-type]
+            )
+
+
+def _write(session: Session, entries: list[_Entry]) -> None:
+    txid = _txid(session)
+    now = utcnow()
+    table = ChangeRow.__table__  # type: ignore[attr-defined]
+    params = [
+        {
+            "txid": txid,
+            "collection": _collection(entry.record),
+            "record_id": entry.record.id,
+            "version": entry.version,
+            "deleted": entry.deleted,
+            "keys_after": sorted(entry.keys_after),
+            "keys_before": sorted(entry.keys_before),
+            "fields": [camel(n) for n in entry.fields],
+            "at": now,
+        }
+        for entry in entries
+    ]
+    connection = session.connection()
+    result = connection.execute(
+        insert(table).returning(table.c.seq, sort_by_parameter_order=True), params
+    )
+    keys = []
+    for seq, entry in zip(result.scalars(), entries, strict=True):
+        keys.extend(
+            {"key": key, "txid": txid, "seq": seq} for key in entry.keys_after | entry.keys_before
+        )
+    if keys:
+        connection.execute(insert(ChangeKey.__table__), keys)  # type: ignore[attr-defined]
+
+
+def _collection(record: Any) -> str:
+    if isinstance(record, SimpleNamespace):
+        return TicketComment.sync_collection
+    return type(record).sync_collection
