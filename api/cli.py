@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+import sync  # noqa: F401  (registers the change-log hooks: every CLI write is logged)
 from api.auth.models import TokenKind
 from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration

@@ -22,6 +22,8 @@ from sync.collections import camel, columns, comment_keys, member_grid_ids_sync,
 from sync.models import ChangeKey, ChangeRow
 
 _TXID = "sync_txid"
+# session.info key naming the sync client on whose behalf the session writes (sync.push).
+ORIGIN = "sync_origin"
 # Bookkeeping columns: they change with every write and mean nothing to a merge.
 _NOT_FIELDS = frozenset({"version", "updated_at", "created_at"})
 
@@ -88,9 +90,7 @@ def _grids_served_change_the_member(session: Session, _context: Any, _instances:
     """A member's scope keys include the grids it serves (member_grid): a change there is a
     change of the member, so it gets a new version and a log row like any other."""
     touched = {
-        link.member_id
-        for link in (*session.new, *session.deleted)
-        if isinstance(link, MemberGrid)
+        link.member_id for link in (*session.new, *session.deleted) if isinstance(link, MemberGrid)
     }
     with session.no_autoflush:
         for member_id in touched:
@@ -110,9 +110,7 @@ def _log_changes(session: Session, _context: Any) -> None:
     for record in session.new:
         if isinstance(record, SyncedRecord):
             names = [n for n in columns(type(record)) if n not in _NOT_FIELDS]
-            entries.append(
-                _Entry(record, record.version, record.deleted, set(), set(), names)
-            )
+            entries.append(_Entry(record, record.version, record.deleted, set(), set(), names))
     for record in session.dirty:
         if not isinstance(record, SyncedRecord) or not session.is_modified(
             record, include_collections=False
@@ -125,9 +123,7 @@ def _log_changes(session: Session, _context: Any) -> None:
         entries.append(_Entry(record, record.version, record.deleted, set(), before, changed, old))
     for record in session.deleted:
         if isinstance(record, SyncedRecord):
-            entries.append(
-                _Entry(record, record.version + 1, True, set(), record.scope_keys(), [])
-            )
+            entries.append(_Entry(record, record.version + 1, True, set(), record.scope_keys(), []))
     if not entries:
         return
     _complete_keys(session, entries)
@@ -154,7 +150,11 @@ def _complete_keys(session: Session, entries: list[_Entry]) -> None:
             entry.keys_before = entry.keys_after if entry.old else set()
         elif entry.record not in session.deleted:
             entry.keys_after = record.scope_keys()
-        if isinstance(record, Ticket) and entry.keys_before and entry.keys_before != entry.keys_after:
+        if (
+            isinstance(record, Ticket)
+            and entry.keys_before
+            and entry.keys_before != entry.keys_after
+        ):
             moved.append((record.id, entry.keys_before, entry.keys_after))
     for ticket_id, before, after in moved:
         rows = session.connection().execute(
@@ -183,6 +183,7 @@ def _write(session: Session, entries: list[_Entry]) -> None:
             "keys_after": sorted(entry.keys_after),
             "keys_before": sorted(entry.keys_before),
             "fields": [camel(n) for n in entry.fields],
+            "client_id": session.info.get(ORIGIN),
             "at": now,
         }
         for entry in entries

@@ -88,7 +88,9 @@ def record_data(record: SyncedRecord, extra: dict[str, Any] | None = None) -> di
 # --- scope keys beyond what a row knows of itself ------------------------------------------
 
 
-def member_grid_ids_sync(session: Session, member_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list]:
+def member_grid_ids_sync(
+    session: Session, member_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list]:
     rows = session.connection().execute(
         select(MemberGrid.member_id, MemberGrid.grid_id).where(
             MemberGrid.member_id.in_(list(member_ids))

@@ -43,6 +43,9 @@ class ChangeRow(SQLModel, table=True):
     keys_before: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     # camelCase names of the fields this change touched: the three-way merge reads them.
     fields: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    # The sync client whose push made the change (null for other doors): its own earlier
+    # changes are not "changed on the server" when its next mutation is merged.
+    client_id: str | None = Field(default=None, max_length=100)
     at: datetime = time_column(nullable=False, default_factory=utcnow)
 
 

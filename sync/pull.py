@@ -20,6 +20,7 @@ from sync.models import ChangeKey, ChangeRow, SyncState
 
 MAX_LIMIT = 1000
 HORIZON = "horizon"
+_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
 @dataclass
@@ -35,7 +36,9 @@ async def log_bound(session: AsyncSession) -> int | None:
     committed for good, and every future row lies above it. None on SQLite (one writer)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return await session.scalar(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+    return await session.scalar(
+        sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    )
 
 
 async def log_head(session: AsyncSession) -> tuple[int, int]:
@@ -185,7 +188,8 @@ def _steps(scope: Scope) -> list[tuple[type[SyncedRecord], sa.ColumnElement[bool
     for model in MODELS:
         clause = scope_clause(model, scope)
         if model is Ticket:
-            clause = sa.and_(clause, sa.not_(mine) if me is not None else sa.true())
+            others = sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id != me)
+            clause = sa.and_(clause, others if me is not None else sa.true())
         steps.append((model, clause))
     return steps
 

@@ -1,0 +1,132 @@
+"""Durable conflicts: a value that lost a merge is kept here until a person decides
+(SYNC.md invariant 1). Resolving one goes through the same merge path as a push."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.scope import Scope
+from api.errors import DomainError, forbidden, invalid, not_found
+from api.records import utcnow
+from sync.models import ConflictStatus, ConflictWinner, SyncConflict
+
+# The documented field rules (docs/sync-protocol.md, "Merge rules").
+RULE_SERVER_WINS = "SERVER_WINS"  # free text and other fields edited on both sides
+RULE_STATUS_FURTHER_ALONG = "STATUS_FURTHER_ALONG"  # both moved the status: further along wins
+RULE_STATUS_LIFECYCLE = "STATUS_LIFECYCLE"  # the client's move is illegal from the server's state
+RULE_DISPATCH = "DISPATCH_SERVER_WINS"  # both changed the assignee or grid
+RULE_LEFT_SCOPE = "LEFT_SCOPE"  # the record left the caller's scope before the edit synced
+RULE_SERVER_CHANGED_FIRST = "SERVER_CHANGED_FIRST"  # a server change made the edit impossible
+RULE_DELETED = "RECORD_DELETED"  # edited offline, deleted on the server
+RULE_DELETE_OF_CHANGED = "DELETE_OF_CHANGED"  # deleted offline, changed on the server
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who pushed the losing value."""
+
+    client_id: str
+    mutation_id: str
+    member_id: uuid.UUID
+
+
+def keep_conflict(
+    session: AsyncSession,
+    *,
+    origin: Origin,
+    collection: str,
+    record_id: uuid.UUID,
+    field: str,
+    client_value: Any,
+    server_value: Any,
+    rule: str,
+    winner: ConflictWinner = ConflictWinner.SERVER,
+    message: str = "",
+    base_version: int | None = None,
+    server_version: int | None = None,
+) -> SyncConflict:
+    conflict = SyncConflict(
+        collection=collection,
+        record_id=record_id,
+        field=field,
+        client_value=client_value,
+        server_value=server_value,
+        base_version=base_version,
+        server_version=server_version,
+        rule=rule,
+        winner=winner,
+        message=message[:500],
+        client_id=origin.client_id,
+        mutation_id=origin.mutation_id,
+        member_id=origin.member_id,
+    )
+    session.add(conflict)
+    return conflict
+
+
+async def list_conflicts(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    status: ConflictStatus | None = ConflictStatus.OPEN,
+    limit: int = 100,
+    after: datetime | None = None,
+) -> list[SyncConflict]:
+    """The caller's own conflicts; admins see everyone's."""
+    query = select(SyncConflict).where(SyncConflict.deleted_at.is_(None))
+    if not scope.is_admin:
+        if scope.member_id is None:
+            return []
+        query = query.where(SyncConflict.member_id == scope.member_id)
+    if status is not None:
+        query = query.where(SyncConflict.status == status)
+    if after is not None:
+        query = query.where(SyncConflict.created_at > after)
+    query = query.order_by(SyncConflict.created_at, SyncConflict.id).limit(max(1, min(limit, 500)))
+    return list(await session.scalars(query))
+
+
+async def get_conflict_for_resolution(
+    session: AsyncSession, *, scope: Scope, conflict_id: uuid.UUID
+) -> SyncConflict:
+    conflict = await session.get(SyncConflict, conflict_id)
+    if conflict is None or conflict.deleted:
+        raise not_found("id", "the conflict")
+    if not scope.is_admin and conflict.member_id != scope.member_id:
+        raise forbidden("only the liaison whose edit it was, or an admin, may resolve it", "id")
+    if scope.read_only:
+        raise forbidden("this token is read-only")
+    if conflict.status == ConflictStatus.RESOLVED:
+        raise DomainError("ALREADY_RESOLVED", "this conflict has already been resolved", "id")
+    return conflict
+
+
+def chosen_value(conflict: SyncConflict, choice: str, value: Any) -> Any:
+    if choice == "KEEP_SERVER":
+        return conflict.server_value
+    if choice == "TAKE_CLIENT":
+        return conflict.client_value
+    if choice == "CUSTOM":
+        return value
+    raise invalid("choice", "choose KEEP_SERVER, TAKE_CLIENT or CUSTOM (with a value)")
+
+
+def mark_resolved(
+    conflict: SyncConflict,
+    *,
+    scope: Scope,
+    choice: str,
+    value: Any,
+    now: datetime | None = None,
+) -> None:
+    conflict.status = ConflictStatus.RESOLVED
+    conflict.resolution = choice
+    conflict.resolved_value = value
+    conflict.resolved_by_id = scope.member_id
+    conflict.resolved_at = now or utcnow()

@@ -1,0 +1,622 @@
+"""What a pushed mutation does to each collection: the per-field merge rules (SYNC.md
+invariant 8) on top of the domain's own functions — one rule, two doors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.scope import Scope
+from api.errors import DomainError, forbidden, invalid, not_found
+from api.notifications.models import Notification
+from api.records import SyncedRecord, utcnow
+from api.stations.models import Attendance, StationActivity
+from api.tickets import lifecycle
+from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource
+from api.tickets.models import TicketStatus as S
+from sync import conflicts as c
+from sync.collections import BY_NAME, current_views, record_data, wire_value
+from sync.models import ChangeKey, ChangeRow, ConflictWinner, SyncConflict
+
+CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
+# Fields only the server sets: a client may send them back unchanged; they are ignored.
+SERVER_OWNED = frozenset(
+    {"id", "version", "createdAt", "updatedAt", "deletedAt", "number", "tier", "authorId"}
+)
+
+
+@dataclass
+class Mutation:
+    mutation_id: str
+    collection: str
+    record_id: uuid.UUID
+    op: str
+    base_version: int | None
+    fields: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    status: str  # APPLIED | MERGED | CONFLICT
+    record: SyncedRecord | None
+    conflicts: list[SyncConflict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Caller:
+    scope: Scope
+    origin: c.Origin
+    now: datetime
+
+
+Handler = Callable[[AsyncSession, Caller, Mutation], Awaitable[Outcome]]
+
+
+# --- shared helpers -------------------------------------------------------------------------
+
+
+def parse_uuid(value: Any, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        raise invalid(name, f"{name} must be a UUID") from None
+
+
+def parse_time(value: Any, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(name, f"{name} must be an ISO 8601 time with its UTC offset") from None
+    if parsed.tzinfo is None:
+        raise invalid(name, "give the time with its UTC offset")
+    return parsed
+
+
+def only_fields(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = sorted(set(fields) - allowed - SERVER_OWNED)
+    if unknown:
+        raise invalid(unknown[0], f"{unknown[0]} cannot be set through sync")
+    return {k: v for k, v in fields.items() if k in allowed}
+
+
+def out_of_scope() -> DomainError:
+    return forbidden("this record is outside the grids and stations you may see")
+
+
+async def was_in_scope(session: AsyncSession, scope: Scope, record_id: uuid.UUID) -> bool:
+    """Did the caller ever see this record (its change log carries one of the caller's keys)?"""
+    found = await session.scalar(
+        select(ChangeRow.seq)
+        .join(ChangeKey, sa.and_(ChangeKey.seq == ChangeRow.seq, ChangeKey.txid == ChangeRow.txid))
+        .where(ChangeRow.record_id == record_id, ChangeKey.key.in_(sorted(scope.keys())))
+        .limit(1)
+    )
+    return found is not None
+
+
+async def changed_since(
+    session: AsyncSession, record: SyncedRecord, base_version: int, client_id: str
+) -> set[str] | None:
+    """camelCase fields changed on the server after `base_version` by anyone but this client
+    (its own earlier mutations are no news to it); None when the log no longer tells
+    (pruned): then every field counts as changed."""
+    if base_version >= record.version:
+        return set()
+    rows = (
+        await session.execute(
+            select(ChangeRow.version, ChangeRow.fields, ChangeRow.client_id).where(
+                ChangeRow.record_id == record.id, ChangeRow.version > base_version
+            )
+        )
+    ).all()
+    versions = {row.version for row in rows}
+    if not set(range(base_version + 1, record.version + 1)) <= versions:
+        return None
+    return {name for row in rows if row.client_id != client_id for name in row.fields}
+
+
+def _conflict(
+    session: AsyncSession,
+    caller: Caller,
+    m: Mutation,
+    record: SyncedRecord | None,
+    name: str,
+    client_value: Any,
+    server_value: Any,
+    rule: str,
+    *,
+    winner: ConflictWinner = ConflictWinner.SERVER,
+    message: str = "",
+) -> SyncConflict:
+    return c.keep_conflict(
+        session,
+        origin=caller.origin,
+        collection=m.collection,
+        record_id=m.record_id,
+        field=name,
+        client_value=client_value,
+        server_value=server_value,
+        rule=rule,
+        winner=winner,
+        message=message,
+        base_version=m.base_version,
+        server_version=record.version if record is not None else None,
+    )
+
+
+def keep_all_as_conflicts(
+    session: AsyncSession,
+    caller: Caller,
+    m: Mutation,
+    record: SyncedRecord | None,
+    rule: str,
+    message: str,
+    *,
+    show_server: bool = True,
+) -> Outcome:
+    """Nothing applied; every value the client sent is kept (nothing is silently lost)."""
+    server = _wire(record) if record is not None and show_server else {}
+    fields = m.fields or {"deleted": True}
+    kept = [
+        _conflict(session, caller, m, record, name, value, server.get(name), rule, message=message)
+        for name, value in sorted(fields.items())
+        if name not in SERVER_OWNED
+    ]
+    return Outcome("CONFLICT", record if show_server else None, kept)
+
+
+def _wire(record: SyncedRecord) -> dict[str, Any]:
+    return record_data(record)
+
+
+def require_base(m: Mutation, record: SyncedRecord) -> int:
+    if m.base_version is None:
+        raise invalid("baseVersion", "an update or delete needs the version it was made from")
+    if m.base_version > record.version or m.base_version < 1:
+        raise invalid("baseVersion", f"the server has version {record.version} of this record")
+    return m.base_version
+
+
+async def reachable(
+    session: AsyncSession, caller: Caller, m: Mutation, model: type[SyncedRecord]
+) -> tuple[SyncedRecord | None, Outcome | None]:
+    """The record an UPDATE or DELETE is about, or the outcome when it cannot be touched:
+    deleted on the server or gone from the caller's scope (edits kept as conflicts), never
+    visible (FORBIDDEN), unknown (NOT_FOUND)."""
+    statement: Any = select(model).where(model.id == m.record_id)  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    record = await session.scalar(statement)
+    if record is None:
+        raise not_found("id", "the record")
+    keys = (await current_views(session, [record]))[record.id][0]
+    if not caller.scope.sees_keys(keys):
+        if await was_in_scope(session, caller.scope, record.id):
+            message = "the record was moved out of your scope before your change reached the server"
+            return record, keep_all_as_conflicts(
+                session, caller, m, record, c.RULE_LEFT_SCOPE, message, show_server=False
+            )
+        raise out_of_scope()
+    if record.deleted:
+        if m.op == DELETE:
+            return record, Outcome("APPLIED", record)
+        message = "the record was deleted on the server"
+        return record, keep_all_as_conflicts(session, caller, m, record, c.RULE_DELETED, message)
+    require_base(m, record)
+    return record, None
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+TICKET_CREATE_FIELDS = {
+    "title",
+    "source",
+    "gridId",
+    "enterpriseId",
+    "description",
+    "category",
+    "severity",
+    "reporterName",
+    "reporterPhone",
+    "reportedAt",
+    "status",
+}
+TICKET_UPDATE_FIELDS = {
+    *lifecycle.EDITABLE_FIELDS,
+    "status",
+    "assigneeId",
+    "gridId",
+    "resolutionNote",
+}
+DISPATCH_FIELDS = ("gridId", "assigneeId")
+
+
+def _enum(kind: type, value: Any, name: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)  # type: ignore[attr-defined]
+        raise invalid(name, f"{name} must be one of {allowed}") from None
+
+
+async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    f = only_fields(m.fields, TICKET_CREATE_FIELDS)
+    if "title" not in f or "source" not in f:
+        raise invalid("title" if "title" not in f else "source", "a new ticket needs it")
+    grid_id = parse_uuid(f["gridId"], "gridId") if f.get("gridId") else None
+    enterprise_id = parse_uuid(f["enterpriseId"], "enterpriseId") if f.get("enterpriseId") else None
+    if grid_id is not None and not caller.scope.sees_grid(grid_id):
+        raise forbidden("you may not report tickets in this grid", "gridId")
+    status = _enum(S, f.get("status", S.REPORTED.value), "status")
+    ticket = await lifecycle.create_ticket(
+        session,
+        scope=caller.scope,
+        title=str(f["title"]),
+        source=_enum(TicketSource, f["source"], "source"),
+        grid_id=grid_id,
+        enterprise_id=enterprise_id,
+        description=str(f.get("description") or ""),
+        category=str(f.get("category") or "OTHER"),
+        severity=_enum(Severity, f.get("severity", "MEDIUM"), "severity"),
+        reporter_name=f.get("reporterName"),
+        reporter_phone=f.get("reporterPhone"),
+        reported_at=parse_time(f.get("reportedAt"), "reportedAt"),
+        ticket_id=m.record_id,
+        now=caller.now,
+    )
+    if status != S.REPORTED:
+        # Made and taken offline: the move goes through the lifecycle like any other.
+        ticket = await lifecycle.transition_ticket(
+            session, scope=caller.scope, ticket_id=ticket.id, to_status=status, now=caller.now
+        )
+    return Outcome("APPLIED", ticket)
+
+
+@dataclass
+class _TicketPlan:
+    clean: dict[str, Any]  # apply as sent
+    contested: dict[str, Any]  # changed on both sides to different values
+    server_moved: bool
+
+
+async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    record, early = await reachable(session, caller, m, Ticket)
+    if early is not None:
+        return early
+    ticket: Ticket = record  # type: ignore[assignment]
+    sent = only_fields(m.fields, TICKET_UPDATE_FIELDS)
+    if any(name in sent for name in DISPATCH_FIELDS) and not lifecycle.can_dispatch_ticket(
+        caller.scope, ticket
+    ):
+        name = next(n for n in DISPATCH_FIELDS if n in sent)
+        if not (name == "assigneeId" and sent[name] == str(caller.scope.member_id)):
+            raise forbidden("only town or county staff may dispatch tickets", name)
+    server_changed = await changed_since(
+        session, ticket, m.base_version or 0, caller.origin.client_id
+    )
+    current = _wire(ticket)
+    plan = _TicketPlan({}, {}, bool(server_changed) or server_changed is None)
+    for name, value in sent.items():
+        if current.get(name) == value:
+            continue
+        if server_changed is None or name in server_changed:
+            plan.contested[name] = value
+        else:
+            plan.clean[name] = value
+    try:
+        async with session.begin_nested():
+            return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
+    except DomainError as refused:
+        if plan.server_moved and refused.code in {"FORBIDDEN", "ILLEGAL_TRANSITION"}:
+            # Possible from the version the phone saw, impossible after a server change: the
+            # phone's values are kept, not dropped.
+            await session.refresh(ticket)
+            return keep_all_as_conflicts(
+                session, caller, m, ticket, c.RULE_SERVER_CHANGED_FIRST, refused.message
+            )
+        raise
+
+
+async def _apply_ticket_plan(
+    session: AsyncSession,
+    caller: Caller,
+    m: Mutation,
+    ticket: Ticket,
+    plan: _TicketPlan,
+    current: dict[str, Any],
+) -> Outcome:
+    scope, now = caller.scope, caller.now
+    kept: list[SyncConflict] = []
+    clean, contested = plan.clean, plan.contested
+    if "gridId" in clean:
+        ticket = await lifecycle.reassign_to_grid(
+            session,
+            scope=scope,
+            ticket_id=ticket.id,
+            grid_id=parse_uuid(clean["gridId"], "gridId"),
+            now=now,
+        )
+    if "assigneeId" in clean:
+        if clean["assigneeId"] is None:
+            raise invalid("assigneeId", "a ticket is handed over, not unassigned")
+        ticket = await lifecycle.assign_ticket(
+            session,
+            scope=scope,
+            ticket_id=ticket.id,
+            assignee_id=parse_uuid(clean["assigneeId"], "assigneeId"),
+            now=now,
+        )
+    edits = {k: v for k, v in clean.items() if k in lifecycle.EDITABLE_FIELDS}
+    if edits:
+        ticket = await lifecycle.update_ticket(
+            session, scope=scope, ticket_id=ticket.id, changes=edits, now=now
+        )
+    note = clean.get("resolutionNote")
+    if "status" in clean and ticket.status.value != clean["status"]:
+        ticket = await lifecycle.transition_ticket(
+            session,
+            scope=scope,
+            ticket_id=ticket.id,
+            to_status=_enum(S, clean["status"], "status"),
+            resolution_note=note,
+            now=now,
+        )
+    elif note is not None and "status" not in contested:
+        raise invalid("resolutionNote", "send the resolution note with the status move it explains")
+    for name, value in sorted(contested.items()):
+        server_value = current.get(name)
+        if name == "status":
+            kept.append(await _contested_status(session, caller, m, ticket, value, contested))
+            ticket = await session.get(Ticket, ticket.id) or ticket
+            continue
+        rule = c.RULE_DISPATCH if name in DISPATCH_FIELDS else c.RULE_SERVER_WINS
+        kept.append(_conflict(session, caller, m, ticket, name, value, server_value, rule))
+    status = "CONFLICT" if kept else ("MERGED" if plan.server_moved else "APPLIED")
+    await session.flush()
+    return Outcome(status, ticket, kept)
+
+
+async def _contested_status(
+    session: AsyncSession,
+    caller: Caller,
+    m: Mutation,
+    ticket: Ticket,
+    value: Any,
+    contested: dict[str, Any],
+) -> SyncConflict:
+    """Both sides moved the status: the move further along the lifecycle wins, if the
+    lifecycle allows it from where the server is; the other value is kept as a conflict."""
+    wanted = _enum(S, value, "status")
+    server_status = ticket.status
+    note = contested.get("resolutionNote")
+    if lifecycle.STATUS_ORDER[wanted] > lifecycle.STATUS_ORDER[server_status]:
+        try:
+            lifecycle.check_transition(ticket, wanted, caller.scope, resolution_note=note)
+        except DomainError as refused:
+            return _conflict(
+                session,
+                caller,
+                m,
+                ticket,
+                "status",
+                wanted.value,
+                server_status.value,
+                c.RULE_STATUS_LIFECYCLE,
+                message=refused.message,
+            )
+        await lifecycle.transition_ticket(
+            session,
+            scope=caller.scope,
+            ticket_id=ticket.id,
+            to_status=wanted,
+            resolution_note=note,
+            now=caller.now,
+        )
+        return _conflict(
+            session,
+            caller,
+            m,
+            ticket,
+            "status",
+            wanted.value,
+            server_status.value,
+            c.RULE_STATUS_FURTHER_ALONG,
+            winner=ConflictWinner.CLIENT,
+            message=f"{wanted.value} is further along than {server_status.value}",
+        )
+    return _conflict(
+        session,
+        caller,
+        m,
+        ticket,
+        "status",
+        wanted.value,
+        server_status.value,
+        c.RULE_STATUS_FURTHER_ALONG,
+        message=f"the server's {server_status.value} is at least as far along",
+    )
+
+
+async def delete_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    record, early = await reachable(session, caller, m, Ticket)
+    if early is not None:
+        return early
+    ticket: Ticket = record  # type: ignore[assignment]
+    if await changed_since(session, ticket, m.base_version or 0, caller.origin.client_id):
+        message = "the ticket was changed on the server after you deleted it; it is kept"
+        return keep_all_as_conflicts(session, caller, m, ticket, c.RULE_DELETE_OF_CHANGED, message)
+    reporter = await session.scalar(
+        select(TicketEvent.actor_id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "REPORTED"
+        )
+    )
+    own_new = reporter == caller.scope.member_id and ticket.status == S.REPORTED
+    if not (lifecycle.can_dispatch_ticket(caller.scope, ticket) or own_new):
+        raise forbidden(
+            "only union staff, or whoever reported it while it is still REPORTED, may delete it"
+        )
+    ticket.deleted_at = caller.now
+    await session.flush()
+    return Outcome("APPLIED", ticket)
+
+
+# --- comments, attendances: append-only -----------------------------------------------------
+
+
+async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    f = only_fields(m.fields, {"ticketId", "body", "occurredAt"})
+    ticket_id = parse_uuid(f.get("ticketId"), "ticketId")
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise not_found("ticketId", "the ticket")
+    if not caller.scope.sees(ticket):
+        if await was_in_scope(session, caller.scope, ticket_id):
+            message = (
+                "the ticket was moved out of your scope before your comment reached the server"
+            )
+            return keep_all_as_conflicts(
+                session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
+            )
+        raise out_of_scope()
+    comment = await lifecycle.add_comment(
+        session,
+        scope=caller.scope,
+        ticket_id=ticket_id,
+        body=str(f.get("body") or ""),
+        occurred_at=parse_time(f.get("occurredAt"), "occurredAt"),
+        comment_id=m.record_id,
+        now=caller.now,
+    )
+    return Outcome("APPLIED", comment)
+
+
+async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    f = only_fields(
+        m.fields, {"activityId", "memberId", "attendeeName", "enterpriseId", "signedInAt"}
+    )
+    activity_id = parse_uuid(f.get("activityId"), "activityId")
+    activity = await session.get(StationActivity, activity_id)
+    if activity is None or activity.deleted:
+        raise not_found("activityId", "the activity")
+    if not caller.scope.sees(activity) or caller.scope.read_only:
+        raise forbidden("you may sign people in only at your own stations", "activityId")
+    name = str(f.get("attendeeName") or "").strip()
+    if not name:
+        raise invalid("attendeeName", "give the attendee's name")
+    if len(name) > 100:
+        raise invalid("attendeeName", "a name has at most 100 characters")
+    if await session.get(Attendance, m.record_id) is not None:
+        raise DomainError("DUPLICATE_ID", "a sign-in with this id already exists", "id")
+    member_id = parse_uuid(f["memberId"], "memberId") if f.get("memberId") else None
+    if member_id is not None:
+        taken = await session.scalar(
+            select(Attendance.id).where(
+                Attendance.activity_id == activity_id, Attendance.member_id == member_id
+            )
+        )
+        if taken is not None:
+            raise DomainError("DUPLICATE", "this member is already signed in", "memberId")
+    attendance = Attendance(
+        id=m.record_id,
+        activity_id=activity.id,
+        station_id=activity.station_id,
+        member_id=member_id,
+        attendee_name=name,
+        enterprise_id=parse_uuid(f["enterpriseId"], "enterpriseId")
+        if f.get("enterpriseId")
+        else None,
+        recorded_by_id=caller.scope.member_id,
+        signed_in_at=parse_time(f.get("signedInAt"), "signedInAt") or caller.now,
+    )
+    session.add(attendance)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise invalid("enterpriseId", "unknown enterprise or member") from None
+    return Outcome("APPLIED", attendance)
+
+
+def append_only(collection: str) -> Handler:
+    async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
+        raise DomainError(
+            "APPEND_ONLY",
+            f"{collection} are never changed or deleted once written; add a new one instead",
+            "op",
+        )
+
+    return refuse
+
+
+# --- notifications: only "read" -------------------------------------------------------------
+
+
+async def update_notification(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    record, early = await reachable(session, caller, m, Notification)
+    if early is not None:
+        return early
+    notification: Notification = record  # type: ignore[assignment]
+    f = only_fields(m.fields, {"readAt"})
+    if notification.recipient_id != caller.scope.member_id:
+        raise forbidden("only the recipient marks a notification read", "readAt")
+    read_at = parse_time(f.get("readAt"), "readAt")
+    if read_at is None:
+        raise invalid("readAt", "give the time it was read")
+    if notification.read_at is None:
+        notification.read_at = read_at
+        await session.flush()
+        return Outcome("APPLIED", notification)
+    # Read on two devices: the first time stands; the same fact, so not a conflict.
+    return Outcome("MERGED", notification)
+
+
+def read_only(collection: str) -> Handler:
+    async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
+        raise DomainError(
+            "READ_ONLY_COLLECTION",
+            f"{collection} cannot be changed through sync; use the GraphQL API",
+            "collection",
+        )
+
+    return refuse
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    ("tickets", CREATE): create_ticket,
+    ("tickets", UPDATE): update_ticket,
+    ("tickets", DELETE): delete_ticket,
+    ("ticketComments", CREATE): create_comment,
+    ("attendances", CREATE): create_attendance,
+    ("notifications", UPDATE): update_notification,
+}
+
+
+def handler_for(collection: str, op: str) -> Handler:
+    if collection not in BY_NAME:
+        known = ", ".join(sorted(BY_NAME))
+        raise DomainError(
+            "UNKNOWN_COLLECTION", f"unknown collection {collection!r}; known: {known}", "collection"
+        )
+    if (collection, op) in HANDLERS:
+        return HANDLERS[(collection, op)]
+    if collection in {"ticketComments", "attendances", "evaluations"}:
+        return append_only(collection)
+    return read_only(collection)
+
+
+def result_data(record: SyncedRecord | None) -> tuple[int | None, dict[str, Any] | None]:
+    if record is None:
+        return None, None
+    return record.version, {k: wire_value(v) for k, v in _wire(record).items()}
+
+
+__all__ = ["CREATE", "DELETE", "UPDATE", "Caller", "Mutation", "Outcome", "handler_for", "utcnow"]

@@ -1,0 +1,38 @@
+"""The sync protocol's version (SYNC.md invariant 11). A client sends the version it speaks in
+the `X-Gridlink-Sync-Protocol` header (or the `protocolVersion` argument); one older than the
+server still supports gets CLIENT_TOO_OLD instead of data it would misread."""
+
+from __future__ import annotations
+
+from api.errors import DomainError
+
+HEADER = "X-Gridlink-Sync-Protocol"
+CURRENT = 1
+# Raise when the wire changes in a way old clients would misread; they must then update.
+MINIMUM = 1
+
+
+def check_version(sent: int | str | None) -> int:
+    """The version a request speaks; a missing one is taken as the current version."""
+    if sent is None or sent == "":
+        return CURRENT
+    try:
+        version = int(sent)
+    except (TypeError, ValueError):
+        raise DomainError(
+            "INVALID", f"{HEADER} must be a whole number, got {sent!r}", "protocolVersion"
+        ) from None
+    if version < MINIMUM:
+        raise DomainError(
+            "CLIENT_TOO_OLD",
+            f"this app speaks sync protocol {version}; the server needs {MINIMUM} or newer. "
+            "Update the app, then sync again — changes waiting on the phone are kept.",
+            "protocolVersion",
+        )
+    if version > CURRENT:
+        raise DomainError(
+            "PROTOCOL_UNSUPPORTED",
+            f"this server speaks sync protocol up to {CURRENT}, the app sent {version}",
+            "protocolVersion",
+        )
+    return version

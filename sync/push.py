@@ -1,0 +1,240 @@
+"""syncPush: each mutation gets exactly one durable outcome (invariant 1), a replay returns the
+stored one (2), a failing mutation is rolled back alone in its savepoint (3)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.auth.scope import Scope
+from api.errors import DomainError, invalid
+from api.records import utcnow
+from sync import conflicts as c
+from sync import ledger
+from sync.changelog import ORIGIN
+from sync.collections import record_data
+from sync.handlers import CREATE, Caller, Mutation, Outcome, handler_for
+from sync.models import MutationStatus, StoredMutation
+
+MAX_BATCH = 500
+OPS = frozenset({"CREATE", "UPDATE", "DELETE"})
+
+
+@dataclass(frozen=True)
+class MutationInput:
+    """A mutation as it came over the wire, before any checking."""
+
+    mutation_id: str
+    collection: str
+    id: str
+    op: str
+    base_version: int | None
+    fields: Any
+
+
+def _error(mutation_id: str, error: DomainError) -> dict[str, Any]:
+    return {
+        "mutationId": mutation_id,
+        "status": MutationStatus.REJECTED.value,
+        "version": None,
+        "data": None,
+        "conflict": None,
+        "conflicts": [],
+        "error": {"code": error.code, "message": error.message, "field": error.field},
+    }
+
+
+def _outcome(mutation_id: str, outcome: Outcome) -> dict[str, Any]:
+    record = outcome.record
+    conflicts = [record_data(conflict) for conflict in outcome.conflicts]
+    return {
+        "mutationId": mutation_id,
+        "status": outcome.status,
+        "version": record.version if record is not None else None,
+        "data": record_data(record) if record is not None else None,
+        "conflict": conflicts[0] if conflicts else None,
+        "conflicts": conflicts,
+        "error": None,
+    }
+
+
+def _parse(raw: MutationInput) -> Mutation:
+    if raw.op not in OPS:
+        raise invalid("op", "op is CREATE, UPDATE or DELETE")
+    try:
+        record_id = uuid.UUID(str(raw.id))
+    except ValueError:
+        raise invalid("id", "id must be a UUID (the client makes it for a CREATE)") from None
+    fields = raw.fields if raw.fields is not None else {}
+    if not isinstance(fields, dict):
+        raise invalid("fields", "fields must be an object of camelCase field names and values")
+    if raw.op != "DELETE" and not fields:
+        raise invalid("fields", "a CREATE or UPDATE needs fields")
+    return Mutation(raw.mutation_id, raw.collection, record_id, raw.op, raw.base_version, fields)
+
+
+async def _rejected_creates(
+    session: AsyncSession, client_id: str, record_ids: list[str]
+) -> set[str]:
+    """Records whose CREATE from this client was rejected in an earlier batch."""
+    if not record_ids:
+        return set()
+    rows = await session.scalars(
+        select(StoredMutation.record_id).where(
+            StoredMutation.client_id == client_id,
+            StoredMutation.record_id.in_(record_ids),
+            StoredMutation.op == CREATE,
+            StoredMutation.status == MutationStatus.REJECTED,
+        )
+    )
+    return set(rows)
+
+
+async def _own_creation(session: AsyncSession, caller: Caller, m: Mutation) -> int | None:
+    """An edit of a record the phone created offline carries no baseVersion (the phone never
+    saw a server version): it is based on the client's own CREATE, i.e. version 1 — later
+    changes by the same client are not news to it (sync.handlers.changed_since)."""
+    created = await session.scalar(
+        select(StoredMutation.id).where(
+            StoredMutation.client_id == caller.origin.client_id,
+            StoredMutation.record_id == str(m.record_id),
+            StoredMutation.op == CREATE,
+            StoredMutation.status != MutationStatus.REJECTED,
+        )
+    )
+    return 1 if created is not None else None
+
+
+async def push_in(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    client_id: str,
+    mutations: list[MutationInput],
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Apply a batch inside the caller's transaction; one result per mutation, in order."""
+    now = now or utcnow()
+    if scope.member_id is None:
+        raise DomainError("UNAUTHENTICATED", "sign in before pushing changes")
+    if not client_id.strip() or len(client_id) > 100:
+        raise invalid("clientId", "clientId is 1 to 100 characters, stable per device")
+    if len(mutations) > MAX_BATCH:
+        raise invalid("mutations", f"send at most {MAX_BATCH} mutations per push")
+    ids = [m.mutation_id for m in mutations]
+    if any(not i or len(i) > 100 for i in ids):
+        raise invalid("mutationId", "every mutationId is 1 to 100 characters")
+    await ledger.touch(session, client_id=client_id, member_id=scope.member_id, now=now)
+    stored = {
+        row.mutation_id: row
+        for row in await session.scalars(
+            select(StoredMutation).where(
+                StoredMutation.client_id == client_id, StoredMutation.mutation_id.in_(ids)
+            )
+        )
+    }
+    rejected_creates = await _rejected_creates(
+        session, client_id, sorted({m.id for m in mutations if m.op != CREATE})
+    )
+    caller = Caller(scope, c.Origin(client_id, "", scope.member_id), now)
+    results: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
+    applied = 0
+    for raw in mutations:
+        if raw.mutation_id in stored:
+            results.append(stored[raw.mutation_id].result)
+            continue
+        if raw.mutation_id in seen:  # the same id twice in one batch: one outcome
+            results.append(seen[raw.mutation_id])
+            continue
+        result = await _one(session, caller, raw, rejected_creates)
+        if result["status"] == MutationStatus.REJECTED.value and raw.op == CREATE:
+            rejected_creates.add(str(raw.id))
+        session.add(
+            StoredMutation(
+                client_id=client_id,
+                mutation_id=raw.mutation_id,
+                member_id=scope.member_id,
+                collection=raw.collection[:32],
+                record_id=str(raw.id)[:64],
+                op=raw.op[:8],
+                status=MutationStatus(result["status"]),
+                result=result,
+                at=now,
+            )
+        )
+        seen[raw.mutation_id] = result
+        results.append(result)
+        applied += 1
+    if applied:
+        await ledger.pushed(
+            session, client_id=client_id, last_mutation_id=ids[-1], count=applied, now=now
+        )
+    await session.flush()
+    return results
+
+
+async def _one(
+    session: AsyncSession, caller: Caller, raw: MutationInput, rejected_creates: set[str]
+) -> dict[str, Any]:
+    caller = Caller(
+        caller.scope,
+        c.Origin(caller.origin.client_id, raw.mutation_id, caller.origin.member_id),
+        caller.now,
+    )
+    try:
+        mutation = _parse(raw)
+        if mutation.op != CREATE and str(mutation.record_id) in rejected_creates:
+            raise DomainError(
+                "CREATE_REJECTED",
+                "this record's CREATE was rejected, so the change cannot apply; "
+                "fix the record and create it again",
+                "id",
+            )
+        if mutation.op != CREATE and mutation.base_version is None:
+            mutation.base_version = await _own_creation(session, caller, mutation)
+        handler = handler_for(mutation.collection, mutation.op)
+        if caller.scope.read_only:
+            raise DomainError("FORBIDDEN", "this token is read-only")
+        session.info[ORIGIN] = caller.origin.client_id
+        try:
+            async with session.begin_nested():
+                outcome = await handler(session, caller, mutation)
+                await session.flush()
+        finally:
+            session.info.pop(ORIGIN, None)
+    except DomainError as error:
+        return _error(raw.mutation_id, error)
+    except IntegrityError as error:
+        reason = str(error.orig).splitlines()[0] if error.orig else "a database rule"
+        return _error(raw.mutation_id, DomainError("INVALID", f"cannot be stored: {reason}"))
+    return _outcome(raw.mutation_id, outcome)
+
+
+async def push(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    scope: Scope,
+    client_id: str,
+    mutations: list[MutationInput],
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """One transaction per batch. When the same batch arrives twice at once (a retry while
+    the first is still running), the second loses the race on the unique (clientId,
+    mutationId) and is run again: it then finds and returns the first one's results."""
+    for attempt in range(3):
+        try:
+            async with sessions() as session, session.begin():
+                return await push_in(
+                    session, scope=scope, client_id=client_id, mutations=mutations, now=now
+                )
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
