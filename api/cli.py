@@ -140,6 +140,24 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
+    from sync.prune import prune
+
+    raw = args.older_than or f"{settings.sync_retention_seconds}s"
+    older_than = timedelta(seconds=parse_duration("--older-than", raw))
+
+    async def work(engine: AsyncEngine) -> int:
+        async with session_factory(engine)() as session, session.begin():
+            pruned = await prune(session, older_than=older_than)
+        print(
+            f"pruned {pruned.changes} change-log rows and {pruned.tombstones} tombstones "
+            f"older than {raw}; clients behind the horizon will be asked to reset"
+        )
+        return 0
+
+    return _run(settings, work)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -192,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--read-only", action="store_true")
     token.add_argument("--expires", default="365d", help="lifetime such as 365d; '' for never")
     token.set_defaults(handler=cmd_create_token)
+    prune = commands.add_parser("sync-prune", help="prune the sync change log and tombstones")
+    prune.add_argument(
+        "--older-than", help="age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)"
+    )
+    prune.set_defaults(handler=cmd_sync_prune)
     return parser
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.config import Settings
 from api.records import utcnow
 
 log = logging.getLogger("gridlink.worker")
@@ -30,9 +32,18 @@ class Job:
     run: JobFunction
 
 
-def registered_jobs() -> list[Job]:
+def _sync_prune_job(settings: Settings) -> Job:
+    from sync.prune import prune_job
+
+    retention = settings.sync_retention_seconds
+    return Job("sync-prune", 3600, functools.partial(prune_job, retention_seconds=retention))
+
+
+def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
+    settings = settings or Settings.from_env()
     jobs: list[Job] = []
+    jobs.append(_sync_prune_job(settings))
     return jobs
 
 

@@ -167,8 +167,7 @@ class SyncClient:
 
     async def pull(self, *, max_rounds: int = 10_000) -> int:
         """Pull until the server has nothing more; returns how many changes arrived."""
-        received = 0
-        idle = 0
+        received = idle = resets_here = 0
         for _ in range(max_rounds):
             data = await self._call(
                 PULL,
@@ -182,6 +181,9 @@ class SyncClient:
             if page["resetRequired"]:
                 # History is gone (or the scope changed): start over; the outbox is kept.
                 self.resets += 1
+                resets_here += 1
+                if resets_here > 3:
+                    raise SyncFailed("RESET_LOOP", "the server keeps asking for a reset")
                 self.records.clear()
                 self.checkpoint = None
                 continue

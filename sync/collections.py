@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,7 +71,8 @@ def wire_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        # One spelling for one instant, whichever door the record came through.
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, enum.Enum):
         return value.value
     return value

@@ -167,6 +167,9 @@ def keep_all_as_conflicts(
     """Nothing applied; every value the client sent is kept (nothing is silently lost)."""
     server = _wire(record) if record is not None and show_server else {}
     fields = m.fields or {"deleted": True}
+    if m.op == CREATE:
+        # A new record is one value: kept whole, resolvable by creating it again.
+        fields = {"record": m.fields}
     kept = [
         _conflict(session, caller, m, record, name, value, server.get(name), rule, message=message)
         for name, value in sorted(fields.items())
@@ -361,7 +364,7 @@ async def _apply_ticket_plan(
         ticket = await lifecycle.update_ticket(
             session, scope=scope, ticket_id=ticket.id, changes=edits, now=now
         )
-    note = clean.get("resolutionNote")
+    note = clean.get("resolutionNote", contested.get("resolutionNote"))
     if "status" in clean and ticket.status.value != clean["status"]:
         ticket = await lifecycle.transition_ticket(
             session,
@@ -376,7 +379,7 @@ async def _apply_ticket_plan(
     for name, value in sorted(contested.items()):
         server_value = current.get(name)
         if name == "status":
-            kept.append(await _contested_status(session, caller, m, ticket, value, contested))
+            kept.append(await _contested_status(session, caller, m, ticket, value, note))
             ticket = await session.get(Ticket, ticket.id) or ticket
             continue
         rule = c.RULE_DISPATCH if name in DISPATCH_FIELDS else c.RULE_SERVER_WINS
@@ -392,13 +395,12 @@ async def _contested_status(
     m: Mutation,
     ticket: Ticket,
     value: Any,
-    contested: dict[str, Any],
+    note: str | None,
 ) -> SyncConflict:
     """Both sides moved the status: the move further along the lifecycle wins, if the
     lifecycle allows it from where the server is; the other value is kept as a conflict."""
     wanted = _enum(S, value, "status")
     server_status = ticket.status
-    note = contested.get("resolutionNote")
     if lifecycle.STATUS_ORDER[wanted] > lifecycle.STATUS_ORDER[server_status]:
         try:
             lifecycle.check_transition(ticket, wanted, caller.scope, resolution_note=note)

@@ -29,6 +29,8 @@ class ChangeRow(SQLModel, table=True):
         sa.Index("ix_sync_change_position", "txid", "seq"),
         sa.Index("ix_sync_change_record", "record_id", "version"),
         sa.Index("ix_sync_change_at", "at"),
+        # Never reuse a number after pruning (plain rowids restart from the largest left).
+        {"sqlite_autoincrement": True},
     )
 
     seq: int | None = Field(default=None, sa_type=BigSeq, primary_key=True)

@@ -46,8 +46,10 @@ async def log_head(session: AsyncSession) -> tuple[int, int]:
     position is in the records the snapshot reads."""
     bound = await log_bound(session)
     if bound is not None:
-        return bound, 0
-    return 0, await session.scalar(select(sa.func.coalesce(sa.func.max(ChangeRow.seq), 0))) or 0
+        head = (bound, 0)
+    else:
+        head = (0, await session.scalar(select(sa.func.coalesce(sa.func.max(ChangeRow.seq), 0))))
+    return max(head, await horizon(session))
 
 
 async def horizon(session: AsyncSession) -> tuple[int, int]:

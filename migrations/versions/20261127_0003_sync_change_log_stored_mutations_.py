@@ -34,7 +34,8 @@ def upgrade() -> None:
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('client_id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('at', api.records.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_change'))
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_change')),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('sync_change', schema=None) as batch_op:
         batch_op.create_index('ix_sync_change_at', ['at'], unique=False)
