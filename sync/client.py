@@ -140,30 +140,34 @@ class SyncClient:
             if lose_response:
                 raise ResponseLost(f"{len(batch)} mutations sent, answer lost")
             results = data["syncPush"]["results"]
-            for result in results:
-                self._take_result(result)
+            for mutation, result in zip(batch, results, strict=True):
+                self._take_result(mutation, result)
             del self.outbox[: len(batch)]
             answered.extend(results)
         return answered
 
-    def _take_result(self, result: dict[str, Any]) -> None:
-        mutation_id = result["mutationId"]
-        self.results[mutation_id] = result
+    def _take_result(self, mutation: dict[str, Any], result: dict[str, Any]) -> None:
+        self.results[mutation["mutationId"]] = result
+        key = (mutation["collection"], mutation["id"])
         data = result.get("data")
+        if result["status"] == "REJECTED" and mutation["op"] == "CREATE":
+            self.records.pop(key, None)  # never made on the server: the local draft goes
+            return
         if not data:
             return
-        key = (self._collection_of(mutation_id), data["id"])
+        if data.get("deletedAt"):
+            self.records.pop(key, None)
+            return
         local = self.records.get(key)
-        # Only a newer version replaces the copy, and a result never brings back a record a
-        # pull removed (a replayed answer may be older than what the phone already knows).
-        if local is not None and (result["version"] or 0) >= local.version:
+        if local is None:
+            # A refused delete puts the record back; otherwise a result never brings back
+            # a record a pull removed (a replayed answer may be older than the phone's copy).
+            if mutation["op"] == "DELETE" and result["status"] != "APPLIED":
+                self.records[key] = Record(result["version"], data)
+            return
+        # Only a version at least as new replaces the copy (local edits sit on their base).
+        if (result["version"] or 0) >= local.version:
             self.records[key] = Record(result["version"], data)
-
-    def _collection_of(self, mutation_id: str) -> str:
-        for mutation in self.outbox:
-            if mutation["mutationId"] == mutation_id:
-                return mutation["collection"]
-        return ""
 
     async def pull(self, *, max_rounds: int = 10_000) -> int:
         """Pull until the server has nothing more; returns how many changes arrived."""

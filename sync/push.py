@@ -18,7 +18,7 @@ from api.records import utcnow
 from sync import conflicts as c
 from sync import ledger
 from sync.changelog import ORIGIN
-from sync.collections import record_data
+from sync.collections import BY_NAME, current_views, record_data
 from sync.handlers import CREATE, Caller, Mutation, Outcome, handler_for
 from sync.models import MutationStatus, StoredMutation
 
@@ -210,11 +210,32 @@ async def _one(
         finally:
             session.info.pop(ORIGIN, None)
     except DomainError as error:
-        return _error(raw.mutation_id, error)
+        return await _with_current(session, caller, raw, _error(raw.mutation_id, error))
     except IntegrityError as error:
         reason = str(error.orig).splitlines()[0] if error.orig else "a database rule"
-        return _error(raw.mutation_id, DomainError("INVALID", f"cannot be stored: {reason}"))
+        refused = _error(raw.mutation_id, DomainError("INVALID", f"cannot be stored: {reason}"))
+        return await _with_current(session, caller, raw, refused)
     return _outcome(raw.mutation_id, outcome)
+
+
+async def _with_current(
+    session: AsyncSession, caller: Caller, raw: MutationInput, result: dict[str, Any]
+) -> dict[str, Any]:
+    """A refused edit or delete carries the record as the server holds it (when the caller
+    may see it), so that the phone can put its copy back."""
+    model = BY_NAME.get(raw.collection)
+    if raw.op == CREATE or model is None:
+        return result
+    try:
+        record = await session.get(model, uuid.UUID(str(raw.id)))
+    except ValueError:
+        return result
+    if record is None or record.deleted:
+        return result
+    keys, data = (await current_views(session, [record]))[record.id]
+    if caller.scope.sees_keys(keys):
+        result["version"], result["data"] = record.version, data
+    return result
 
 
 async def push(
