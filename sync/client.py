@@ -163,11 +163,11 @@ class SyncClient:
             # A refused delete puts the record back; otherwise a result never brings back
             # a record a pull removed (a replayed answer may be older than the phone's copy).
             if mutation["op"] == "DELETE" and result["status"] != "APPLIED":
-                self.records[key] = Record(result["version"], data)
+                self.records[key] = Record(result["version"], dict(data))
             return
         # Only a version at least as new replaces the copy (local edits sit on their base).
         if (result["version"] or 0) >= local.version:
-            self.records[key] = Record(result["version"], data)
+            self.records[key] = Record(result["version"], dict(data))
 
     async def pull(self, *, max_rounds: int = 10_000) -> int:
         """Pull until the server has nothing more; returns how many changes arrived."""

@@ -53,6 +53,7 @@ class County:
     grid_b: Grid
     grid_c: Grid
     liaison_a: Person
+    liaison_a2: Person
     liaison_b: Person
     liaison_c: Person
     dispatcher: Person
@@ -62,21 +63,35 @@ class County:
     enterprise_id: uuid.UUID
 
 
-async def build_county(session_factory: Any) -> County:
+async def build_county(session_factory: Any, world: int = 0) -> County:
+    """`world` > 0 makes another county beside the first (codes and phones of its own)."""
+    w = f"W{world}" if world else ""
     async with session_factory() as session, session.begin():
-        county, town = await county_with_town(session)
+        if world:
+            county = await create_grid(
+                session, code=f"SY{w}", name="County", kind=GridKind.COUNTY, parent_id=None
+            )
+            town = await create_grid(
+                session, code=f"SY{w}-T01", name="Hede", kind=GridKind.TOWN, parent_id=county.id
+            )
+        else:
+            county, town = await county_with_town(session)
         other_town = await create_grid(
-            session, code="SY-T02", name="Linhai Town", kind=GridKind.TOWN, parent_id=county.id
+            session, code=f"SY{w}-T02", name="Linhai Town", kind=GridKind.TOWN, parent_id=county.id
         )
         grids = [
             await create_grid(
                 session, code=code, name=code, kind=GridKind.INDEPENDENT, parent_id=parent.id
             )
-            for code, parent in [("SY-T01-A", town), ("SY-T01-B", town), ("SY-T02-C", other_town)]
+            for code, parent in [
+                (f"SY{w}-T01-A", town),
+                (f"SY{w}-T01-B", town),
+                (f"SY{w}-T02-C", other_town),
+            ]
         ]
         placed = await register_enterprise(
             session,
-            name="Hede Foods",
+            name=f"Hede Foods {world}",
             credit_code=credit_code(),
             headcount=40,
             industry="Food",
@@ -97,6 +112,7 @@ async def build_county(session_factory: Any) -> County:
         for index, (key, roles, grid_ids, stations) in enumerate(
             [
                 ("liaison_a", ["LIAISON"], [grids[0].id], [station.id]),
+                ("liaison_a2", ["LIAISON"], [grids[0].id], []),
                 ("liaison_b", ["LIAISON"], [grids[1].id], []),
                 ("liaison_c", ["LIAISON"], [grids[2].id], []),
                 ("dispatcher", ["TOWN_STAFF"], [town.id], []),
@@ -106,7 +122,7 @@ async def build_county(session_factory: Any) -> County:
             member = await create_member(
                 session,
                 name=key,
-                phone=f"1390000{index:04d}",
+                phone=f"139{world:04d}{index:04d}",
                 roles=roles,
                 grid_ids=grid_ids,
                 station_ids=stations,
