@@ -21,6 +21,7 @@ from api.auth.scope import scope_for
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.http_limits import BodySizeLimit
+from api.worker import InProcessWorker
 from schema.build import build_schema
 from schema.context import Context
 
@@ -90,9 +91,15 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # One machine: the timed jobs run beside the API (GRIDLINK_RUN_WORKER_IN_PROCESS).
+        jobs = InProcessWorker(sessions) if settings.run_worker_in_process else None
         try:
+            if jobs is not None:
+                jobs.start()
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             await engine.dispose()
 
     app = Starlette(

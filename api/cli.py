@@ -1,4 +1,4 @@
-"""The `gridlink` command: serve, migrate, demo, create-user, create-token."""
+"""The `gridlink` command: serve, worker, migrate, demo, create-user, create-token."""
 
 from __future__ import annotations
 
@@ -56,9 +56,15 @@ async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUI
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from api.tickets.deadlines import ensure_default_policies
+
     async def work(engine: AsyncEngine) -> int:
         await upgrade(engine)
+        async with session_factory(engine)() as session, session.begin():
+            added = await ensure_default_policies(session)
         print(f"database at head: {engine.url.render_as_string(hide_password=True)}")
+        if added:
+            print(f"deadline policies: {added} default rows written")
         return 0
 
     return _run(settings, work)
@@ -150,6 +156,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from api.worker import registered_jobs, run_forever, run_once
+
+    async def work(engine: AsyncEngine) -> int:
+        sessions, jobs = session_factory(engine), registered_jobs()
+        if args.once:
+            for name, count in (await run_once(sessions, jobs)).items():
+                print(f"{name}: {count}")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        print(f"worker running: {', '.join(job.name for job in jobs)} (Ctrl-C stops)")
+        await run_forever(sessions, jobs, stop=stop)
+        return 0
+
+    return _run(settings, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridlink", description="Labour-relations early warning: API, sync and tools."
@@ -160,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default GRIDLINK_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default GRIDLINK_PORT or 8000)")
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the timed jobs (deadlines, risk levels)")
+    worker.add_argument("--once", action="store_true", help="run each job once and exit")
+    worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
     migrate.set_defaults(handler=cmd_migrate)

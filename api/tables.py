@@ -15,7 +15,9 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.tickets.deadline_models import DeadlineAlert, DeadlinePolicy
 from api.tickets.models import Counter, Ticket, TicketComment, TicketEvent
+from api.warnings.models import RiskLevelRecord
 
 metadata = SQLModel.metadata
 
@@ -24,6 +26,8 @@ __all__ = [
     "AuthToken",
     "CoachingRequest",
     "Counter",
+    "DeadlineAlert",
+    "DeadlinePolicy",
     "Enterprise",
     "Evaluation",
     "Grid",
@@ -32,6 +36,7 @@ __all__ = [
     "MemberGrid",
     "MemberStation",
     "Notification",
+    "RiskLevelRecord",
     "Room",
     "Station",
     "StationActivity",

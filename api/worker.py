@@ -32,7 +32,13 @@ class Job:
 
 def registered_jobs() -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
-    jobs: list[Job] = []
+    from api.tickets.deadline_checks import check_deadlines
+    from api.warnings.service import refresh_risk_levels
+
+    jobs: list[Job] = [
+        Job("check_deadlines", 60, check_deadlines),
+        Job("refresh_risk_levels", 300, refresh_risk_levels),
+    ]
     return jobs
 
 
@@ -71,3 +77,36 @@ async def run_forever(
                 await asyncio.wait_for(stop.wait(), timeout=job.interval_seconds)
 
     await asyncio.gather(*(loop(job) for job in jobs))
+
+
+class InProcessWorker:
+    """The jobs as a background task of the serving process (started and stopped by the app's
+    lifespan), for the one-machine case."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], jobs: Sequence[Job] | None = None
+    ) -> None:
+        self.sessions = sessions
+        self.jobs = list(jobs) if jobs is not None else registered_jobs()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(
+            run_forever(self.sessions, self.jobs, stop=self._stop), name="gridlink-worker"
+        )
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the running turn finish (up to ``timeout``), then end the loop."""
+        if self._task is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(self._task, timeout)
+        except TimeoutError:
+            log.warning("worker did not stop within %.0f s; cancelled", timeout)
+        self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()

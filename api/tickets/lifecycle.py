@@ -25,6 +25,7 @@ from api.members.models import Member, MemberGrid, Role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
+from api.tickets.deadlines import apply_deadlines, severity_changed
 from api.tickets.models import (
     OPEN_STATUSES,
     Severity,
@@ -186,7 +187,9 @@ def _enter(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None:
         # Deadline clocks stop while the ticket waits on the worker: push them back.
         paused = now - ticket.waiting_since
         ticket.paused_seconds += max(0, int(paused.total_seconds()))
-        if ticket.first_response_due_at and ticket.first_responded_at is None:
+        # Both move together with paused_seconds, so a deadline net of pauses never changes
+        # (deadline alerts are keyed on it: a pause does not make a second warning).
+        if ticket.first_response_due_at:
             ticket.first_response_due_at += paused
         if ticket.resolution_due_at:
             ticket.resolution_due_at += paused
@@ -220,6 +223,8 @@ async def transition_ticket(
         ticket.assignee_id = scope.member_id
         ticket.assigned_at = now
     _enter(ticket, to_status, now)
+    if to_status == S.REOPENED:
+        await apply_deadlines(session, ticket, now=now)  # a reopened matter gets fresh clocks
     record_event(
         session,
         ticket,
@@ -401,7 +406,7 @@ async def reassign_to_grid(
     return ticket
 
 
-async def _tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
+async def tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
     """Who holds a tier's queue: town staff of the ticket's town, county staff above it."""
     if tier == Tier.GRID:
         grid_ids = [ticket.grid_id]
@@ -480,6 +485,7 @@ async def _change_tier(
             _enter(ticket, S.ASSIGNED, now)
     elif ticket.status == S.ASSIGNED:
         ticket.status = S.REPORTED
+    await apply_deadlines(session, ticket, now=now)  # the new tier's clocks start now
     record_event(
         session,
         ticket,
@@ -509,7 +515,7 @@ async def _change_tier(
     else:
         if previous is not None:
             await _notify_assignment(session, ticket, None, previous, grid)
-        for member_id in await _tier_staff(session, ticket, new_tier):
+        for member_id in await tier_staff(session, ticket, new_tier):
             await notify(
                 session,
                 recipient_id=member_id,
@@ -705,6 +711,8 @@ async def update_ticket(
         before[key] = old.value if hasattr(old, "value") else old
         after[key] = value.value if hasattr(value, "value") else value
         setattr(ticket, attr, value)
+    if "severity" in after:
+        await severity_changed(session, ticket, Severity(before["severity"]))
     if after:
         record_event(
             session,
