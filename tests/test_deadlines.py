@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.config import Settings
-from api.db import create_engine, session_factory as make_session_factory
+from api.db import create_engine
+from api.db import session_factory as make_session_factory
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
 from api.tickets import lifecycle
