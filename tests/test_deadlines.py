@@ -43,6 +43,18 @@ async def _do(session_factory, fn, **kwargs):
         return await fn(session, **kwargs)
 
 
+async def _move(session_factory, scope, ticket_id, to_status, at, note=None) -> Ticket:
+    return await _do(
+        session_factory,
+        lifecycle.transition_ticket,
+        scope=scope,
+        ticket_id=ticket_id,
+        to_status=to_status,
+        resolution_note=note,
+        now=at,
+    )
+
+
 async def _ticket(
     session_factory,
     world: TownWorld,
@@ -145,14 +157,8 @@ async def test_creation_escalation_and_reopening_start_the_clocks(session_factor
     assert escalated.resolution_due_at == later + 48 * H
 
     for status, at in [(S.IN_PROGRESS, 6), (S.RESOLVED, 7), (S.CLOSED, 8), (S.REOPENED, 30)]:
-        reopened = await _do(
-            session_factory,
-            lifecycle.transition_ticket,
-            scope=world.town_staff,
-            ticket_id=ticket.id,
-            to_status=status,
-            resolution_note="exit cleared",
-            now=T0 + at * H,
+        reopened = await _move(
+            session_factory, world.town_staff, ticket.id, status, T0 + at * H, note="exit cleared"
         )
     assert reopened.resolution_due_at == T0 + 30 * H + 48 * H
 
@@ -207,14 +213,7 @@ async def test_warning_and_breach_at_their_edges_once_each(session_factory, worl
 
 async def test_taking_the_ticket_meets_the_first_response(session_factory, world) -> None:
     ticket = await _ticket(session_factory, world)
-    await _do(
-        session_factory,
-        lifecycle.transition_ticket,
-        scope=world.liaison,
-        ticket_id=ticket.id,
-        to_status=S.IN_PROGRESS,
-        now=T0 + H,
-    )
+    await _move(session_factory, world.liaison, ticket.id, S.IN_PROGRESS, T0 + H)
     assert await check_deadlines(session_factory, T0 + 3 * H) == 0
     # The resolution clock still runs: warned 6 h before 24 h, to the assignee only.
     assert await check_deadlines(session_factory, T0 + 18 * H) == 1
@@ -226,14 +225,7 @@ async def test_taking_the_ticket_meets_the_first_response(session_factory, world
 
 async def test_resolution_breach_escalates_once(session_factory, world) -> None:
     ticket = await _ticket(session_factory, world)
-    await _do(
-        session_factory,
-        lifecycle.transition_ticket,
-        scope=world.liaison,
-        ticket_id=ticket.id,
-        to_status=S.IN_PROGRESS,
-        now=T0 + H,
-    )
+    await _move(session_factory, world.liaison, ticket.id, S.IN_PROGRESS, T0 + H)
     breach = T0 + 24 * H
     assert await check_deadlines(session_factory, breach - timedelta(seconds=1)) == 1  # warning
     assert await check_deadlines(session_factory, breach) == 1
@@ -294,26 +286,12 @@ async def test_waiting_on_the_worker_pauses_without_a_second_warning(
 ) -> None:
     ticket = await _ticket(session_factory, world)
     for status, at in [(S.IN_PROGRESS, T0 + H), (S.WAITING_ON_WORKER, T0 + 19 * H)]:
-        await _do(
-            session_factory,
-            lifecycle.transition_ticket,
-            scope=world.liaison,
-            ticket_id=ticket.id,
-            to_status=status,
-            now=at,
-        )
+        await _move(session_factory, world.liaison, ticket.id, status, at)
     # Waiting since 19 h (never checked before): nothing fires, even long past the deadline.
     assert await check_deadlines(session_factory, T0 + 40 * H) == 0
     async with session_factory() as session:
         assert not is_overdue(await session.get(Ticket, ticket.id), T0 + 40 * H)
-    resumed = await _do(
-        session_factory,
-        lifecycle.transition_ticket,
-        scope=world.liaison,
-        ticket_id=ticket.id,
-        to_status=S.IN_PROGRESS,
-        now=T0 + 41 * H,
-    )
+    resumed = await _move(session_factory, world.liaison, ticket.id, S.IN_PROGRESS, T0 + 41 * H)
     assert resumed.resolution_due_at == T0 + 24 * H + 22 * H
     assert resumed.paused_seconds == 22 * 3600
     assert await check_deadlines(session_factory, T0 + 41 * H) == 1  # inside the warning lead
@@ -324,24 +302,10 @@ async def test_waiting_on_the_worker_pauses_without_a_second_warning(
 
 async def test_a_pause_after_the_warning_does_not_warn_again(session_factory, world) -> None:
     ticket = await _ticket(session_factory, world)
-    await _do(
-        session_factory,
-        lifecycle.transition_ticket,
-        scope=world.liaison,
-        ticket_id=ticket.id,
-        to_status=S.IN_PROGRESS,
-        now=T0 + H,
-    )
+    await _move(session_factory, world.liaison, ticket.id, S.IN_PROGRESS, T0 + H)
     assert await check_deadlines(session_factory, T0 + 18 * H) == 1
     for status, at in [(S.WAITING_ON_WORKER, 19), (S.IN_PROGRESS, 25)]:
-        await _do(
-            session_factory,
-            lifecycle.transition_ticket,
-            scope=world.liaison,
-            ticket_id=ticket.id,
-            to_status=status,
-            now=T0 + at * H,
-        )
+        await _move(session_factory, world.liaison, ticket.id, status, T0 + at * H)
     # The deadline moved to 30 h and the check is inside its warning lead again: same deadline.
     assert await check_deadlines(session_factory, T0 + 25 * H) == 0
     assert await check_deadlines(session_factory, T0 + 30 * H) == 1
@@ -357,14 +321,13 @@ async def test_finished_tickets_never_alert(session_factory, world) -> None:
     for path in moves.values():
         ticket = await _ticket(session_factory, world)
         for status in path:
-            await _do(
+            await _move(
                 session_factory,
-                lifecycle.transition_ticket,
-                scope=world.town_staff,
-                ticket_id=ticket.id,
-                to_status=status,
-                resolution_note="settled with the employer",
-                now=T0 + H,
+                world.town_staff,
+                ticket.id,
+                status,
+                T0 + H,
+                note="settled with the employer",
             )
     assert await check_deadlines(session_factory, T0 + 100 * H) == 0
     assert await _alerts(session_factory) == []
@@ -379,14 +342,7 @@ async def test_two_workers_racing_act_once_per_ticket(
 ) -> None:
     tickets = [await _ticket(session_factory, world, at=T0) for _ in range(24)]
     for ticket in tickets:
-        await _do(
-            session_factory,
-            lifecycle.transition_ticket,
-            scope=world.liaison,
-            ticket_id=ticket.id,
-            to_status=S.IN_PROGRESS,
-            now=T0 + H,
-        )
+        await _move(session_factory, world.liaison, ticket.id, S.IN_PROGRESS, T0 + H)
     engines = [create_engine(settings) for _ in range(2)]
     try:
         workers: list[async_sessionmaker] = [make_session_factory(e) for e in engines]

@@ -22,6 +22,7 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.grids.service import get_grid, town_of
 from api.members.models import Member, MemberGrid, Role
+from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
@@ -409,24 +410,11 @@ async def reassign_to_grid(
 async def tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
     """Who holds a tier's queue: town staff of the ticket's town, county staff above it."""
     if tier == Tier.GRID:
-        grid_ids = [ticket.grid_id]
-        roles = {Role.LIAISON}
-    elif tier == Tier.TOWN:
-        grid = await get_grid(session, ticket.grid_id)
-        town = town_of(grid)
-        grid_ids = [town] if town else []
-        roles = {Role.TOWN_STAFF}
-    else:
-        members = await session.scalars(select(Member).where(Member.is_active.is_(True)))
-        return [m.id for m in members if Role.COUNTY_STAFF in m.roles][:20]
-    if not grid_ids:
-        return []
-    rows = await session.scalars(
-        select(Member)
-        .join(MemberGrid, MemberGrid.member_id == Member.id)
-        .where(MemberGrid.grid_id.in_(grid_ids), Member.is_active.is_(True))
-    )
-    return [m.id for m in rows if any(r in m.roles for r in roles)]
+        return await members_serving(session, [ticket.grid_id], {Role.LIAISON})
+    if tier == Tier.TOWN:
+        town = town_of(await get_grid(session, ticket.grid_id))
+        return await members_serving(session, [town], {Role.TOWN_STAFF})
+    return (await members_with_role(session, Role.COUNTY_STAFF))[:20]
 
 
 async def _change_tier(

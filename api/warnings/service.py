@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid, GridKind
 from api.grids.service import descendants, grid_tree, town_of
-from api.members.models import Member, MemberGrid, Role
+from api.members.models import Role
+from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
@@ -296,21 +297,6 @@ async def store_risk(
     return changed and new != old
 
 
-async def _serving(
-    session: AsyncSession, grid_ids: Iterable[uuid.UUID | None], roles: set[Role]
-) -> list[uuid.UUID]:
-    ids = [g for g in grid_ids if g is not None]
-    if not ids:
-        return []
-    members = await session.scalars(
-        select(Member)
-        .join(MemberGrid, MemberGrid.member_id == Member.id)
-        .where(MemberGrid.grid_id.in_(ids), Member.is_active.is_(True))
-        .order_by(Member.id)
-    )
-    return [m.id for m in members if any(r in m.roles for r in roles)]
-
-
 async def risk_recipients(
     session: AsyncSession, subject_kind: RiskSubject, subject_id: uuid.UUID
 ) -> tuple[str, uuid.UUID | None, uuid.UUID | None, list[uuid.UUID]]:
@@ -320,18 +306,17 @@ async def risk_recipients(
         enterprise = await session.get(Enterprise, subject_id)
         if enterprise is None:
             return ("", None, None, [])
-        people = await _serving(session, [enterprise.grid_id], {Role.LIAISON})
-        people += await _serving(session, [enterprise.town_id], {Role.TOWN_STAFF})
+        people = await members_serving(session, [enterprise.grid_id], {Role.LIAISON})
+        people += await members_serving(session, [enterprise.town_id], {Role.TOWN_STAFF})
         return (enterprise.name, enterprise.id, enterprise.grid_id, list(dict.fromkeys(people)))
     grid = await session.get(Grid, subject_id)
     if grid is None:
         return ("", None, None, [])
     if grid.kind == GridKind.COUNTY:
-        members = await session.scalars(select(Member).where(Member.is_active.is_(True)))
-        people = [m.id for m in members if Role.COUNTY_STAFF in m.roles]
+        people = await members_with_role(session, Role.COUNTY_STAFF)
     else:
-        people = await _serving(session, [grid.id], {Role.LIAISON})
-        people += await _serving(session, [town_of(grid)], {Role.TOWN_STAFF})
+        people = await members_serving(session, [grid.id], {Role.LIAISON})
+        people += await members_serving(session, [town_of(grid)], {Role.TOWN_STAFF})
     return (grid.name, None, grid.id, list(dict.fromkeys(people)))
 
 
