@@ -141,7 +141,11 @@ def test_recent_hazards_and_the_critical_floor() -> None:
     recent = fact(source=TicketSource.DIRECT_REPORT, status=S.CLOSED, reported_at=NOW - DAY)
     assessment = assess([old, recent], NOW)
     assert [(r.text, r.points) for r in assessment.reasons] == [
-        ("1 risk hazard reported in the last 30 days", 2)
+        ("1 direct report in the last 30 days", 2)
+    ]
+    hazard = fact(source=TicketSource.RISK_HAZARD, status=S.CLOSED, reported_at=NOW - 2 * DAY)
+    assert [(r.text, r.points) for r in assess([old, recent, hazard, hazard], NOW).reasons] == [
+        ("2 risk hazards and 1 direct report in the last 30 days", 6)
     ]
     critical = fact(source=TicketSource.RISK_HAZARD, severity=Severity.CRITICAL, category="FIRE")
     hazard = assess([critical], NOW)

@@ -222,16 +222,20 @@ def _clock_start(ticket: Ticket, now: datetime) -> datetime:
     return now
 
 
-async def apply_deadlines(
-    session: AsyncSession, ticket: Ticket, *, now: datetime | None = None
-) -> Ticket:
-    """Start both clocks at the ticket's current tier (on creation, tier change, reopening)."""
-    now = now or utcnow()
-    policy = (await load_policies(session)).for_ticket(ticket)
+def start_clocks(ticket: Ticket, book: PolicyBook, now: datetime) -> Ticket:
+    """Both deadlines from ``now`` at the ticket's tier, severity and source."""
+    policy = book.for_ticket(ticket)
     start = _clock_start(ticket, now)
     ticket.first_response_due_at = start + policy.first_response
     ticket.resolution_due_at = start + policy.resolution
     return ticket
+
+
+async def apply_deadlines(
+    session: AsyncSession, ticket: Ticket, *, now: datetime | None = None
+) -> Ticket:
+    """Start both clocks at the ticket's current tier (on creation, tier change, reopening)."""
+    return start_clocks(ticket, await load_policies(session), now or utcnow())
 
 
 async def severity_changed(session: AsyncSession, ticket: Ticket, old: Severity) -> Ticket:

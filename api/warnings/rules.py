@@ -195,15 +195,19 @@ def assess(
             reasons.append(RiskReason(text, rules.repeat_points))
 
     hazard_since = now - timedelta(days=rules.hazard_window_days)
-    hazards = sum(
-        1 for t in tickets if t.source in HAZARD_SOURCES and hazard_since < t.reported_at <= now
+    hazards = Counter(
+        t.source
+        for t in tickets
+        if t.source in HAZARD_SOURCES and hazard_since < t.reported_at <= now
     )
     if hazards:
-        text = (
-            f"{_plural(hazards, ('risk hazard', 'risk hazards'))} reported in the last "
-            f"{rules.hazard_window_days} days"
+        counted = " and ".join(
+            _plural(hazards[source], SOURCE_NOUNS[source])
+            for source in (TicketSource.RISK_HAZARD, TicketSource.DIRECT_REPORT)
+            if hazards[source]
         )
-        reasons.append(RiskReason(text, hazards * rules.hazard_points))
+        text = f"{counted} in the last {rules.hazard_window_days} days"
+        reasons.append(RiskReason(text, hazards.total() * rules.hazard_points))
 
     score = sum(r.points for r in reasons)
     level = level_for(score, thresholds)
