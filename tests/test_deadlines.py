@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -113,6 +114,33 @@ def test_default_table_and_source_refinement() -> None:
             policy = book.lookup(tier, severity, "ANY")
             assert policy.first_response < policy.resolution
             assert policy.auto_escalate == (tier in {Tier.GRID, Tier.TOWN})
+
+
+def test_the_documented_table_is_the_default_table() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text()
+    units = {"h": H, "d": timedelta(days=1)}
+
+    def span(words: str) -> tuple[timedelta, timedelta]:
+        first, resolution = (w.split() for w in words.split(" / "))
+        return (int(first[0]) * units[first[1]], int(resolution[0]) * units[resolution[1]])
+
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| GRID |")]
+    rows += [
+        line.split(" | ")
+        for line in text.splitlines()
+        if line.startswith(("| TOWN |", "| COUNTY_STATION |", "| COURT_MEDIATION |"))
+    ]
+    assert len(rows) == 16
+    book = PolicyBook()
+    for tier, severity, any_source, hazard, auto in rows:
+        tier, severity = Tier(tier.strip("| ")), Severity(severity)
+        policy = book.lookup(tier, severity, "ANY")
+        assert span(any_source) == (policy.first_response, policy.resolution)
+        risky = book.lookup(tier, severity, TicketSource.RISK_HAZARD)
+        assert (hazard == "same") == (risky == policy)
+        if hazard != "same":
+            assert span(hazard) == (risky.first_response, risky.resolution)
+        assert (auto.strip(" |") == "yes") == policy.auto_escalate
 
 
 async def test_the_table_is_written_once_and_overrides_the_defaults(session_factory) -> None:
