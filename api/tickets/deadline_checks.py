@@ -25,7 +25,13 @@ from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
 from api.tickets.deadline_models import AlertStage, DeadlineAlert, DeadlineKind
-from api.tickets.deadlines import PolicyBook, load_policies, nominal_due, running_deadlines
+from api.tickets.deadlines import (
+    DeadlineFacts,
+    PolicyBook,
+    load_policies,
+    nominal_due,
+    running_deadlines,
+)
 from api.tickets.lifecycle import SYSTEM_SCOPE, TIERS, escalate_ticket, tier_staff
 from api.tickets.models import OPEN_STATUSES, Ticket, TicketStatus, Tier
 
@@ -35,6 +41,16 @@ log = logging.getLogger("gridlink.deadlines")
 BEIJING = timezone(timedelta(hours=8), "Beijing time")
 BATCH_SIZE = 50
 KEY_CHUNK = 500
+FACT_COLUMNS = (
+    Ticket.status,
+    Ticket.tier,
+    Ticket.severity,
+    Ticket.source,
+    Ticket.assignee_id,
+    Ticket.first_response_due_at,
+    Ticket.resolution_due_at,
+    Ticket.paused_seconds,
+)
 KIND_WORDS = {DeadlineKind.FIRST_RESPONSE: "first response", DeadlineKind.RESOLUTION: "resolution"}
 
 
@@ -50,7 +66,7 @@ class DueAlert:
         return (self.kind.value, self.stage.value, self.nominal_due_at)
 
 
-def alerts_due(ticket: Ticket, book: PolicyBook, now: datetime) -> list[DueAlert]:
+def alerts_due(ticket: DeadlineFacts, book: PolicyBook, now: datetime) -> list[DueAlert]:
     """For each running deadline: a breach once it is due (at or after the due time), else a
     warning once inside the policy's warning lead. A warning the check was too late for is
     not sent after the breach."""
@@ -94,8 +110,9 @@ async def _tickets_needing_alerts(
     """Read only: tickets with a warning or breach due that is not recorded yet."""
     horizon = now + book.longest_warning_lead()
     running = OPEN_STATUSES - {TicketStatus.WAITING_ON_WORKER}
-    candidates = await session.scalars(
-        select(Ticket)
+    # Plain rows of the columns the rule reads: this runs every minute over the open tickets.
+    candidates = await session.execute(
+        select(Ticket.id, *FACT_COLUMNS)
         .where(
             Ticket.status.in_(running),
             Ticket.deleted_at.is_(None),

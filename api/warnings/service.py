@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -232,6 +232,21 @@ async def stored_risk_levels(
 # --- stored levels and the notification on a rise ------------------------------------------
 
 
+async def _stored_rows(
+    session: AsyncSession, subject_kind: RiskSubject, subject_ids: Collection[uuid.UUID] | None
+) -> dict[uuid.UUID, Row]:
+    """(level, score, reasons) as stored, by subject (all of the kind when ids is None)."""
+    statement = select(
+        RiskLevelRecord.subject_id,
+        RiskLevelRecord.level,
+        RiskLevelRecord.score,
+        RiskLevelRecord.reasons,
+    ).where(RiskLevelRecord.subject_kind == subject_kind)
+    if subject_ids is not None:
+        statement = statement.where(RiskLevelRecord.subject_id.in_(list(subject_ids)))
+    return {row.subject_id: row for row in await session.execute(statement)}
+
+
 async def store_risk(
     session: AsyncSession,
     *,
@@ -240,18 +255,15 @@ async def store_risk(
     assessment: RiskAssessment,
     now: datetime,
     rules: RiskRules = DEFAULT_RULES,
+    stored: dict[uuid.UUID, Row] | None = None,
 ) -> bool:
     """Store a computed level; True when the stored level changed. A rise to ``notify_at`` or
     above notifies, once: the row is written only from the level it was read at (or inserted
-    only if absent), so of two workers storing the same rise only one changes anything."""
-    current = (
-        await session.execute(
-            select(RiskLevelRecord.level, RiskLevelRecord.score, RiskLevelRecord.reasons).where(
-                RiskLevelRecord.subject_kind == subject_kind,
-                RiskLevelRecord.subject_id == subject_id,
-            )
-        )
-    ).first()
+    only if absent), so of two workers storing the same rise only one changes anything.
+    ``stored`` is what _stored_rows read for many subjects at once (the timed job)."""
+    if stored is None:
+        stored = await _stored_rows(session, subject_kind, [subject_id])
+    current = stored.get(subject_id)
     new = assessment.level
     old = current.level if current is not None else RiskLevel.GREEN
     rose = new.rank > old.rank
@@ -406,6 +418,7 @@ async def refresh_all_risk_levels(
     changed = 0
     # Sorted ids: two workers lock rows in the same order, so they cannot deadlock.
     for kind, levels in ((RiskSubject.ENTERPRISE, enterprises), (RiskSubject.GRID, grids)):
+        stored = await _stored_rows(session, kind, None)
         for subject_id in sorted(levels):
             changed += await store_risk(
                 session,
@@ -414,6 +427,7 @@ async def refresh_all_risk_levels(
                 assessment=levels[subject_id],
                 now=now,
                 rules=rules,
+                stored=stored,
             )
     return changed
 
