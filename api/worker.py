@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.config import Settings
 from api.records import utcnow
 
 log = logging.getLogger("gridlink.worker")
@@ -30,10 +31,26 @@ class Job:
     run: JobFunction
 
 
-def registered_jobs() -> list[Job]:
+def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
+    settings = settings or Settings.from_env()
     jobs: list[Job] = []
+    if push := _push_delivery_job(settings):
+        jobs.append(push)
     return jobs
+
+
+def _push_delivery_job(settings: Settings) -> Job | None:
+    import sync.tables  # noqa: F401  (the outbox fan-out hook, for notifications made here)
+    from sync.delivery import PushDeliverer
+
+    if not settings.vapid_private_key:
+        log.warning("GRIDLINK_VAPID_PRIVATE_KEY is not set: Web Push delivery is off")
+        return None
+    deliverer = PushDeliverer(
+        vapid_private_key=settings.vapid_private_key, vapid_subject=settings.vapid_subject
+    )
+    return Job(name="push-delivery", interval_seconds=2.0, run=deliverer)
 
 
 async def run_once(
