@@ -13,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.scope import scope_for
 from api.members.models import Member
 from api.members.service import create_member
 from api.notifications.models import Notification, NotificationKind
 from api.notifications.service import notify
+from api.tickets.lifecycle import assign_ticket
 from api.tickets.models import Ticket, TicketSource
 from api.tickets.service import report_ticket
 from sync.delivery import DeliveryPolicy, PushDeliverer
@@ -102,6 +104,19 @@ async def notify_assigned(
         )
     assert notification is not None
     return notification
+
+
+async def assign_to_liaison(sessions: async_sessionmaker[AsyncSession], world: World) -> Ticket:
+    """The dispatcher assigns the world's ticket to the liaison, through the real lifecycle."""
+    async with sessions() as session, session.begin():
+        dispatcher = await session.get(Member, world.dispatcher.id)
+        assert dispatcher is not None
+        return await assign_ticket(
+            session,
+            scope=await scope_for(session, dispatcher),
+            ticket_id=world.ticket.id,
+            assignee_id=world.liaison.id,
+        )
 
 
 async def deliveries(sessions: async_sessionmaker[AsyncSession]) -> list[PushDelivery]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from api.notifications.models import NotificationKind
+from api.notifications.models import Notification, NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
 from sync.delivery import push_message
@@ -18,6 +18,7 @@ from tests import fakepush, push_support
 from tests.fakepush import FakePushService
 from tests.push_support import (
     SUBJECT,
+    assign_to_liaison,
     deliveries,
     make_deliverer,
     make_world,
@@ -43,14 +44,16 @@ async def test_assignment_reaches_each_device_once_and_expired_device_is_removed
     registered = await subscription_ids(session_factory)
     fake_push.expire(old.device_id, 410)
 
-    notification = await notify_assigned(session_factory, world)
-    assert len(await deliveries(session_factory)) == 3  # queued with the notification
+    ticket = await assign_to_liaison(session_factory, world)
+    assert len(await deliveries(session_factory)) == 3  # queued with the assignment
+    async with session_factory() as session:
+        [notification] = await session.scalars(sa.select(Notification))
 
     assert await deliverer(session_factory, utcnow()) == 3
     for device in (phone, tablet):
         [message] = fake_push.messages(device.device_id)
         body = payload(message)
-        assert body["title"] == "New ticket assigned: Wages unpaid for two months"
+        assert body["title"] == f"{ticket.number}: Wages unpaid for two months"
         assert body["kind"] == "ASSIGNED"
         assert body["notificationId"] == str(notification.id)
         assert body["ticketId"] == str(world.ticket.id)
