@@ -41,7 +41,7 @@ def registered_jobs(settings: Settings | None = None) -> list[Job]:
 
 
 def _push_delivery_job(settings: Settings) -> Job | None:
-    import sync.tables  # noqa: F401  (the outbox fan-out hook, for notifications made here)
+    # Also installs the push fan-out hook for the notifications the other jobs write.
     from sync.delivery import PushDeliverer
 
     if not settings.vapid_private_key:

@@ -1,15 +1,25 @@
 """Web Push tables: the devices a member registered, and one delivery row per notification and
-device (the outbox's send queue). Neither is synced to phones; both are server bookkeeping."""
+device (the outbox's send queue). Neither is synced to phones; both are server bookkeeping.
+
+The fan-out hook lives here, beside the tables, so that any process that knows these tables
+also queues deliveries: every new notification gets one PushDelivery per device of its
+recipient, written by the same flush and so committed (or rolled back) together with the change
+that caused it. Nothing is lost (no separate step that could fail after the commit) and nothing
+is queued twice (one insert per new notification, unique per device)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
+from api.notifications.models import Notification
 from api.records import enum_column, time_column, utcnow
 
 
@@ -71,3 +81,45 @@ class PushDelivery(SQLModel, table=True):
     delivered_at: datetime | None = time_column()
     created_at: datetime = time_column(nullable=False, default_factory=utcnow)
     updated_at: datetime = time_column(nullable=False, default_factory=utcnow)
+
+
+_delivery = PushDelivery.__table__  # type: ignore[attr-defined]
+_subscription = PushSubscription.__table__  # type: ignore[attr-defined]
+
+
+def fan_out_statement(notification: Notification) -> sa.Insert:
+    """INSERT ... SELECT: a PENDING delivery, due at once, for each of the recipient's devices."""
+    columns = _delivery.c
+    rows = sa.select(
+        sa.literal(notification.id, columns.notification_id.type),
+        _subscription.c.id,
+        sa.literal(DeliveryStatus.PENDING.value, sa.String()),
+        sa.literal(0, sa.Integer()),
+        sa.literal(notification.created_at, columns.next_attempt_at.type),
+        sa.literal(notification.created_at, columns.created_at.type),
+        sa.literal(notification.created_at, columns.updated_at.type),
+    ).where(_subscription.c.member_id == notification.recipient_id)
+    return _delivery.insert().from_select(
+        [
+            columns.notification_id,
+            columns.subscription_id,
+            columns.status,
+            columns.attempts,
+            columns.next_attempt_at,
+            columns.created_at,
+            columns.updated_at,
+        ],
+        rows,
+    )
+
+
+@event.listens_for(Session, "after_flush")
+def _fan_out_new_notifications(session: Session, _context: Any) -> None:
+    # In after_flush the notification rows exist (foreign keys hold) and session.new still
+    # lists what this flush inserted, so each notification fans out exactly once.
+    new = [obj for obj in session.new if isinstance(obj, Notification)]
+    if not new:
+        return
+    connection = session.connection()
+    for notification in new:
+        connection.execute(fan_out_statement(notification))

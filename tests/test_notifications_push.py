@@ -3,17 +3,22 @@ VAPID checked, aes128gcm decrypted) and the real pywebpush path. No mocks."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from api.config import Settings
 from api.notifications.models import Notification, NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
 from sync.delivery import push_message
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
-from sync.webpush import PushOutcome, PushResult, make_topic, send
+from sync.webpush import PushOutcome, PushResult, make_topic, public_key_from_private, send
 from tests import fakepush, push_support
 from tests.fakepush import FakePushService
 from tests.push_support import (
@@ -29,6 +34,8 @@ from tests.push_support import (
 )
 
 # Fixtures shared with the other notification tests.
+ROOT = Path(__file__).resolve().parent.parent
+
 fake_push = fakepush.fake_push
 vapid_keys = fakepush.vapid_keys
 deliverer = push_support.deliverer
@@ -80,6 +87,16 @@ async def test_assignment_reaches_each_device_once_and_expired_device_is_removed
     # Nothing is due any more: another turn sends nothing again.
     assert await deliverer(session_factory, utcnow() + timedelta(days=1)) == 0
     assert len(fake_push.requests()) == 3
+
+
+@pytest.mark.parametrize("entry_point", ["api.app", "api.cli", "api.worker"])
+def test_every_entry_point_installs_the_fan_out_hook(entry_point: str) -> None:
+    # A process that writes notifications without the hook would never push them.
+    code = f"import sys, {entry_point}\n"
+    if entry_point == "api.worker":  # no VAPID key: no push job, but the hook all the same
+        code += "api.worker.registered_jobs(api.worker.Settings())\n"
+    code += "assert 'sync.push_models' in sys.modules, 'no fan-out hook'\n"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
 
 
 async def test_fan_out_is_part_of_the_notifications_transaction(
@@ -276,3 +293,23 @@ async def test_a_crash_between_send_and_mark_resends_once_under_the_same_topic(
     assert first.payload == second.payload and first.topic == second.topic is not None
     [row] = await deliveries(session_factory)
     assert row.status is DeliveryStatus.DELIVERED and row.last_error is None
+
+
+def test_gridlink_vapid_keys_prints_a_working_pair() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINK_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "vapid-keys"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    first, second = done.stdout.splitlines()
+    name, _, private = first.partition("=")
+    assert name == "GRIDLINK_VAPID_PRIVATE_KEY"
+    public = second.rsplit(" ", 1)[-1]
+    assert public_key_from_private(private) == public and len(public) == 87
+    # The printed line works as the setting it names.
+    assert Settings.from_env({first.split("=")[0]: private}).vapid_private_key == private
