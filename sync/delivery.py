@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -168,21 +169,10 @@ async def claim_due(
     died). A row past its last allowed attempt is not taken again but marked FAILED."""
     c = _delivery.c
     lease_end = now + timedelta(seconds=policy.lease_seconds)
-    await session.execute(
-        sa.update(_delivery)
-        .where(
-            c.status == DeliveryStatus.SENDING.value,
-            c.next_attempt_at <= now,
-            c.attempts >= policy.max_attempts,
-        )
-        .values(
-            status=DeliveryStatus.FAILED.value,
-            last_error="gave up: the worker making the last allowed attempt stopped before "
-            "recording its result",
-            claimed_by=None,
-            claimed_until=None,
-            updated_at=now,
-        )
+    lost = sa.select(c.id).where(
+        c.status == DeliveryStatus.SENDING.value,
+        c.next_attempt_at <= now,
+        c.attempts >= policy.max_attempts,
     )
     due = (
         sa.select(c.id)
@@ -194,8 +184,21 @@ async def claim_due(
         .limit(policy.batch_size)
     )
     if _is_postgres(session):
-        # Rows another worker is claiming right now are skipped, not waited for (nor taken).
+        # Rows another worker holds right now are skipped, not waited for (nor taken twice).
+        lost = lost.with_for_update(skip_locked=True)
         due = due.with_for_update(skip_locked=True)
+    await session.execute(
+        sa.update(_delivery)
+        .where(c.id.in_(lost.scalar_subquery()))
+        .values(
+            status=DeliveryStatus.FAILED.value,
+            last_error="gave up: the worker making the last allowed attempt stopped before "
+            "recording its result",
+            claimed_by=None,
+            claimed_until=None,
+            updated_at=now,
+        )
+    )
     ids = list(
         await session.scalars(
             sa.update(_delivery)
@@ -270,34 +273,27 @@ def _clip(error: str | None) -> str | None:
     return error if len(error) <= _ERROR_LIMIT else error[: _ERROR_LIMIT - 3] + "..."
 
 
-async def record_outcome(
-    session: AsyncSession,
+def _delivery_values(
     delivery: ClaimedDelivery,
     result: PushResult,
     *,
     now: datetime,
     policy: DeliveryPolicy,
-    rng: random.Random | None = None,
-) -> DeliveryStatus:
-    """Write what one attempt came to. Fenced by the claim: when the lease was lost (this
-    worker was too slow and another took the row), the other worker's outcome stands."""
-    c, s = _delivery.c, _subscription.c
+    rng: random.Random | None,
+) -> dict[str, object]:
+    """The delivery row after this attempt."""
     values: dict[str, object] = {
         "claimed_by": None,
         "claimed_until": None,
         "last_status_code": result.status_code,
         "updated_at": now,
     }
-    subscription: dict[str, object] = {"failure_count": s.failure_count + 1}
     if result.outcome is PushOutcome.DELIVERED:
-        status = DeliveryStatus.DELIVERED
-        values.update(delivered_at=now, last_error=None)
-        subscription = {"last_success_at": now, "failure_count": 0}
+        values.update(status=DeliveryStatus.DELIVERED, delivered_at=now, last_error=None)
     elif result.outcome is PushOutcome.GONE:
-        status = DeliveryStatus.GONE
-        values["last_error"] = _clip(result.error or "the subscription has expired")
+        error = result.error or "the subscription has expired"
+        values.update(status=DeliveryStatus.GONE, last_error=_clip(error))
     elif result.outcome is PushOutcome.RETRY and delivery.attempts < policy.max_attempts:
-        status = DeliveryStatus.PENDING
         delay = backoff_delay(
             delivery.attempts - 1,
             base=policy.backoff_base_seconds,
@@ -306,33 +302,77 @@ async def record_outcome(
             rng=rng or random,
         )
         values.update(
-            next_attempt_at=now + timedelta(seconds=delay), last_error=_clip(result.error)
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now + timedelta(seconds=delay),
+            last_error=_clip(result.error),
         )
     else:
-        status = DeliveryStatus.FAILED
         error = result.error or "refused by the push service"
         if result.outcome is PushOutcome.RETRY:
             error = f"gave up after {delivery.attempts} attempts: {error}"
-        values["last_error"] = _clip(error)
-    values["status"] = status.value
-    fenced = await session.execute(
-        sa.update(_delivery)
-        .where(c.id == delivery.id, c.claimed_by == delivery.claim)
-        .values(**values)
+        values.update(status=DeliveryStatus.FAILED, last_error=_clip(error))
+    values["status"] = values["status"].value  # type: ignore[union-attr]
+    return values
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    outcomes: list[tuple[ClaimedDelivery, PushResult]],
+    *,
+    now: datetime,
+    policy: DeliveryPolicy,
+    rng: random.Random | None = None,
+) -> None:
+    """Write what some attempts came to, in the caller's transaction.
+
+    Each delivery row is fenced by its claim: when the lease was lost (this worker was too
+    slow and another took the row), the other worker's outcome stands. Locks are taken in one
+    order everywhere (subscriptions by id, then deliveries by id), so that two workers writing
+    about the same device at once queue instead of deadlocking."""
+    c, s = _delivery.c, _subscription.c
+    touched = sorted(
+        {d.subscription_id for d, _ in outcomes if d.subscription_id and not d.withdrawn}
     )
-    if fenced.rowcount == 0:  # type: ignore[attr-defined]
-        log.warning(
-            "push delivery %s: claim %s expired before its result", delivery.id, delivery.claim
-        )
-    if delivery.subscription_id is None or delivery.withdrawn:
-        return status
-    if status is DeliveryStatus.GONE:
-        await remove_subscription(session, delivery.subscription_id)
-    else:
+    if touched and _is_postgres(session):
         await session.execute(
-            sa.update(_subscription).where(s.id == delivery.subscription_id).values(**subscription)
+            sa.select(s.id).where(s.id.in_(touched)).order_by(s.id).with_for_update(key_share=True)
         )
-    return status
+    delivered: set[uuid.UUID] = set()
+    failures: Counter[uuid.UUID] = Counter()
+    gone: set[uuid.UUID] = set()
+    for delivery, result in sorted(outcomes, key=lambda pair: pair[0].id):
+        values = _delivery_values(delivery, result, now=now, policy=policy, rng=rng)
+        fenced = await session.execute(
+            sa.update(_delivery)
+            .where(c.id == delivery.id, c.claimed_by == delivery.claim)
+            .values(**values)
+        )
+        if fenced.rowcount == 0:  # type: ignore[attr-defined]
+            log.warning("push delivery %s: claim %s expired first", delivery.id, delivery.claim)
+        if delivery.subscription_id is None or delivery.withdrawn:
+            continue
+        if result.outcome is PushOutcome.DELIVERED:
+            delivered.add(delivery.subscription_id)
+        elif result.outcome is PushOutcome.GONE:
+            gone.add(delivery.subscription_id)
+        else:
+            failures[delivery.subscription_id] += 1
+    for subscription_id in touched:
+        if subscription_id in gone:
+            await remove_subscription(session, subscription_id)
+        elif subscription_id in delivered:
+            # The device works: earlier failures in this group were the push service's.
+            await session.execute(
+                sa.update(_subscription)
+                .where(s.id == subscription_id)
+                .values(last_success_at=now, failure_count=0)
+            )
+        elif failures[subscription_id]:
+            await session.execute(
+                sa.update(_subscription)
+                .where(s.id == subscription_id)
+                .values(failure_count=s.failure_count + failures[subscription_id])
+            )
 
 
 class PushDeliverer:
@@ -369,17 +409,13 @@ class PushDeliverer:
         http: requests.Session | None = getattr(self._local, "http", None)
         if http is None:
             http = self._local.http = requests.Session()
-        try:
-            return send(
-                message,
-                vapid_private_key=self.vapid_private_key,
-                vapid_subject=self.vapid_subject,
-                timeout=self.policy.send_timeout_seconds,
-                session=http,
-            )
-        except Exception as error:  # noqa: BLE001 - a bug in one send must not lose the row
-            log.exception("push send raised")
-            return PushResult(None, PushOutcome.RETRY, None, f"internal error: {error!r}")
+        return send(
+            message,
+            vapid_private_key=self.vapid_private_key,
+            vapid_subject=self.vapid_subject,
+            timeout=self.policy.send_timeout_seconds,
+            session=http,
+        )
 
     async def __call__(self, sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
         # `now` is the turn's start; later steps add the time elapsed since, so that tests can
@@ -412,29 +448,41 @@ class PushDeliverer:
         clock: Callable[[], datetime],
     ) -> None:
         loop = asyncio.get_running_loop()
+        finished: asyncio.Queue[tuple[ClaimedDelivery, PushResult]] = asyncio.Queue()
 
-        async def deliver(delivery: ClaimedDelivery) -> None:
-            if delivery.endpoint is None:
-                result = PushResult(None, PushOutcome.FAILED, None, "the device was unregistered")
-            elif delivery.withdrawn:
-                result = PushResult(
-                    None, PushOutcome.FAILED, None, "the notification was withdrawn"
-                )
-            else:
-                message = push_message(delivery, self.policy)
-                result = await loop.run_in_executor(self._executor, self._send, message)
-            async with sessions() as session, session.begin():
-                await record_outcome(
-                    session, delivery, result, now=clock(), policy=self.policy, rng=self.rng
-                )
+        async def attempt(delivery: ClaimedDelivery) -> None:
+            try:
+                if delivery.endpoint is None:
+                    result = PushResult(None, PushOutcome.FAILED, None, "the device was removed")
+                elif delivery.withdrawn:
+                    result = PushResult(None, PushOutcome.FAILED, None, "notification withdrawn")
+                else:
+                    message = push_message(delivery, self.policy)
+                    result = await loop.run_in_executor(self._executor, self._send, message)
+            except Exception as error:  # noqa: BLE001 - a bug in one send must not lose the row
+                log.exception("push delivery %s: sending raised", delivery.id)
+                result = PushResult(None, PushOutcome.RETRY, None, f"internal error: {error!r}")
+            finished.put_nowait((delivery, result))
 
-        # Each outcome is recorded as soon as it is known: a crash later in the batch does not
-        # make the finished ones go out again.
-        outcomes = await asyncio.gather(*(deliver(d) for d in batch), return_exceptions=True)
-        errors = [o for o in outcomes if isinstance(o, BaseException)]
-        if errors:
-            # The rows stay SENDING until their lease ends, then are tried again.
-            raise errors[0]
+        senders = [asyncio.create_task(attempt(d)) for d in batch]
+        try:
+            # Outcomes are recorded as they come in, all those that arrived together in one
+            # transaction: a crash later in the batch does not make the finished ones go out
+            # again, and the database sees a few commits per batch, not one per message.
+            remaining = len(batch)
+            while remaining:
+                group = [await finished.get()]
+                while not finished.empty():
+                    group.append(finished.get_nowait())
+                async with sessions() as session, session.begin():
+                    await record_outcomes(
+                        session, group, now=clock(), policy=self.policy, rng=self.rng
+                    )
+                remaining -= len(group)
+        finally:
+            # On a database error the rows left stay SENDING until their lease ends.
+            for sender in senders:
+                sender.cancel()
 
 
 @dataclass(frozen=True)

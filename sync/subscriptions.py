@@ -124,6 +124,13 @@ async def _drop_pending(session: AsyncSession, subscription_id: uuid.UUID) -> No
 async def remove_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> None:
     """Delete a subscription and what is still queued for it; finished deliveries stay as
     history (their subscription id becomes null)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The subscription first, then its deliveries: the order the delivery worker locks in.
+        await session.execute(
+            sa.select(PushSubscription.id)
+            .where(PushSubscription.id == subscription_id)
+            .with_for_update()
+        )
     await _drop_pending(session, subscription_id)
     await session.execute(
         sa.update(PushDelivery)

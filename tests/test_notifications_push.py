@@ -16,7 +16,7 @@ from api.config import Settings
 from api.notifications.models import Notification, NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
-from sync.delivery import push_message
+from sync.delivery import push_message, record_outcomes
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
 from sync.webpush import PushOutcome, PushResult, make_topic, public_key_from_private, send
 from tests import fakepush, push_support
@@ -276,16 +276,9 @@ async def test_a_crash_between_send_and_mark_resends_once_under_the_same_topic(
             == 1
         )
         # The dead worker's late word does not overwrite the survivor's (fenced by the claim).
-        from sync.delivery import record_outcome
-
         async with session_factory() as session, session.begin():
-            await record_outcome(
-                session,
-                claimed,
-                PushResult(500, PushOutcome.FAILED, None, "late"),
-                now=utcnow(),
-                policy=doomed.policy,
-            )
+            late = PushResult(500, PushOutcome.FAILED, None, "late")
+            await record_outcomes(session, [(claimed, late)], now=utcnow(), policy=doomed.policy)
     finally:
         doomed.close()
         survivor.close()

@@ -60,8 +60,10 @@ async def test_concurrent_workers_deliver_each_message_exactly_once_per_device(
 ) -> None:
     world = await make_world(session_factory)
     devices = [fake_push.new_device() for _ in range(2)]
-    for device in devices:
+    expired = fake_push.new_device()
+    for device in [*devices, expired]:
         await register_device(session_factory, world.liaison, device)
+    fake_push.expire(expired.device_id)  # all workers find it gone at once: no deadlock
     await _queue(session_factory, world, 40)
 
     # Three workers with engines (connection pools) of their own, as two processes would have.
@@ -78,12 +80,17 @@ async def test_concurrent_workers_deliver_each_message_exactly_once_per_device(
         for engine in engines:
             await engine.dispose()
 
-    assert sum(done) == 80
     for device in devices:
         received = _received(fake_push, device)
         assert len(received) == 40 and set(received.values()) == {1}
     rows = await deliveries(session_factory)
-    assert {(r.status, r.attempts) for r in rows} == {(DeliveryStatus.DELIVERED, 1)}
+    # The expired device's claimed rows end GONE; what was still queued for it was dropped.
+    gone = [r for r in rows if r.subscription_id is None]
+    assert 1 <= len(gone) == len(fake_push.requests(expired.device_id)) == sum(done) - 80
+    assert {r.status for r in gone} == {DeliveryStatus.GONE}
+    live = [r for r in rows if r.subscription_id is not None]
+    assert len(live) == 80
+    assert {(r.status, r.attempts) for r in live} == {(DeliveryStatus.DELIVERED, 1)}
 
 
 WORKER_SCRIPT = """
