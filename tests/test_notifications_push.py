@@ -18,9 +18,10 @@ from api.notifications.service import notify
 from api.records import utcnow
 from sync.delivery import push_message, record_outcomes
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
+from sync.subscriptions import register_subscription
 from sync.webpush import PushOutcome, PushResult, make_topic, public_key_from_private, send
 from tests import fakepush, push_support
-from tests.fakepush import FakePushService
+from tests.fakepush import FakePushService, unused_endpoint
 from tests.push_support import (
     SUBJECT,
     assign_to_liaison,
@@ -306,3 +307,30 @@ def test_gridlink_vapid_keys_prints_a_working_pair() -> None:
     assert public_key_from_private(private) == public and len(public) == 87
     # The printed line works as the setting it names.
     assert Settings.from_env({first.split("=")[0]: private}).vapid_private_key == private
+
+
+async def test_an_unreachable_push_service_is_retried_later(
+    session_factory, fake_push: FakePushService, deliverer
+) -> None:
+    world = await make_world(session_factory)
+    device = fake_push.new_device()
+    async with session_factory() as session, session.begin():
+        await register_subscription(
+            session,
+            member_id=world.liaison.id,
+            endpoint=unused_endpoint(),
+            p256dh=device.p256dh,
+            auth=device.auth,
+            allow_insecure=True,
+        )
+    await notify_assigned(session_factory, world)
+    t0 = utcnow()
+    assert await deliverer(session_factory, t0) == 1
+    [row] = await deliveries(session_factory)
+    assert row.status is DeliveryStatus.PENDING and row.attempts == 1
+    assert row.last_status_code is None and "Connection" in (row.last_error or "")
+    assert (
+        t0
+        <= row.next_attempt_at
+        <= t0 + timedelta(seconds=deliverer.policy.backoff_base_seconds + 1)
+    )
