@@ -21,7 +21,7 @@ from api.auth.scope import scope_for
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.http_limits import BodySizeLimit
-from api.worker import InProcessWorker
+from api.worker import InProcessWorker, registered_jobs
 from schema.build import build_schema
 from schema.context import Context
 
@@ -92,7 +92,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         # One machine: the timed jobs run beside the API (GRIDLINK_RUN_WORKER_IN_PROCESS).
-        jobs = InProcessWorker(sessions) if settings.run_worker_in_process else None
+        jobs = None
+        if settings.run_worker_in_process:
+            jobs = InProcessWorker(sessions, registered_jobs(settings))
         try:
             if jobs is not None:
                 jobs.start()

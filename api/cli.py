@@ -1,4 +1,4 @@
-"""The `gridlink` command: serve, worker, migrate, demo, create-user, create-token."""
+"""The `gridlink` command: serve, worker, migrate, demo, create-user, create-token, vapid-keys."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from api.grids.models import Grid
 from api.members.models import Member
 from api.members.service import create_member
 from api.migrate import upgrade
+from sync import push_models  # noqa: F401  (queues Web Push for notifications commands write)
 
 
 class CommandError(Exception):
@@ -146,6 +147,17 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
+    from sync.webpush import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    # The private key goes into the environment; the public key is served by vapidPublicKey
+    # (derived from the private one), shown here for checking a client's applicationServerKey.
+    print(f"GRIDLINK_VAPID_PRIVATE_KEY={private}")
+    print(f"# public key (applicationServerKey): {public}")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -163,7 +175,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from api.worker import registered_jobs, run_forever, run_once
 
     async def work(engine: AsyncEngine) -> int:
-        sessions, jobs = session_factory(engine), registered_jobs()
+        sessions, jobs = session_factory(engine), registered_jobs(settings)
         if args.once:
             for name, count in (await run_once(sessions, jobs)).items():
                 print(f"{name}: {count}")
@@ -224,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--read-only", action="store_true")
     token.add_argument("--expires", default="365d", help="lifetime such as 365d; '' for never")
     token.set_defaults(handler=cmd_create_token)
+
+    vapid = commands.add_parser("vapid-keys", help="generate a Web Push (VAPID) key pair")
+    vapid.set_defaults(handler=cmd_vapid_keys)
     return parser
 
 

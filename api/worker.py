@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.config import Settings
 from api.records import utcnow
 
 log = logging.getLogger("gridlink.worker")
@@ -30,16 +31,32 @@ class Job:
     run: JobFunction
 
 
-def registered_jobs() -> list[Job]:
+def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
     from api.tickets.deadline_checks import check_deadlines
     from api.warnings.service import refresh_risk_levels
 
+    settings = settings or Settings.from_env()
     jobs: list[Job] = [
         Job("check_deadlines", 60, check_deadlines),
         Job("refresh_risk_levels", 300, refresh_risk_levels),
     ]
+    if push := _push_delivery_job(settings):
+        jobs.append(push)
     return jobs
+
+
+def _push_delivery_job(settings: Settings) -> Job | None:
+    # Also installs the push fan-out hook for the notifications the other jobs write.
+    from sync.delivery import PushDeliverer
+
+    if not settings.vapid_private_key:
+        log.warning("GRIDLINK_VAPID_PRIVATE_KEY is not set: Web Push delivery is off")
+        return None
+    deliverer = PushDeliverer(
+        vapid_private_key=settings.vapid_private_key, vapid_subject=settings.vapid_subject
+    )
+    return Job(name="push-delivery", interval_seconds=2.0, run=deliverer)
 
 
 async def run_once(
@@ -83,11 +100,9 @@ class InProcessWorker:
     """The jobs as a background task of the serving process (started and stopped by the app's
     lifespan), for the one-machine case."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], jobs: Sequence[Job] | None = None
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], jobs: Sequence[Job]) -> None:
         self.sessions = sessions
-        self.jobs = list(jobs) if jobs is not None else registered_jobs()
+        self.jobs = list(jobs)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

@@ -18,15 +18,16 @@ from strawberry.schema.config import StrawberryConfig
 from api.config import Settings
 from schema.auth import AuthMutation, AuthQuery
 from schema.members import MemberType
+from schema.notifications import NotificationMutation, NotificationQuery
 
 
 @strawberry.type
-class Query(AuthQuery):
+class Query(AuthQuery, NotificationQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation):
+class Mutation(AuthMutation, NotificationMutation):
     pass
 
 

@@ -46,17 +46,17 @@ async def _alerts(session_factory) -> int:
 
 
 def test_the_jobs_are_registered() -> None:
-    jobs = {job.name: job for job in registered_jobs()}
+    jobs = {job.name: job for job in registered_jobs(Settings())}
     assert {"check_deadlines", "refresh_risk_levels"} <= set(jobs)
     assert all(job.interval_seconds > 0 for job in jobs.values())
 
 
-async def test_run_once_runs_every_job(session_factory) -> None:
+async def test_run_once_runs_every_job(session_factory, settings: Settings) -> None:
     await _overdue_ticket(session_factory)
-    done = await run_once(session_factory, registered_jobs())
+    done = await run_once(session_factory, registered_jobs(settings))
     assert done["check_deadlines"] == 2  # first response and resolution both missed
     assert done["refresh_risk_levels"] >= 1
-    again = await run_once(session_factory, registered_jobs())
+    again = await run_once(session_factory, registered_jobs(settings))
     assert again["check_deadlines"] == 0
 
 
