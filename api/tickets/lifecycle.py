@@ -389,6 +389,8 @@ async def reassign_to_grid(
         ticket.assigned_at = now
     elif ticket.status == S.ASSIGNED:
         ticket.status = S.REPORTED
+    # The new grid has not picked the matter up yet: its clocks start now, as at a new tier.
+    await apply_deadlines(session, ticket, now=now)
     record_event(
         session,
         ticket,
