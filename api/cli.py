@@ -78,11 +78,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                     print("the database holds data of its own; demo not loaded")
                     return 0
             summary = await load_demo(session)
-        state = "loaded" if summary.created else "already present, nothing written"
-        print(f"demo county {state}: {summary}")
-        print("demo accounts (password for each: see below):")
+        for line in summary.lines():
+            print(line)
+        print("Demo accounts:")
         for account in demo_accounts():
-            print(f"  {account.role:<13} {account.phone}  {account.password}  {account.name}")
+            print(f"  {account.role.value:<13} {account.phone}  password {account.password}")
+            print(f"  {'':<13} {account.name}: {account.sees}")
         return 0
 
     return _run(settings, work)

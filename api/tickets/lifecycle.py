@@ -1,0 +1,782 @@
+"""The ticket lifecycle and layered mediation: who may move a ticket where, and what each move
+records. One rule, two doors: GraphQL mutations and sync pushes both call these functions.
+
+    REPORTED → ASSIGNED → IN_PROGRESS ⇄ WAITING_ON_WORKER / MEDIATING → RESOLVED → CLOSED
+    RESOLVED/CLOSED → REOPENED → ASSIGNED / IN_PROGRESS;  any open state → WITHDRAWN
+
+Tiers: GRID → TOWN → COUNTY_STATION → COURT_MEDIATION (up by escalation, down by
+de-escalation). Every move writes a TicketEvent; assignments and escalations notify."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.scope import Scope
+from api.enterprises.models import Enterprise
+from api.errors import DomainError, forbidden, invalid, not_found
+from api.grids.models import Grid
+from api.grids.service import get_grid, town_of
+from api.members.models import Member, MemberGrid, Role
+from api.notifications.models import NotificationKind
+from api.notifications.service import notify
+from api.records import utcnow
+from api.tickets.models import (
+    OPEN_STATUSES,
+    Severity,
+    Ticket,
+    TicketComment,
+    TicketSource,
+    TicketStatus,
+    Tier,
+)
+from api.tickets.service import record_event, report_ticket
+
+S = TicketStatus
+
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    S.REPORTED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.WITHDRAWN}),
+    S.ASSIGNED: frozenset({S.IN_PROGRESS, S.WITHDRAWN}),
+    S.IN_PROGRESS: frozenset({S.WAITING_ON_WORKER, S.MEDIATING, S.RESOLVED, S.WITHDRAWN}),
+    S.WAITING_ON_WORKER: frozenset({S.IN_PROGRESS, S.MEDIATING, S.RESOLVED, S.WITHDRAWN}),
+    S.MEDIATING: frozenset({S.IN_PROGRESS, S.WAITING_ON_WORKER, S.RESOLVED, S.WITHDRAWN}),
+    S.RESOLVED: frozenset({S.CLOSED, S.REOPENED}),
+    S.CLOSED: frozenset({S.REOPENED}),
+    S.REOPENED: frozenset({S.ASSIGNED, S.IN_PROGRESS, S.WITHDRAWN}),
+    S.WITHDRAWN: frozenset(),
+}
+
+# How far along the lifecycle a status is: when a phone and the server both moved a ticket,
+# the move further along wins (SYNC.md invariant 8).
+STATUS_ORDER: dict[TicketStatus, int] = {
+    S.REPORTED: 0,
+    S.REOPENED: 1,
+    S.ASSIGNED: 1,
+    S.IN_PROGRESS: 2,
+    S.WAITING_ON_WORKER: 3,
+    S.MEDIATING: 3,
+    S.RESOLVED: 4,
+    S.CLOSED: 5,
+    S.WITHDRAWN: 5,
+}
+
+TIERS: tuple[Tier, ...] = (Tier.GRID, Tier.TOWN, Tier.COUNTY_STATION, Tier.COURT_MEDIATION)
+
+# The per-state timestamp each status sets when a ticket enters it.
+STATE_TIMESTAMP: dict[TicketStatus, str] = {
+    S.ASSIGNED: "assigned_at",
+    S.IN_PROGRESS: "in_progress_at",
+    S.WAITING_ON_WORKER: "waiting_since",
+    S.MEDIATING: "mediating_at",
+    S.RESOLVED: "resolved_at",
+    S.CLOSED: "closed_at",
+    S.REOPENED: "reopened_at",
+    S.WITHDRAWN: "withdrawn_at",
+}
+
+# States in which someone is working the ticket: entering one counts as the first response.
+WORKING = frozenset({S.IN_PROGRESS, S.WAITING_ON_WORKER, S.MEDIATING, S.RESOLVED})
+EDITABLE_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "category": "category",
+    "severity": "severity",
+    "reporterName": "reporter_name",
+    "reporterPhone": "reporter_phone",
+}
+MAX_DESCRIPTION = 10_000
+MAX_COMMENT = 5_000
+
+SYSTEM_SCOPE = Scope(member_id=None, roles=frozenset({Role.ADMIN}), everything=True)
+
+
+# --- who may do what ---------------------------------------------------------------------
+
+
+def _writable(scope: Scope) -> None:
+    if scope.read_only:
+        raise forbidden("this token is read-only")
+
+
+def can_dispatch_ticket(scope: Scope, ticket: Ticket) -> bool:
+    """Town staff dispatch within their town, county staff and admins anywhere."""
+    return scope.can_dispatch and scope.sees_grid(ticket.grid_id)
+
+
+def can_work_ticket(scope: Scope, ticket: Ticket) -> bool:
+    """The assignee works its tickets; dispatchers work any in their scope."""
+    if scope.read_only:
+        return False
+    if scope.member_id is not None and ticket.assignee_id == scope.member_id:
+        return True
+    return can_dispatch_ticket(scope, ticket)
+
+
+def _is_reporter(scope: Scope, ticket: Ticket) -> bool:
+    return scope.member_id is not None and ticket.reporter_id == scope.member_id
+
+
+async def get_visible_ticket(
+    session: AsyncSession, scope: Scope, ticket_id: uuid.UUID, *, for_update: bool = False
+) -> Ticket:
+    """The ticket if the caller may see it; a foreign ticket answers as not found."""
+    statement = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    ticket = await session.scalar(statement)
+    if ticket is None or ticket.deleted or not scope.sees(ticket):
+        raise not_found("ticketId", "the ticket")
+    return ticket
+
+
+def check_transition(
+    ticket: Ticket,
+    to_status: TicketStatus,
+    scope: Scope,
+    *,
+    resolution_note: str | None = None,
+) -> None:
+    """Refuse an illegal or unauthorised move with a reason a person can act on."""
+    current = ticket.status
+    if to_status == current:
+        raise DomainError("ILLEGAL_TRANSITION", f"the ticket is already {current.value}", "status")
+    if to_status not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
+        raise DomainError(
+            "ILLEGAL_TRANSITION",
+            f"a {current.value} ticket cannot move to {to_status.value}; it can move to: {allowed}",
+            "status",
+        )
+    if to_status == S.ASSIGNED and ticket.assignee_id is None:
+        raise DomainError(
+            "ILLEGAL_TRANSITION", "assign the ticket to someone to make it ASSIGNED", "status"
+        )
+    if to_status in {S.RESOLVED, S.CLOSED}:
+        note = resolution_note if resolution_note is not None else ticket.resolution_note
+        if not (note and note.strip()):
+            raise invalid("resolutionNote", "write a resolution note before closing a ticket")
+    if scope.read_only:
+        raise forbidden("this token is read-only", "status")
+    if can_work_ticket(scope, ticket):
+        return
+    if _is_reporter(scope, ticket) and to_status in {S.WITHDRAWN, S.REOPENED}:
+        return  # the worker may withdraw a request, or reopen one it is not satisfied with
+    if (
+        to_status == S.IN_PROGRESS
+        and ticket.assignee_id is None
+        and scope.has_role(Role.LIAISON)
+        and scope.sees_grid(ticket.grid_id)
+    ):
+        return  # a liaison takes an unassigned ticket of its own grid (it becomes the assignee)
+    raise forbidden(
+        f"only the assignee or the town or county staff may move this ticket to {to_status.value}",
+        "status",
+    )
+
+
+# --- moves -------------------------------------------------------------------------------
+
+
+def _enter(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None:
+    if ticket.status == S.WAITING_ON_WORKER and ticket.waiting_since is not None:
+        # Deadline clocks stop while the ticket waits on the worker: push them back.
+        paused = now - ticket.waiting_since
+        ticket.paused_seconds += max(0, int(paused.total_seconds()))
+        if ticket.first_response_due_at and ticket.first_responded_at is None:
+            ticket.first_response_due_at += paused
+        if ticket.resolution_due_at:
+            ticket.resolution_due_at += paused
+        ticket.waiting_since = None
+    ticket.status = to_status
+    if to_status in STATE_TIMESTAMP:
+        setattr(ticket, STATE_TIMESTAMP[to_status], now)
+    if to_status in WORKING and ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+    if to_status == S.REOPENED:
+        ticket.resolved_at = ticket.closed_at = None
+
+
+async def transition_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    to_status: TicketStatus,
+    note: str | None = None,
+    resolution_note: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    now = now or utcnow()
+    ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
+    check_transition(ticket, to_status, scope, resolution_note=resolution_note)
+    before = {"status": ticket.status.value, "assigneeId": _str(ticket.assignee_id)}
+    if resolution_note is not None and resolution_note.strip():
+        ticket.resolution_note = resolution_note.strip()
+    if to_status == S.IN_PROGRESS and ticket.assignee_id is None and scope.member_id:
+        ticket.assignee_id = scope.member_id
+        ticket.assigned_at = now
+    _enter(ticket, to_status, now)
+    record_event(
+        session,
+        ticket,
+        kind="STATUS",
+        actor_id=scope.member_id,
+        before=before,
+        after={"status": to_status.value, "assigneeId": _str(ticket.assignee_id)},
+        note=note or resolution_note,
+        at=now,
+    )
+    await session.flush()
+    return ticket
+
+
+async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID, grid: Grid) -> Member:
+    assignee = await session.get(Member, assignee_id)
+    if assignee is None or assignee.deleted or not assignee.is_active:
+        raise not_found("assigneeId", "the assignee")
+    staff = {Role.ADMIN, Role.COUNTY_STAFF, Role.TOWN_STAFF}
+    if assignee.has_role(*staff):
+        return assignee
+    if not assignee.has_role(Role.LIAISON):
+        raise invalid("assigneeId", f"{assignee.name} is not a liaison or union staff")
+    served = set(
+        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == assignee.id))
+    )
+    # A liaison takes tickets of the grids it serves and of the grids above them.
+    chain: set[uuid.UUID] = set()
+    node: Grid | None = grid
+    while node is not None:
+        chain.add(node.id)
+        node = await session.get(Grid, node.parent_id) if node.parent_id else None
+    if served.isdisjoint(chain):
+        raise invalid("assigneeId", f"{assignee.name} is not a liaison of {grid.name}")
+    return assignee
+
+
+async def assign_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    assignee_id: uuid.UUID,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Dispatch a ticket to a person (a liaison may also take one of its grid's tickets)."""
+    now = now or utcnow()
+    _writable(scope)
+    ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
+    self_take = (
+        assignee_id == scope.member_id
+        and scope.has_role(Role.LIAISON)
+        and scope.sees_grid(ticket.grid_id)
+        and ticket.assignee_id is None
+    )
+    if not (can_dispatch_ticket(scope, ticket) or self_take):
+        raise forbidden("only town or county staff may dispatch this ticket", "assigneeId")
+    if ticket.status not in OPEN_STATUSES:
+        raise DomainError(
+            "ILLEGAL_TRANSITION",
+            f"a {ticket.status.value} ticket cannot be assigned; reopen it first",
+            "assigneeId",
+        )
+    if ticket.assignee_id == assignee_id:
+        raise invalid("assigneeId", "the ticket is already assigned to this person")
+    grid = await get_grid(session, ticket.grid_id)
+    assignee = await _check_assignee(session, assignee_id, grid)
+    previous = ticket.assignee_id
+    before = {"status": ticket.status.value, "assigneeId": _str(previous)}
+    ticket.assignee_id = assignee.id
+    ticket.assigned_at = now
+    if ticket.status in {S.REPORTED, S.REOPENED}:
+        _enter(ticket, S.ASSIGNED, now)
+    record_event(
+        session,
+        ticket,
+        kind="ASSIGNED" if previous is None else "REASSIGNED",
+        actor_id=scope.member_id,
+        before=before,
+        after={"status": ticket.status.value, "assigneeId": str(assignee.id)},
+        note=note,
+        at=now,
+    )
+    await _notify_assignment(session, ticket, assignee.id, previous, grid)
+    await session.flush()
+    return ticket
+
+
+async def _notify_assignment(
+    session: AsyncSession,
+    ticket: Ticket,
+    assignee_id: uuid.UUID | None,
+    previous_id: uuid.UUID | None,
+    grid: Grid,
+    *,
+    kind: NotificationKind = NotificationKind.ASSIGNED,
+    reason: str | None = None,
+) -> None:
+    if assignee_id is not None and assignee_id != previous_id:
+        await notify(
+            session,
+            recipient_id=assignee_id,
+            kind=kind,
+            title=f"{ticket.number}: {ticket.title}"[:200],
+            body=reason or f"{ticket.severity.value} {ticket.source.value} in {grid.name}",
+            ticket_id=ticket.id,
+            enterprise_id=ticket.enterprise_id,
+            grid_id=ticket.grid_id,
+        )
+    if previous_id is not None and previous_id != assignee_id:
+        await notify(
+            session,
+            recipient_id=previous_id,
+            kind=NotificationKind.REASSIGNED,
+            title=f"{ticket.number} was handed to someone else",
+            body=ticket.title,
+            ticket_id=ticket.id,
+            enterprise_id=ticket.enterprise_id,
+            grid_id=ticket.grid_id,
+        )
+
+
+async def reassign_to_grid(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    grid_id: uuid.UUID,
+    assignee_id: uuid.UUID | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Move a ticket to another grid (a dispatcher's decision). The old assignee loses it
+    unless named again; an ASSIGNED ticket without a new assignee goes back to REPORTED."""
+    now = now or utcnow()
+    _writable(scope)
+    ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
+    if not can_dispatch_ticket(scope, ticket):
+        raise forbidden("only town or county staff may move a ticket to another grid", "gridId")
+    if not scope.sees_grid(grid_id):
+        raise not_found("gridId", "the grid")
+    if grid_id == ticket.grid_id:
+        raise invalid("gridId", "the ticket is already in this grid")
+    if ticket.status not in OPEN_STATUSES:
+        raise DomainError(
+            "ILLEGAL_TRANSITION", f"a {ticket.status.value} ticket cannot be moved", "gridId"
+        )
+    grid = await get_grid(session, grid_id)
+    assignee = await _check_assignee(session, assignee_id, grid) if assignee_id else None
+    previous = ticket.assignee_id
+    before = {
+        "gridId": str(ticket.grid_id),
+        "assigneeId": _str(previous),
+        "status": ticket.status.value,
+    }
+    ticket.grid_id = grid.id
+    ticket.assignee_id = assignee.id if assignee else None
+    if assignee is not None:
+        ticket.assigned_at = now
+    elif ticket.status == S.ASSIGNED:
+        ticket.status = S.REPORTED
+    record_event(
+        session,
+        ticket,
+        kind="MOVED",
+        actor_id=scope.member_id,
+        before=before,
+        after={
+            "gridId": str(grid.id),
+            "assigneeId": _str(ticket.assignee_id),
+            "status": ticket.status.value,
+        },
+        note=note,
+        at=now,
+    )
+    await _notify_assignment(session, ticket, ticket.assignee_id, previous, grid)
+    await session.flush()
+    return ticket
+
+
+async def _tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
+    """Who holds a tier's queue: town staff of the ticket's town, county staff above it."""
+    if tier == Tier.GRID:
+        grid_ids = [ticket.grid_id]
+        roles = {Role.LIAISON}
+    elif tier == Tier.TOWN:
+        grid = await get_grid(session, ticket.grid_id)
+        town = town_of(grid)
+        grid_ids = [town] if town else []
+        roles = {Role.TOWN_STAFF}
+    else:
+        members = await session.scalars(select(Member).where(Member.is_active.is_(True)))
+        return [m.id for m in members if Role.COUNTY_STAFF in m.roles][:20]
+    if not grid_ids:
+        return []
+    rows = await session.scalars(
+        select(Member)
+        .join(MemberGrid, MemberGrid.member_id == Member.id)
+        .where(MemberGrid.grid_id.in_(grid_ids), Member.is_active.is_(True))
+    )
+    return [m.id for m in rows if any(r in m.roles for r in roles)]
+
+
+async def _change_tier(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    reason: str,
+    assignee_id: uuid.UUID | None,
+    step: int,
+    now: datetime | None,
+) -> Ticket:
+    now = now or utcnow()
+    _writable(scope)
+    if not reason.strip():
+        raise invalid("reason", "say why the ticket changes tier")
+    ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
+    if ticket.status not in OPEN_STATUSES:
+        raise DomainError(
+            "ILLEGAL_TRANSITION",
+            f"a {ticket.status.value} ticket cannot change tier; reopen it first",
+            "tier",
+        )
+    index = TIERS.index(ticket.tier) + step
+    if step > 0:
+        if not can_work_ticket(scope, ticket):
+            raise forbidden("only the assignee or union staff may escalate this ticket", "tier")
+        if index >= len(TIERS):
+            raise DomainError(
+                "ILLEGAL_TRANSITION",
+                "the ticket is already at court-linked mediation, the highest tier",
+                "tier",
+            )
+    else:
+        if not can_dispatch_ticket(scope, ticket):
+            raise forbidden("only union staff may send a ticket back to a lower tier", "tier")
+        if index < 0:
+            raise DomainError(
+                "ILLEGAL_TRANSITION", "the ticket is already at the grid, the lowest tier", "tier"
+            )
+    new_tier = TIERS[index]
+    grid = await get_grid(session, ticket.grid_id)
+    assignee = await _check_assignee(session, assignee_id, grid) if assignee_id else None
+    previous = ticket.assignee_id
+    before = {
+        "tier": ticket.tier.value,
+        "assigneeId": _str(previous),
+        "status": ticket.status.value,
+    }
+    ticket.tier = new_tier
+    # Handed to the new tier's queue: its own assignee if named, else whoever takes it there.
+    ticket.assignee_id = assignee.id if assignee else None
+    if assignee is not None:
+        ticket.assigned_at = now
+        if ticket.status in {S.REPORTED, S.REOPENED}:
+            _enter(ticket, S.ASSIGNED, now)
+    elif ticket.status == S.ASSIGNED:
+        ticket.status = S.REPORTED
+    record_event(
+        session,
+        ticket,
+        kind="ESCALATED" if step > 0 else "DEESCALATED",
+        actor_id=scope.member_id,
+        before=before,
+        after={
+            "tier": new_tier.value,
+            "assigneeId": _str(ticket.assignee_id),
+            "status": ticket.status.value,
+        },
+        note=reason.strip(),
+        at=now,
+    )
+    verb = "escalated to" if step > 0 else "sent back to"
+    message = f"{verb} {new_tier.value}: {reason.strip()}"
+    if assignee is not None:
+        await _notify_assignment(
+            session,
+            ticket,
+            assignee.id,
+            previous,
+            grid,
+            kind=NotificationKind.ESCALATED,
+            reason=message,
+        )
+    else:
+        if previous is not None:
+            await _notify_assignment(session, ticket, None, previous, grid)
+        for member_id in await _tier_staff(session, ticket, new_tier):
+            await notify(
+                session,
+                recipient_id=member_id,
+                kind=NotificationKind.ESCALATED,
+                title=f"{ticket.number}: {ticket.title}"[:200],
+                body=message,
+                ticket_id=ticket.id,
+                enterprise_id=ticket.enterprise_id,
+                grid_id=ticket.grid_id,
+            )
+    await session.flush()
+    return ticket
+
+
+async def escalate_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    reason: str,
+    assignee_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Up one tier: grid → town union → county mediation station → court-linked mediation."""
+    return await _change_tier(
+        session,
+        scope=scope,
+        ticket_id=ticket_id,
+        reason=reason,
+        assignee_id=assignee_id,
+        step=1,
+        now=now,
+    )
+
+
+async def deescalate_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    reason: str,
+    assignee_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Back down one tier, e.g. when the town sends a settled matter back to the grid."""
+    return await _change_tier(
+        session,
+        scope=scope,
+        ticket_id=ticket_id,
+        reason=reason,
+        assignee_id=assignee_id,
+        step=-1,
+        now=now,
+    )
+
+
+async def rate_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    rating: int,
+    comment: str | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """The worker's satisfaction, 1–5, after closure. The reporter rates for itself; a
+    liaison or staff member may record the worker's rating on the worker's behalf (marked)."""
+    now = now or utcnow()
+    _writable(scope)
+    ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
+    if ticket.status != S.CLOSED:
+        raise DomainError("ILLEGAL_TRANSITION", "a ticket can be rated once it is closed", "rating")
+    if ticket.satisfaction_rating is not None:
+        raise invalid("rating", "this ticket has already been rated")
+    if not 1 <= rating <= 5:
+        raise invalid("rating", "a rating is a whole number from 1 to 5")
+    if comment is not None and len(comment) > 1000:
+        raise invalid("comment", "a comment has at most 1000 characters")
+    on_behalf = not _is_reporter(scope, ticket)
+    if on_behalf and not (
+        can_work_ticket(scope, ticket)
+        or (scope.has_role(Role.LIAISON) and scope.sees_grid(ticket.grid_id))
+    ):
+        raise forbidden("only the reporting worker or its liaison may record a rating", "rating")
+    ticket.satisfaction_rating = rating
+    ticket.satisfaction_comment = comment.strip() if comment else None
+    ticket.rated_by_id = scope.member_id
+    ticket.rated_on_behalf = on_behalf
+    ticket.rated_at = now
+    record_event(
+        session,
+        ticket,
+        kind="RATED",
+        actor_id=scope.member_id,
+        after={"rating": rating, "onBehalf": on_behalf},
+        note=comment,
+        at=now,
+    )
+    await session.flush()
+    return ticket
+
+
+async def create_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    title: str,
+    source: TicketSource,
+    grid_id: uuid.UUID | None = None,
+    enterprise_id: uuid.UUID | None = None,
+    description: str = "",
+    category: str = "OTHER",
+    severity: Severity = Severity.MEDIUM,
+    reporter_id: uuid.UUID | None = None,
+    reporter_name: str | None = None,
+    reporter_phone: str | None = None,
+    reported_at: datetime | None = None,
+    ticket_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """Report a ticket in the caller's scope: a liaison in its grids, staff in theirs, a
+    member or chair for its own enterprise."""
+    _writable(scope)
+    if len(description) > MAX_DESCRIPTION:
+        raise invalid("description", f"a description has at most {MAX_DESCRIPTION} characters")
+    if ticket_id is not None and await session.get(Ticket, ticket_id) is not None:
+        raise DomainError("DUPLICATE_ID", "a ticket with this id already exists", "id")
+    enterprise = await session.get(Enterprise, enterprise_id) if enterprise_id else None
+    if enterprise_id and (enterprise is None or enterprise.deleted):
+        raise not_found("enterpriseId", "the enterprise")
+    target_grid = grid_id or (enterprise.grid_id if enterprise else None)
+    if target_grid is None:
+        raise invalid("gridId", "give the grid or the enterprise the ticket concerns")
+    own_enterprise = False
+    if scope.member_id is not None and enterprise is not None:
+        me = await session.get(Member, scope.member_id)
+        own_enterprise = me is not None and me.enterprise_id == enterprise.id
+    if not (scope.sees_grid(target_grid) or own_enterprise):
+        raise not_found("gridId" if grid_id else "enterpriseId", "the grid")
+    ticket = await report_ticket(
+        session,
+        title=title,
+        source=source,
+        grid_id=target_grid,
+        enterprise_id=enterprise_id,
+        description=description,
+        category=category,
+        severity=severity,
+        reporter_id=reporter_id or (scope.member_id if own_enterprise else None),
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        reported_at=reported_at,
+        actor_id=scope.member_id,
+        ticket_id=ticket_id,
+        now=now,
+    )
+    return ticket
+
+
+async def update_ticket(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime | None = None,
+) -> Ticket:
+    """Edit a ticket's details (camelCase keys as clients send them). Status, assignee, grid
+    and tier change through their own moves, never here."""
+    now = now or utcnow()
+    _writable(scope)
+    ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise invalid(unknown[0], f"{unknown[0]} cannot be changed this way")
+    may_edit = can_work_ticket(scope, ticket) or (
+        _is_reporter(scope, ticket) and ticket.status == S.REPORTED
+    )
+    if not may_edit:
+        raise forbidden("only the assignee or union staff may edit this ticket")
+    if ticket.status in {S.CLOSED, S.WITHDRAWN}:
+        raise DomainError(
+            "ILLEGAL_TRANSITION", f"a {ticket.status.value} ticket cannot be edited", None
+        )
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key, value in changes.items():
+        attr = EDITABLE_FIELDS[key]
+        value = _clean_field(key, value)
+        old = getattr(ticket, attr)
+        if old == value:
+            continue
+        before[key] = old.value if hasattr(old, "value") else old
+        after[key] = value.value if hasattr(value, "value") else value
+        setattr(ticket, attr, value)
+    if after:
+        record_event(
+            session,
+            ticket,
+            kind="EDITED",
+            actor_id=scope.member_id,
+            before=before,
+            after=after,
+            at=now,
+        )
+        await session.flush()
+    return ticket
+
+
+def _clean_field(key: str, value: Any) -> Any:
+    if key == "severity":
+        try:
+            return Severity(value)
+        except ValueError:
+            raise invalid("severity", "severity is LOW, MEDIUM, HIGH or CRITICAL") from None
+    if key in {"reporterName", "reporterPhone"}:
+        return None if value in (None, "") else str(value).strip()[:100]
+    if not isinstance(value, str):
+        raise invalid(key, f"{key} must be text")
+    value = value.strip()
+    if key == "title":
+        if not value:
+            raise invalid("title", "a ticket needs a title")
+        if len(value) > 200:
+            raise invalid("title", "a title has at most 200 characters")
+    if key == "description" and len(value) > MAX_DESCRIPTION:
+        raise invalid("description", f"a description has at most {MAX_DESCRIPTION} characters")
+    if key == "category":
+        value = value.upper() or "OTHER"
+        if len(value) > 64:
+            raise invalid("category", "a category has at most 64 characters")
+    return value
+
+
+async def add_comment(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    ticket_id: uuid.UUID,
+    body: str,
+    occurred_at: datetime | None = None,
+    comment_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> TicketComment:
+    """Append a remark; anyone who can see the ticket may comment (append-only)."""
+    _writable(scope)
+    ticket = await get_visible_ticket(session, scope, ticket_id)
+    text = body.strip()
+    if not text:
+        raise invalid("body", "a comment cannot be empty")
+    if len(text) > MAX_COMMENT:
+        raise invalid("body", f"a comment has at most {MAX_COMMENT} characters")
+    if occurred_at is not None and occurred_at.tzinfo is None:
+        raise invalid("occurredAt", "give the time with its UTC offset")
+    if comment_id is not None and await session.get(TicketComment, comment_id) is not None:
+        raise DomainError("DUPLICATE_ID", "a comment with this id already exists", "id")
+    comment = TicketComment(
+        id=comment_id or uuid.uuid4(),
+        ticket_id=ticket.id,
+        author_id=scope.member_id,
+        body=text,
+        occurred_at=occurred_at or now or utcnow(),
+    )
+    session.add(comment)
+    await session.flush()
+    return comment
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
