@@ -17,16 +17,24 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
 from schema.auth import AuthMutation, AuthQuery
-from schema.members import MemberType
+from schema.enterprises import EnterpriseMutation, EnterpriseQuery
+from schema.grids import GridMutation, GridQuery
+from schema.members import MemberMutation, MemberQuery
+from schema.nodes import NodeQuery
+from schema.stations import StationQuery
+from schema.tickets import TicketMutation, TicketQuery
+from schema.views import VIEWS, install_fast_resolvers
 
 
 @strawberry.type
-class Query(AuthQuery):
+class Query(
+    NodeQuery, AuthQuery, GridQuery, EnterpriseQuery, MemberQuery, TicketQuery, StationQuery
+):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation):
+class Mutation(AuthMutation, GridMutation, EnterpriseMutation, MemberMutation, TicketMutation):
     pass
 
 
@@ -50,10 +58,13 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if settings.production:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
         extensions.append(lambda: MaskErrors(should_mask_error=lambda e: not _expected_error(e)))
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[MemberType],
+        # Every node type, also those reached only through node(id).
+        types=[view.cls for view in VIEWS.values() if view.cls is not None],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    install_fast_resolvers(schema._schema)
+    return schema

@@ -185,8 +185,10 @@ class RegisterEnterpriseInput:
     client_mutation_id: str | None = None
 
 
-@strawberry.input(description="Changes to an enterprise; a change of staff, area or industry "
-                  "may move it to another grid.")
+@strawberry.input(
+    description="Changes to an enterprise; a change of staff, area or industry "
+    "may move it to another grid."
+)
 class UpdateEnterpriseInput:
     id: strawberry.ID
     name: str | None = None
@@ -291,4 +293,3 @@ class EnterpriseMutation:
 
         placed, errors = await run_mutation(info, work)
         return await _payload(info, placed, errors, input.client_mutation_id)
-

@@ -119,7 +119,9 @@ def nested_connection_loader(
             pair = grouped.setdefault(row[-2], ([], []))
             pair[0].append(row)
             pair[1].append(obj)
-        counter = context.loaders.custom(("count",) + name[1:], _count_loader(info, view, parent, where))
+        counter = context.loaders.custom(
+            ("count",) + name[1:], _count_loader(info, view, parent, where)
+        )
         result = []
         for parent_id in parent_ids:
             group_rows, group_objects = grouped.get(parent_id, ([], []))
@@ -128,9 +130,7 @@ def nested_connection_loader(
                 return await counter.load(parent_id)
 
             result.append(
-                connection(
-                    page, group_rows, group_objects, count, with_edges="edges" in selection
-                )
+                connection(page, group_rows, group_objects, count, with_edges="edges" in selection)
             )
         return result
 

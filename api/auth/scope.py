@@ -116,6 +116,12 @@ class Scope:
             self._member_clause(Ticket.reporter_id),
         )
 
+    def ticket_part_visible(self, ticket_column: Any) -> sa.ColumnElement[bool]:
+        """Events and comments of a ticket: seen with their ticket."""
+        if self.everything:
+            return sa.true()
+        return ticket_column.in_(sa.select(Ticket.id).where(self.ticket_visible()))
+
     def member_visible(self) -> sa.ColumnElement[bool]:
         """Oneself, the people serving a visible grid, and the staff of visible enterprises."""
         if self.everything:
