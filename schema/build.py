@@ -17,24 +17,39 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
 from schema.auth import AuthMutation, AuthQuery
+from schema.dashboard import DashboardQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
 from schema.grids import GridMutation, GridQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
-from schema.stations import StationQuery
+from schema.stations import StationMutation, StationQuery
 from schema.tickets import TicketMutation, TicketQuery
 from schema.views import VIEWS, install_fast_resolvers
 
 
 @strawberry.type
 class Query(
-    NodeQuery, AuthQuery, GridQuery, EnterpriseQuery, MemberQuery, TicketQuery, StationQuery
+    NodeQuery,
+    AuthQuery,
+    GridQuery,
+    EnterpriseQuery,
+    MemberQuery,
+    TicketQuery,
+    StationQuery,
+    DashboardQuery,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, GridMutation, EnterpriseMutation, MemberMutation, TicketMutation):
+class Mutation(
+    AuthMutation,
+    GridMutation,
+    EnterpriseMutation,
+    MemberMutation,
+    TicketMutation,
+    StationMutation,
+):
     pass
 
 

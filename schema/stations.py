@@ -3,9 +3,10 @@ Evaluation, CoachingRequest; the stations and stationActivities lists."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 import strawberry
@@ -13,6 +14,7 @@ from strawberry.scalars import JSON
 
 from api.auth.scope import Scope
 from api.errors import DomainError
+from api.stations.models import ActivityKind as ActivityKindValue
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -21,12 +23,14 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.stations.models import EvaluatorKind as EvaluatorKindValue
 from schema.context import Info
 from schema.enums import ActivityKind, ActivityStatus, CoachingStatus, EvaluatorKind, RoomKind
-from schema.errors import query_error
+from schema.errors import UserError, query_error
 from schema.grids import GridType, subtree, visible_grid_id
-from schema.ids import parse_id
+from schema.ids import parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
+from schema.mutations import reload, run_mutation
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, register
@@ -324,4 +328,283 @@ class StationQuery:
             key=ACTIVITY_KEYS[order.field],
             ascending=order.direction == OrderDirection.ASC,
             args=args,
+        )
+
+
+# --- mutations: the station rules live in api.stations.service -------------------------
+
+
+@strawberry.input(description="A new activity at a station.")
+class CreateStationActivityInput:
+    station_id: strawberry.ID
+    kind: ActivityKind
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    room_id: strawberry.ID | None = None
+    description: str = ""
+    capacity: int | None = None
+    allow_overbooking: bool = False
+    id: strawberry.ID | None = strawberry.field(
+        default=None, description="A UUID chosen by the client (idempotency key)."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="Changes to an activity; omitted fields stay as they are.")
+class UpdateStationActivityInput:
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    kind: ActivityKind | None = strawberry.UNSET
+    room_id: strawberry.ID | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.UNSET
+    ends_at: datetime | None = strawberry.UNSET
+    capacity: int | None = strawberry.UNSET
+    allow_overbooking: bool | None = strawberry.UNSET
+    status: ActivityStatus | None = strawberry.UNSET
+    outcome: str | None = strawberry.UNSET
+    loans_issued_yuan: int | None = strawberry.UNSET
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="One attendee's sign-in: a member, or a name for a visitor.")
+class RecordAttendanceInput:
+    activity_id: strawberry.ID
+    member_id: strawberry.ID | None = None
+    attendee_name: str | None = None
+    enterprise_id: strawberry.ID | None = None
+    signed_in_at: datetime | None = None
+    id: strawberry.ID | None = strawberry.field(
+        default=None, description="A UUID chosen by the client (idempotency key)."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="One evaluator's scores of a chair for a period.")
+class SubmitEvaluationInput:
+    chair_id: strawberry.ID
+    evaluator_kind: EvaluatorKind
+    period: str = strawberry.field(description='A year ("2026") or a quarter ("2026-Q3").')
+    scores: JSON = strawberry.field(description='Criterion → score, e.g. {"care": 5}.')
+    station_id: strawberry.ID | None = None
+    comment: str | None = None
+    id: strawberry.ID | None = strawberry.field(
+        default=None, description="A UUID chosen by the client (idempotency key)."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.input(description="Ask a station for on-site coaching ('small stove').")
+class RequestCoachingInput:
+    station_id: strawberry.ID
+    topic: str
+    description: str = ""
+    enterprise_id: strawberry.ID | None = None
+    id: strawberry.ID | None = strawberry.field(
+        default=None, description="A UUID chosen by the client (idempotency key)."
+    )
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class StationActivityPayload:
+    activity: StationActivityType | None
+    errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class AttendancePayload:
+    attendance: AttendanceType | None
+    activity: StationActivityType | None
+    errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class EvaluationPayload:
+    evaluation: EvaluationType | None
+    errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+@strawberry.type
+class CoachingRequestPayload:
+    coaching_request: CoachingRequestType | None
+    errors: list[UserError]
+    client_mutation_id: str | None = None
+
+
+def _service(name: str) -> Any:
+    """A station rule of api.stations.service (written in the lifecycle issue)."""
+    from api.stations import service
+
+    operation = getattr(service, name, None)
+    if operation is None:
+        raise DomainError("NOT_AVAILABLE", "this station operation is not available yet")
+    return operation
+
+
+def _client_uuid(value: str | None) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise DomainError("INVALID", "give a UUID", "id") from None
+
+
+def _changes(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields the client sent, with enums as their values."""
+    return {
+        key: (value.value if isinstance(value, Enum) else value)
+        for key, value in values.items()
+        if value is not strawberry.UNSET
+    }
+
+
+@strawberry.type
+class StationMutation:
+    @strawberry.mutation(description="Plan an activity at a station you serve.")
+    async def create_station_activity(
+        self, info: Info, input: CreateStationActivityInput
+    ) -> StationActivityPayload:
+        async def work(session: Any) -> uuid.UUID:
+            activity = await _service("create_activity")(
+                session,
+                scope=info.context.scope,
+                station_id=parse_id(input.station_id, "stationId", ["Station"]),
+                kind=ActivityKindValue(input.kind.value),
+                title=input.title,
+                starts_at=input.starts_at,
+                ends_at=input.ends_at,
+                room_id=parse_optional_id(input.room_id, "roomId", ["Room"]),
+                description=input.description,
+                capacity=input.capacity,
+                allow_overbooking=input.allow_overbooking,
+                activity_id=_client_uuid(input.id),
+            )
+            return activity.id
+
+        activity_id, errors = await run_mutation(info, work)
+        return StationActivityPayload(
+            activity=await reload(info, "StationActivity", activity_id),
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
+
+    @strawberry.mutation(description="Change an activity, or record that it was held.")
+    async def update_station_activity(
+        self, info: Info, input: UpdateStationActivityInput
+    ) -> StationActivityPayload:
+        async def work(session: Any) -> uuid.UUID:
+            changes = _changes(
+                {
+                    "title": input.title,
+                    "description": input.description,
+                    "kind": input.kind,
+                    "roomId": input.room_id,
+                    "startsAt": input.starts_at,
+                    "endsAt": input.ends_at,
+                    "capacity": input.capacity,
+                    "allowOverbooking": input.allow_overbooking,
+                    "status": input.status,
+                    "outcome": input.outcome,
+                    "loansIssuedYuan": input.loans_issued_yuan,
+                }
+            )
+            if changes.get("roomId") is not None:
+                changes["roomId"] = parse_id(changes["roomId"], "roomId", ["Room"])
+            activity = await _service("update_activity")(
+                session,
+                scope=info.context.scope,
+                activity_id=parse_id(input.id, "id", ["StationActivity"]),
+                changes=changes,
+            )
+            return activity.id
+
+        activity_id, errors = await run_mutation(info, work)
+        return StationActivityPayload(
+            activity=await reload(info, "StationActivity", activity_id),
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
+
+    @strawberry.mutation(description="Sign an attendee in to an activity.")
+    async def record_attendance(
+        self, info: Info, input: RecordAttendanceInput
+    ) -> AttendancePayload:
+        async def work(session: Any) -> tuple[uuid.UUID, uuid.UUID]:
+            attendance = await _service("record_attendance")(
+                session,
+                scope=info.context.scope,
+                activity_id=parse_id(input.activity_id, "activityId", ["StationActivity"]),
+                member_id=parse_optional_id(input.member_id, "memberId", ["Member"]),
+                attendee_name=input.attendee_name,
+                enterprise_id=parse_optional_id(
+                    input.enterprise_id, "enterpriseId", ["Enterprise"]
+                ),
+                signed_in_at=input.signed_in_at,
+                attendance_id=_client_uuid(input.id),
+            )
+            return attendance.id, attendance.activity_id
+
+        ids, errors = await run_mutation(info, work)
+        attendance_id, activity_id = ids if ids else (None, None)
+        return AttendancePayload(
+            attendance=await reload(info, "Attendance", attendance_id),
+            activity=await reload(info, "StationActivity", activity_id),
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
+
+    @strawberry.mutation(description="Rate a union chair for a period.")
+    async def submit_evaluation(
+        self, info: Info, input: SubmitEvaluationInput
+    ) -> EvaluationPayload:
+        async def work(session: Any) -> uuid.UUID:
+            evaluation = await _service("submit_evaluation")(
+                session,
+                scope=info.context.scope,
+                chair_id=parse_id(input.chair_id, "chairId", ["Member"]),
+                evaluator_kind=EvaluatorKindValue(input.evaluator_kind.value),
+                period=input.period,
+                scores=input.scores,
+                station_id=parse_optional_id(input.station_id, "stationId", ["Station"]),
+                comment=input.comment,
+                evaluation_id=_client_uuid(input.id),
+            )
+            return evaluation.id
+
+        evaluation_id, errors = await run_mutation(info, work)
+        return EvaluationPayload(
+            evaluation=await reload(info, "Evaluation", evaluation_id),
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
+
+    @strawberry.mutation(description="Ask a station for on-site coaching.")
+    async def request_coaching(
+        self, info: Info, input: RequestCoachingInput
+    ) -> CoachingRequestPayload:
+        async def work(session: Any) -> uuid.UUID:
+            request = await _service("request_coaching")(
+                session,
+                scope=info.context.scope,
+                station_id=parse_id(input.station_id, "stationId", ["Station"]),
+                topic=input.topic,
+                description=input.description,
+                enterprise_id=parse_optional_id(
+                    input.enterprise_id, "enterpriseId", ["Enterprise"]
+                ),
+                request_id=_client_uuid(input.id),
+            )
+            return request.id
+
+        request_id, errors = await run_mutation(info, work)
+        return CoachingRequestPayload(
+            coaching_request=await reload(info, "CoachingRequest", request_id),
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
         )
