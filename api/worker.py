@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import sync.broadcast  # noqa: F401 - jobs' notifications reach live subscribers
 from api.records import utcnow
 
 log = logging.getLogger("gridlink.worker")

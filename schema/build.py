@@ -23,6 +23,7 @@ from schema.grids import GridMutation, GridQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.stations import StationMutation, StationQuery
+from schema.subscriptions import Subscription
 from schema.tickets import TicketMutation, TicketQuery
 from schema.views import VIEWS, install_fast_resolvers
 
@@ -76,6 +77,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Every node type, also those reached only through node(id).
         types=[view.cls for view in VIEWS.values() if view.cls is not None],
         extensions=extensions,

@@ -30,18 +30,25 @@ class Reader:
     Statements run one at a time (DataLoaders dispatch concurrently), each in its own short
     transaction so that a SQLite write lock is never held between them."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, keep: bool = True) -> None:
         self._engine = sessions.kw["bind"]
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        # A long-lived context (a WebSocket) gives the connection back after each statement.
+        self._keep = keep
 
     async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
         async with self._lock:
             if self._connection is None:
                 self._connection = await self._engine.connect()
-            async with self._connection.begin():
-                result = await self._connection.execute(statement)
-                return result.all()
+            try:
+                async with self._connection.begin():
+                    result = await self._connection.execute(statement)
+                    return result.all()
+            finally:
+                if not self._keep:
+                    connection, self._connection = self._connection, None
+                    await connection.close()
 
     async def scalar(self, statement: Executable) -> Any:
         rows = await self.rows(statement)
@@ -65,8 +72,9 @@ class Context:
     scope: Scope = ANONYMOUS
     # Why a presented token was refused, so that the error says so instead of "sign in".
     auth_error: str | None = None
-    # graphql-transport-ws: the connection_init payload.
+    # graphql-transport-ws: the connection_init payload; WebSocket contexts live long.
     connection_params: dict[str, Any] | None = None
+    long_lived: bool = False
     # The request's clock: "overdue" and the dashboard read one instant for the whole answer.
     now: datetime = field(default_factory=utcnow)
     # Per-request caches (DataLoaders and the like), created on first use.
@@ -82,7 +90,7 @@ class Context:
     @property
     def reader(self) -> Reader:
         if self._reader is None:
-            self._reader = Reader(self.sessions)
+            self._reader = Reader(self.sessions, keep=not self.long_lived)
         return self._reader
 
     @property

@@ -176,7 +176,7 @@ def plan(
         base.append((len(columns), key))
         columns.append(table.c[key])
     for key in view.computed_keys(selection):
-        base.append((len(columns), key))
+        base.append((len(columns), snake(key)))
         columns.append(view.computed[key](context).label(f"c_{key}"))
     joins = []
     from_clause: sa.FromClause = table
@@ -193,7 +193,7 @@ def plan(
                 spec.append((len(columns), key))
                 columns.append(alias.c[key].label(f"j_{name}_{key}"))
             for key in target.computed_keys(sub):
-                spec.append((len(columns), key))
+                spec.append((len(columns), snake(key)))
                 columns.append(target.computed[key](context).label(f"j_{name}_c_{key}"))
             from_clause = from_clause.outerjoin(alias, alias.c.id == table.c[ref.fk])
             joins.append((name, target, alias, spec, id_index))
