@@ -3,6 +3,7 @@ Evaluation, CoachingRequest; the stations and stationActivities lists."""
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -438,8 +439,10 @@ class CoachingRequestPayload:
 
 def _service(name: str) -> Any:
     """A station rule of api.stations.service (written in the lifecycle issue)."""
-    from api.stations import service
-
+    try:
+        service = importlib.import_module("api.stations.service")
+    except ImportError:
+        service = None
     operation = getattr(service, name, None)
     if operation is None:
         raise DomainError("NOT_AVAILABLE", "this station operation is not available yet")

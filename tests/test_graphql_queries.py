@@ -188,7 +188,8 @@ async def test_nested_fields_in_one_round_trip(client, world) -> None:
     assert all(m["roles"] == ["LIAISON"] for m in liaisons)
     joint = await gql(
         client,
-        "query($id: ID!) { node(id: $id) { ... on Grid { liaisons { name } enterprises { name } } } }",
+        "query($id: ID!) { node(id: $id) { ... on Grid {"
+        " liaisons { name } enterprises { name } } } }",
         {"id": world.gid("Grid", "grid_e1")},
         token=world.tokens["county"],
     )
