@@ -183,9 +183,24 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             ) from error
         finally:
             await context.close()
-        if _is_request_error(result) and not sub_response.status_code:
-            sub_response.status_code = 400
+        if _is_request_error(result):
+            for error in result.errors or ():
+                code = (
+                    "GRAPHQL_PARSE_FAILED"
+                    if error.message.startswith("Syntax Error")
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
+                error.extensions = {"code": code, **(error.extensions or {})}
+            if not sub_response.status_code:
+                sub_response.status_code = 400
         return result
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if _is_request_error(result):
+            # GraphQL-over-HTTP: a request that never ran has no "data" entry at all.
+            processed.pop("data", None)
+        return processed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
