@@ -131,7 +131,9 @@ async def test_production_hides_the_schema_and_masks_unexpected_errors(
             await connection.execute(text(f"DROP TABLE attendance{cascade}"))
         broken = http.post(
             "/graphql",
-            json={"query": "{ stationActivities { nodes { title attendances { attendeeName } } } }"},
+            json={
+                "query": "{ stationActivities { nodes { title attendances { attendeeName } } } }"
+            },
         )
         assert broken.status_code == 200
         body = broken.json()
