@@ -156,11 +156,16 @@ class LocalHub:
         with self._lock:
             self._subscribers.get(database, set()).discard(subscriber)
 
-    def deliver(self, database: str, item: Event) -> None:
+    def deliver(
+        self, database: str, item: Event, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        """Offer ``item`` to the database's subscribers (of one event loop when given: each
+        loop has its own PostgreSQL listener, which must not deliver for the others)."""
         with self._lock:
             subscribers = list(self._subscribers.get(database, ()))
         for subscriber in subscribers:
-            subscriber.offer(item)
+            if loop is None or subscriber.loop is loop:
+                subscriber.offer(item)
 
     def count(self, database: str) -> int:
         with self._lock:
@@ -194,7 +199,7 @@ class PostgresListener:
             item = json.loads(payload)
         except ValueError:
             return
-        LOCAL.deliver(self.database, item)
+        LOCAL.deliver(self.database, item, self.loop)
 
     async def close(self) -> None:
         async with self._lock:
