@@ -132,6 +132,16 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = GRAPHQL_RESPONSE
         return response
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # Only for a browser (text/html); a GET by hash alone (persisted query) has no query.
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and params.get("query") is None
+            and params.get("extensions") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
     async def parse_http_body(self, request: Any) -> Any:
         if request.method == "POST":
             content_type, _ = parse_content_type(request.content_type or "")
