@@ -46,7 +46,7 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
-from api.tickets.lifecycle import STATE_TIMESTAMP, TIERS, WORKING
+from api.tickets.lifecycle import TIERS, enter_status
 from api.tickets.models import (
     OPEN_STATUSES,
     Severity,
@@ -1617,13 +1617,6 @@ class _Builder:
             return self.town_staff[grid.town_id or grid.id]
         return self.accounts[Role.COUNTY_STAFF]
 
-    def _enter(self, ticket: Ticket, status: TicketStatus, at: datetime) -> None:
-        ticket.status = status
-        if stamp := STATE_TIMESTAMP.get(status):
-            setattr(ticket, stamp, at)
-        if status in WORKING and ticket.first_responded_at is None:
-            ticket.first_responded_at = at
-
     # The three moves below write what api.tickets.lifecycle writes for the same move (same
     # event kinds and keys), without its notifications: nobody is told of last year's work.
 
@@ -1632,7 +1625,7 @@ class _Builder:
         kind = "ASSIGNED" if ticket.assignee_id is None else "REASSIGNED"
         ticket.assignee_id, ticket.assigned_at = assignee.id, at
         if ticket.status in {TicketStatus.REPORTED, TicketStatus.REOPENED}:
-            self._enter(ticket, TicketStatus.ASSIGNED, at)
+            enter_status(ticket, TicketStatus.ASSIGNED, at)
         after = {"status": ticket.status.value, "assigneeId": str(assignee.id)}
         record_event(
             self.session, ticket, kind=kind, actor_id=actor.id, before=before, after=after, at=at
@@ -1647,7 +1640,7 @@ class _Builder:
         note: str | None = None,
     ) -> None:
         before = {"status": ticket.status.value, "assigneeId": _str(ticket.assignee_id)}
-        self._enter(ticket, status, at)
+        enter_status(ticket, status, at)
         after = {"status": status.value, "assigneeId": _str(ticket.assignee_id)}
         record_event(
             self.session,

@@ -181,7 +181,8 @@ def check_transition(
 # --- moves -------------------------------------------------------------------------------
 
 
-def _enter(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None:
+def enter_status(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None:
+    """Put a ticket into a status: its timestamp, the first response, paused clocks."""
     if ticket.status == S.WAITING_ON_WORKER and ticket.waiting_since is not None:
         # Deadline clocks stop while the ticket waits on the worker: push them back.
         paused = now - ticket.waiting_since
@@ -219,7 +220,7 @@ async def transition_ticket(
     if to_status == S.IN_PROGRESS and ticket.assignee_id is None and scope.member_id:
         ticket.assignee_id = scope.member_id
         ticket.assigned_at = now
-    _enter(ticket, to_status, now)
+    enter_status(ticket, to_status, now)
     record_event(
         session,
         ticket,
@@ -293,7 +294,7 @@ async def assign_ticket(
     ticket.assignee_id = assignee.id
     ticket.assigned_at = now
     if ticket.status in {S.REPORTED, S.REOPENED}:
-        _enter(ticket, S.ASSIGNED, now)
+        enter_status(ticket, S.ASSIGNED, now)
     record_event(
         session,
         ticket,
@@ -477,7 +478,7 @@ async def _change_tier(
     if assignee is not None:
         ticket.assigned_at = now
         if ticket.status in {S.REPORTED, S.REOPENED}:
-            _enter(ticket, S.ASSIGNED, now)
+            enter_status(ticket, S.ASSIGNED, now)
     elif ticket.status == S.ASSIGNED:
         ticket.status = S.REPORTED
     record_event(
