@@ -123,7 +123,8 @@ async def test_ticket_lifecycle_through_mutations(client, world) -> None:
     commented = await gql(
         client,
         """mutation($input: AddTicketCommentInput!) { addTicketComment(input: $input) {
-          errors { field code } comment { body author { name } } ticket { comments { body } } } }""",
+          errors { field code } comment { body author { name } }
+          ticket { comments { body } } } }""",
         {"input": {"ticketId": ticket_id, "body": "Worker thanked us."}},
         token=liaison,
     )
