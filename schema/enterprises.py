@@ -268,7 +268,15 @@ class EnterpriseMutation:
         async def work(session: Any) -> EnterprisePlacement:
             scope = info.context.scope
             enterprise_id = parse_id(input.id, "id", ["Enterprise"])
-            current = await info.context.loaders.visible("Enterprise").load(enterprise_id)
+            # Read in the writing transaction: the request's reader must not run while it
+            # holds SQLite's write lock.
+            current = await session.scalar(
+                sa.select(Enterprise).where(
+                    Enterprise.id == enterprise_id,
+                    Enterprise.deleted_at.is_(None),
+                    scope.enterprise_visible(),
+                )
+            )
             if current is None:
                 raise not_found("id", "the enterprise")
             town_id = parse_optional_id(input.town_id, "townId", ["Grid"])

@@ -264,7 +264,15 @@ class MemberMutation:
     async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
         async def work(session: Any) -> uuid.UUID:
             member_id = parse_id(input.id, "id", ["Member"])
-            current = await info.context.loaders.visible("Member").load(member_id)
+            # Read in the writing transaction: the request's reader must not run while it
+            # holds SQLite's write lock.
+            current = await session.scalar(
+                sa.select(MemberRow).where(
+                    MemberRow.id == member_id,
+                    MemberRow.deleted_at.is_(None),
+                    info.context.scope.member_visible(),
+                )
+            )
             if current is None:
                 raise not_found("id", "the member")
             roles = parse_roles([r.value for r in input.roles]) if input.roles is not None else None

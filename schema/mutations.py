@@ -28,7 +28,8 @@ async def run_mutation(
 ) -> tuple[T | None, list[UserError]]:
     """Run ``work`` in one transaction for a signed-in, writing caller. Returns its result and
     no errors, or None and the errors. Loaders are reset afterwards so that the payload shows
-    the records as they now are."""
+    the records as they now are. ``work`` reads through its session, never through the
+    request's loaders: on SQLite the writing transaction holds the one write lock."""
     context = info.context
     context.require_member()
     if context.scope.read_only:

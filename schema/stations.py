@@ -357,7 +357,6 @@ class UpdateStationActivityInput:
     id: strawberry.ID
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    kind: ActivityKind | None = strawberry.UNSET
     room_id: strawberry.ID | None = strawberry.UNSET
     starts_at: datetime | None = strawberry.UNSET
     ends_at: datetime | None = strawberry.UNSET
@@ -506,7 +505,6 @@ class StationMutation:
                 {
                     "title": input.title,
                     "description": input.description,
-                    "kind": input.kind,
                     "roomId": input.room_id,
                     "startsAt": input.starts_at,
                     "endsAt": input.ends_at,
