@@ -7,12 +7,12 @@ from graphql import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
@@ -64,15 +64,22 @@ def _expected_error(error: Exception) -> bool:
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: Strawberry builds fresh extensions per request; the caches live at module
     # level and are bounded, so a flood of distinct documents cannot grow memory without limit.
+    # The depth and alias rules are made once: QueryDepthLimiter and MaxAliasesLimiter would
+    # make a new rule class per request, and the validation cache, keyed by the rules, would
+    # then never hit (every request validated its document again).
+    rules = [
+        depth_rule(settings.max_query_depth, None, None),
+        aliases_rule(settings.max_aliases),
+    ]
+    if settings.production:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.production:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
         extensions.append(lambda: MaskErrors(should_mask_error=lambda e: not _expected_error(e)))
     schema = strawberry.Schema(
         query=Query,

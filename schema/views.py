@@ -159,6 +159,18 @@ class Plan:
         return out
 
 
+_ALIASES: dict[tuple[str, str], sa.FromClause] = {}
+
+
+def _alias(target: View, name: str) -> sa.FromClause:
+    # Made once: an alias builds a proxy of every column of its table on first use.
+    key = (target.name, name)
+    alias = _ALIASES.get(key)
+    if alias is None:
+        alias = _ALIASES[key] = target.table.alias(f"j_{name}")
+    return alias
+
+
 def plan(
     view: View,
     selection: Selection | None,
@@ -186,7 +198,7 @@ def plan(
             if sub is None:
                 continue
             target = VIEWS[ref.target]
-            alias = target.table.alias(f"j_{name}")
+            alias = _alias(target, name)
             spec: list[tuple[int, str]] = []
             id_index = len(columns)
             for key in target.column_keys(sub):
