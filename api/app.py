@@ -18,6 +18,7 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
 
@@ -47,9 +48,17 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # One machine: the timed jobs run beside the API (GRIDLINK_RUN_WORKER_IN_PROCESS).
+        jobs = None
+        if settings.run_worker_in_process:
+            jobs = InProcessWorker(sessions, registered_jobs(settings))
         try:
+            if jobs is not None:
+                jobs.start()
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             await close_listeners()
             await engine.dispose()
 

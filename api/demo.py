@@ -33,6 +33,7 @@ from api.grids.service import create_grid
 from api.members.models import Member, MemberGrid, MemberStation, Role
 from api.members.service import create_member
 from api.records import utcnow
+from api.stations.criteria import CRITERIA
 from api.stations.models import (
     ActivityKind,
     ActivityStatus,
@@ -46,6 +47,7 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.tickets.deadlines import PolicyBook, start_clocks
 from api.tickets.lifecycle import TIERS, enter_status
 from api.tickets.models import (
     OPEN_STATUSES,
@@ -57,6 +59,7 @@ from api.tickets.models import (
     Tier,
 )
 from api.tickets.service import record_event, report_ticket
+from api.warnings.service import refresh_all_risk_levels
 
 DEMO_PASSWORD = "gridlink-demo"
 DEMO_SEED = 2023
@@ -358,16 +361,6 @@ PHONE_PREFIXES = (
 # ---------------------------------------------------------------------------------------------
 # Tickets
 
-# Deadlines per severity (first response in hours, resolution in days). report_ticket leaves
-# them unset; these are the demo's, kept close to the county's "first time known, first time
-# handled" promise.
-FIRST_RESPONSE_HOURS = {
-    Severity.LOW: 48,
-    Severity.MEDIUM: 24,
-    Severity.HIGH: 8,
-    Severity.CRITICAL: 2,
-}
-RESOLUTION_DAYS = {Severity.LOW: 30, Severity.MEDIUM: 15, Severity.HIGH: 7, Severity.CRITICAL: 3}
 # The reasons given when a ticket goes up a tier.
 ESCALATION_NOTES = {
     Tier.TOWN: "Not settled in the enterprise or the grid; passed to the town union.",
@@ -554,9 +547,18 @@ class OpenTicket(NamedTuple):
     comment: str | None = None
 
 
+# The moves after the ticket is taken (and escalated) that lead to each further status.
+LAST_MOVES: dict[TicketStatus, tuple[TicketStatus, ...]] = {
+    TicketStatus.WAITING_ON_WORKER: (TicketStatus.WAITING_ON_WORKER,),
+    TicketStatus.MEDIATING: (TicketStatus.MEDIATING,),
+    TicketStatus.RESOLVED: (TicketStatus.RESOLVED,),
+    TicketStatus.REOPENED: (TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.REOPENED),
+    TicketStatus.WITHDRAWN: (TicketStatus.WITHDRAWN,),
+}
 _HEDE_GARMENTS = ("joint", *DEMO_LIAISON_GRID)
 S, ST, T = TicketSource, TicketStatus, Tier
-# Tickets still open: every source, several statuses, every tier, every severity.
+# Tickets of the last weeks: every source, every status but CLOSED (the 53 above are), every
+# tier, every severity.
 OPEN_TICKETS: tuple[OpenTicket, ...] = (
     OpenTicket(
         S.WORKER_REQUEST, ST.REPORTED, T.GRID, Severity.MEDIUM, "WAGES",
@@ -704,6 +706,27 @@ OPEN_TICKETS: tuple[OpenTicket, ...] = (
         "Workers say they will stop work if last year's bonus is not paid this week.",
         ("joint", "SY-T11", "Garments"), 130,
         "Grid mediation with the owner and worker representatives under way.",
+    ),
+    OpenTicket(
+        S.WORKER_REQUEST, ST.RESOLVED, T.GRID, Severity.MEDIUM, "OVERTIME",
+        "Night-shift allowance missing from the payslip",
+        "Night-shift workers found no night allowance on last month's payslip.",
+        _HEDE_GARMENTS, 160,
+        "Allowance paid with the next wages; the worker will confirm before closing.",
+    ),
+    OpenTicket(
+        S.WORKER_REQUEST, ST.REOPENED, T.GRID, Severity.MEDIUM, "WAGES",
+        "Back pay promised after mediation has not arrived",
+        "The owner agreed to pay the arrears in two parts; the second part never came.",
+        ("joint", "SY-T03", "Food processing"), 340,
+        "First part paid after mediation; reopened when the second part was missed.",
+    ),
+    OpenTicket(
+        S.HOTLINE_12351, ST.WITHDRAWN, T.GRID, Severity.LOW, "LEAVE",
+        "12351: marriage leave refused",
+        "A caller was refused marriage leave; she later settled it with her supervisor.",
+        ("joint", "SY-T02", "Food processing"), 90,
+        "The caller withdrew the request: leave granted after she spoke to her supervisor.",
     ),
 )  # fmt: skip
 del S, ST, T
@@ -952,15 +975,7 @@ COACHING_REQUESTS: tuple[CoachingSpec, ...] = (
                  CoachingStatus.OPEN),
 )  # fmt: skip
 
-# The two evaluations (双评价), each criterion on 1–5.
-TOWN_UNION_CRITERIA = (
-    "organisation",
-    "collective_bargaining",
-    "rights_protection",
-    "finances",
-    "member_services",
-)
-MEMBER_CRITERIA = ("care", "communication", "fairness", "activities", "responsiveness")
+# The two evaluations (双评价), each criterion of api/stations/criteria.py on 1–5.
 MEMBER_EVALUATIONS_PER_CHAIR = 4
 EVALUATION_COMMENTS = (
     "Listens to workers and follows up.",
@@ -1257,6 +1272,7 @@ class _Builder:
         self.county_staff: list[Member] = []
         self.heads: list[Member] = []
         self._links: list[MemberGrid | MemberStation] = []
+        self.policies = PolicyBook()  # the built-in deadline policies
         self._password_hash = ""
 
     async def run(self) -> None:
@@ -1271,6 +1287,8 @@ class _Builder:
         await self._station_life(station, rooms)
         await self._tickets()
         await self.session.flush()
+        # Today's risk levels, stored: a rise to ORANGE or RED tells the grid's liaison now.
+        await refresh_all_risk_levels(self.session, now=self.now)
 
     # -- grids and enterprises ---------------------------------------------------------------
 
@@ -1592,7 +1610,7 @@ class _Builder:
         period: str,
         base: float,
     ) -> None:
-        criteria = TOWN_UNION_CRITERIA if kind == EvaluatorKind.TOWN_UNION else MEMBER_CRITERIA
+        criteria = CRITERIA[kind]
         scores = {c: max(1, min(5, round(self.clock.gauss(base, 0.6)))) for c in criteria}
         self.session.add(
             Evaluation(
@@ -1641,6 +1659,8 @@ class _Builder:
     ) -> None:
         before = {"status": ticket.status.value, "assigneeId": _str(ticket.assignee_id)}
         enter_status(ticket, status, at)
+        if status == TicketStatus.REOPENED:
+            start_clocks(ticket, self.policies, at)
         after = {"status": status.value, "assigneeId": _str(ticket.assignee_id)}
         record_event(
             self.session,
@@ -1661,6 +1681,7 @@ class _Builder:
             "status": ticket.status.value,
         }
         ticket.tier, ticket.assignee_id, ticket.assigned_at = tier, assignee.id, at
+        start_clocks(ticket, self.policies, at)  # the new tier's clocks, as lifecycle does
         after = {"tier": tier.value, "assigneeId": str(assignee.id), "status": ticket.status.value}
         record_event(
             self.session,
@@ -1712,9 +1733,7 @@ class _Builder:
             # Numbered in the year it was reported (SY-2025-000012), not the year loaded.
             now=reported_at,
         )
-        ticket.first_response_due_at = reported_at + timedelta(hours=FIRST_RESPONSE_HOURS[severity])
-        ticket.resolution_due_at = reported_at + timedelta(days=RESOLUTION_DAYS[severity])
-        return ticket
+        return ticket  # report_ticket started its clocks (the county's deadline policies)
 
     async def _tickets(self) -> None:
         # Reported in time order so that the human numbers rise with the dates.
@@ -1842,10 +1861,10 @@ class _Builder:
             return
         # The moves that lead to the wanted state, spread between the report and now.
         escalations = TIERS.index(spec.tier)
-        worked = spec.status != TicketStatus.ASSIGNED
-        paused = spec.status in {TicketStatus.WAITING_ON_WORKER, TicketStatus.MEDIATING}
+        worked = spec.status not in {TicketStatus.ASSIGNED, TicketStatus.WITHDRAWN}
+        last_moves = LAST_MOVES.get(spec.status, ())
         span = (self.now - timedelta(minutes=20)) - reported
-        moves = 1 + escalations + worked + paused
+        moves = 1 + escalations + worked + len(last_moves)
         # Dispatched soon after the report; the later moves anywhere up to now.
         shares = [self.clock.uniform(0.01, 0.1)]
         shares += sorted(self.clock.uniform(0.15, 1) for _ in range(moves - 1))
@@ -1858,10 +1877,11 @@ class _Builder:
             next_handler = self._handler(tier, grid)
             self._escalate(ticket, next(times), handler, next_handler)
             handler = next_handler
-        if spec.status == TicketStatus.WAITING_ON_WORKER:
-            self._move(ticket, next(times), handler, spec.status, spec.comment)
-        elif spec.status == TicketStatus.MEDIATING:
-            self._move(ticket, next(times), handler, spec.status, MEDIATION_NOTE)
+        if spec.status in {TicketStatus.RESOLVED, TicketStatus.REOPENED}:
+            ticket.resolution_note = spec.comment
+        for status in last_moves:
+            note = MEDIATION_NOTE if status == TicketStatus.MEDIATING else spec.comment
+            self._move(ticket, next(times), handler, status, note)
         if spec.comment:
             self.session.add(
                 TicketComment(

@@ -16,7 +16,9 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.tickets.deadline_models import DeadlineAlert, DeadlinePolicy
 from api.tickets.models import Counter, Ticket, TicketComment, TicketEvent
+from api.warnings.models import RiskLevelRecord
 
 metadata = SQLModel.metadata
 
@@ -25,6 +27,8 @@ __all__ = [
     "AuthToken",
     "CoachingRequest",
     "Counter",
+    "DeadlineAlert",
+    "DeadlinePolicy",
     "Enterprise",
     "Evaluation",
     "Grid",
@@ -34,6 +38,7 @@ __all__ = [
     "MemberStation",
     "Notification",
     "PersistedQuery",
+    "RiskLevelRecord",
     "Room",
     "Station",
     "StationActivity",

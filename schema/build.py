@@ -22,6 +22,7 @@ from schema.enterprises import EnterpriseMutation, EnterpriseQuery
 from schema.grids import GridMutation, GridQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
+from schema.notifications import NotificationMutation, NotificationQuery
 from schema.stations import StationMutation, StationQuery
 from schema.subscriptions import Subscription
 from schema.tickets import TicketMutation, TicketQuery
@@ -38,6 +39,7 @@ class Query(
     TicketQuery,
     StationQuery,
     DashboardQuery,
+    NotificationQuery,
 ):
     pass
 
@@ -50,6 +52,7 @@ class Mutation(
     MemberMutation,
     TicketMutation,
     StationMutation,
+    NotificationMutation,
 ):
     pass
 

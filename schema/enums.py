@@ -6,7 +6,6 @@ import strawberry
 
 from api.grids.models import GridKind as _GridKind
 from api.members.models import Role as _Role
-from api.notifications.models import NotificationKind as _NotificationKind
 from api.stations.models import ActivityKind as _ActivityKind
 from api.stations.models import ActivityStatus as _ActivityStatus
 from api.stations.models import CoachingStatus as _CoachingStatus
@@ -28,4 +27,3 @@ ActivityKind = strawberry.enum(_ActivityKind, description="What a station activi
 ActivityStatus = strawberry.enum(_ActivityStatus, description="Planned, held or cancelled.")
 EvaluatorKind = strawberry.enum(_EvaluatorKind, description="Who rates a chair.")
 CoachingStatus = strawberry.enum(_CoachingStatus, description="Where a coaching request is.")
-NotificationKind = strawberry.enum(_NotificationKind, description="Why someone is told.")

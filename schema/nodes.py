@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry import relay
 
 from api.errors import DomainError
 from schema.context import Info
@@ -14,11 +15,14 @@ from schema.ids import split_global_id
 from schema.views import VIEWS
 
 
-@strawberry.interface(name="Node", description="An object with a global id (Relay).")
-class Node:
-    id: strawberry.ID = strawberry.field(
-        description="The global id: give it to node(id) to fetch the object again."
-    )
+class Node(relay.Node):
+    """Strawberry's own Relay interface, so that every area's node types share one `Node`.
+    Instances keep the record's UUID under ``id``; the field's resolver is replaced by a plain
+    one that makes the global id (schema.views.install_fast_resolvers)."""
+
+    @classmethod
+    def resolve_id_attr(cls) -> str:
+        return "id"
 
 
 def _load(info: Info, global_id: str) -> Any:
@@ -32,7 +36,7 @@ def _load(info: Info, global_id: str) -> Any:
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its global id; null when unknown or not yours.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
         loading = _load(info, id)
         return None if loading is None else await loading
 
@@ -40,7 +44,7 @@ class NodeQuery:
         description="Objects by global ids, in the order asked; null for each "
         "id that is unknown or not yours."
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise query_error(
                 DomainError(

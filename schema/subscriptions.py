@@ -11,12 +11,18 @@ from datetime import datetime
 import sqlalchemy as sa
 import strawberry
 
+from api.auth.scope import Scope
 from api.notifications.models import Notification, NotificationKind
 from schema.context import Info
-from schema.enums import NotificationKind as NotificationKindEnum
 from schema.grids import subtree, visible_grid_id
+from schema.notifications import NotificationKindEnum, NotificationType
 from schema.tickets import TicketEventType, TicketType
+from schema.views import View, bind, register
 from sync.broadcast import Event, subscribe
+
+# Notifications (typed in schema.notifications) answer node(id) within the caller's scope too.
+register(View(name="Notification", model=Notification, visible=Scope.notification_visible))
+bind("Notification")(NotificationType)
 
 ASSIGNMENT_KINDS = frozenset(
     {NotificationKind.ASSIGNED, NotificationKind.REASSIGNED, NotificationKind.ESCALATED}
@@ -26,7 +32,7 @@ ASSIGNMENT_KINDS = frozenset(
 @strawberry.type(description="A ticket was assigned, reassigned or escalated to you.")
 class AssignmentEvent:
     notification_id: strawberry.ID = strawberry.field(description="The notification's UUID.")
-    kind: NotificationKindEnum
+    kind: NotificationKindEnum  # type: ignore[valid-type]
     title: str
     body: str
     created_at: datetime

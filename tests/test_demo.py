@@ -16,6 +16,7 @@ from api.enterprises.models import Enterprise
 from api.grids.models import Grid, GridKind
 from api.members.models import Member, MemberGrid, Role
 from api.records import utcnow
+from api.stations.criteria import CRITERIA
 from api.stations.models import (
     ActivityStatus,
     Evaluation,
@@ -26,7 +27,9 @@ from api.stations.models import (
     StationActivity,
 )
 from api.tables import metadata
+from api.tickets.deadlines import is_overdue
 from api.tickets.models import OPEN_STATUSES, Ticket, TicketEvent, TicketSource, TicketStatus, Tier
+from api.warnings.models import RiskLevel, RiskLevelRecord, RiskSubject
 
 # The first enterprises of the plan: a change here renames the demo county for everyone.
 EXPECTED_FIRST = [
@@ -208,6 +211,24 @@ async def test_demo_county_has_the_articles_figures(
             member = await session.scalar(select(Member).where(Member.phone == account.phone))
             assert member is not None and member.roles == [account.role.value]
             assert verify_password(member.password_hash, DEMO_PASSWORD)
+
+        # The rules at work: every status, a few overdue, enterprises at every risk level, both
+        # evaluations of each of the nine chairs on the fixed criteria.
+        tickets = (await session.scalars(select(Ticket))).all()
+        assert {t.status for t in tickets} == set(TicketStatus)
+        assert all(t.resolution_due_at and t.first_response_due_at for t in tickets)
+        overdue = [t for t in tickets if is_overdue(t, utcnow())]
+        assert 3 <= len(overdue) <= 15
+        stored = await session.scalars(
+            select(RiskLevelRecord.level).where(
+                RiskLevelRecord.subject_kind == RiskSubject.ENTERPRISE
+            )
+        )
+        assert set(stored) == set(RiskLevel)
+        for kind in EvaluatorKind:
+            of_kind = [e for e in evaluations if e.evaluator_kind == kind]
+            assert {e.chair_id for e in of_kind} == set(chairs)
+            assert all(set(e.scores) == set(CRITERIA[kind]) for e in of_kind)
 
 
 async def test_second_load_writes_nothing(

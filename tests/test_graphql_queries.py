@@ -307,3 +307,34 @@ async def test_dashboard_for_county_town_and_grid(client, world) -> None:
         expect_errors=True,
     )
     assert foreign["errors"][0]["extensions"] == {"code": "NOT_FOUND", "field": "gridId"}
+
+
+async def test_overdue_agrees_with_the_deadline_rule(client, world, session_factory) -> None:
+    """The SQL behind `overdue` (lists, filters, dashboard) is api.tickets.deadlines.is_overdue."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from api.records import utcnow
+    from api.tickets.deadlines import is_overdue
+    from api.tickets.models import Ticket, TicketStatus
+
+    now = utcnow()
+    cases = [
+        (TicketStatus.REPORTED, -1, None),
+        (TicketStatus.ASSIGNED, None, -1),
+        (TicketStatus.IN_PROGRESS, -1, 1),
+        (TicketStatus.WAITING_ON_WORKER, -1, -1),
+    ]
+    async with session_factory() as session, session.begin():
+        tickets = list(await session.scalars(select(Ticket).order_by(Ticket.number)))
+        for ticket, (status, first, resolution) in zip(tickets, cases, strict=True):
+            ticket.status = status
+            ticket.first_response_due_at = now + timedelta(hours=first) if first else None
+            ticket.resolution_due_at = now + timedelta(hours=resolution) if resolution else None
+    async with session_factory() as session:
+        expected = {str(t.id): is_overdue(t, now) for t in await session.scalars(select(Ticket))}
+    body = await gql(client, "{ tickets { nodes { uuid overdue } } }", token=world.tokens["county"])
+    got = {n["uuid"]: n["overdue"] for n in body["data"]["tickets"]["nodes"]}
+    assert got == expected
+    assert sorted(expected.values()) == [False, False, True, True]

@@ -22,9 +22,11 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.grids.service import get_grid, town_of
 from api.members.models import Member, MemberGrid, Role
+from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
+from api.tickets.deadlines import apply_deadlines, severity_changed
 from api.tickets.models import (
     OPEN_STATUSES,
     Severity,
@@ -187,7 +189,9 @@ def enter_status(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None
         # Deadline clocks stop while the ticket waits on the worker: push them back.
         paused = now - ticket.waiting_since
         ticket.paused_seconds += max(0, int(paused.total_seconds()))
-        if ticket.first_response_due_at and ticket.first_responded_at is None:
+        # Both move together with paused_seconds, so a deadline net of pauses never changes
+        # (deadline alerts are keyed on it: a pause does not make a second warning).
+        if ticket.first_response_due_at:
             ticket.first_response_due_at += paused
         if ticket.resolution_due_at:
             ticket.resolution_due_at += paused
@@ -221,6 +225,8 @@ async def transition_ticket(
         ticket.assignee_id = scope.member_id
         ticket.assigned_at = now
     enter_status(ticket, to_status, now)
+    if to_status == S.REOPENED:
+        await apply_deadlines(session, ticket, now=now)  # a reopened matter gets fresh clocks
     record_event(
         session,
         ticket,
@@ -402,27 +408,14 @@ async def reassign_to_grid(
     return ticket
 
 
-async def _tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
+async def tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
     """Who holds a tier's queue: town staff of the ticket's town, county staff above it."""
     if tier == Tier.GRID:
-        grid_ids = [ticket.grid_id]
-        roles = {Role.LIAISON}
-    elif tier == Tier.TOWN:
-        grid = await get_grid(session, ticket.grid_id)
-        town = town_of(grid)
-        grid_ids = [town] if town else []
-        roles = {Role.TOWN_STAFF}
-    else:
-        members = await session.scalars(select(Member).where(Member.is_active.is_(True)))
-        return [m.id for m in members if Role.COUNTY_STAFF in m.roles][:20]
-    if not grid_ids:
-        return []
-    rows = await session.scalars(
-        select(Member)
-        .join(MemberGrid, MemberGrid.member_id == Member.id)
-        .where(MemberGrid.grid_id.in_(grid_ids), Member.is_active.is_(True))
-    )
-    return [m.id for m in rows if any(r in m.roles for r in roles)]
+        return await members_serving(session, [ticket.grid_id], {Role.LIAISON})
+    if tier == Tier.TOWN:
+        town = town_of(await get_grid(session, ticket.grid_id))
+        return await members_serving(session, [town], {Role.TOWN_STAFF})
+    return (await members_with_role(session, Role.COUNTY_STAFF))[:20]
 
 
 async def _change_tier(
@@ -481,6 +474,7 @@ async def _change_tier(
             enter_status(ticket, S.ASSIGNED, now)
     elif ticket.status == S.ASSIGNED:
         ticket.status = S.REPORTED
+    await apply_deadlines(session, ticket, now=now)  # the new tier's clocks start now
     record_event(
         session,
         ticket,
@@ -510,7 +504,7 @@ async def _change_tier(
     else:
         if previous is not None:
             await _notify_assignment(session, ticket, None, previous, grid)
-        for member_id in await _tier_staff(session, ticket, new_tier):
+        for member_id in await tier_staff(session, ticket, new_tier):
             await notify(
                 session,
                 recipient_id=member_id,
@@ -706,6 +700,8 @@ async def update_ticket(
         before[key] = old.value if hasattr(old, "value") else old
         after[key] = value.value if hasattr(value, "value") else value
         setattr(ticket, attr, value)
+    if "severity" in after:
+        await severity_changed(session, ticket, Severity(before["severity"]))
     if after:
         record_event(
             session,

@@ -6,11 +6,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from api.tickets.deadlines import AWAITING_RESPONSE
 from api.tickets.models import OPEN_STATUSES, Ticket, TicketStatus
 
-# The clocks stop while a ticket waits on the worker (lifecycle._enter pushes the due times
-# back when it resumes), so a waiting ticket is never overdue.
+# The clocks stop while a ticket waits on the worker (see api.tickets.deadlines).
 _RUNNING = sorted(s.value for s in OPEN_STATUSES if s != TicketStatus.WAITING_ON_WORKER)
+_AWAITING = sorted(s.value for s in AWAITING_RESPONSE)
 
 
 def open_condition() -> sa.ColumnElement[bool]:
@@ -18,19 +19,15 @@ def open_condition() -> sa.ColumnElement[bool]:
 
 
 def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
-    """Open, the clock running, and past its resolution time or its unmet first-response time."""
+    """api.tickets.deadlines.is_overdue as SQL: a running deadline due at or before ``now``."""
     c = Ticket.__table__.c
-    return sa.and_(
-        c.status.in_(_RUNNING),
-        sa.or_(
-            sa.and_(c.resolution_due_at.is_not(None), c.resolution_due_at < now),
-            sa.and_(
-                c.first_responded_at.is_(None),
-                c.first_response_due_at.is_not(None),
-                c.first_response_due_at < now,
-            ),
-        ),
+    first_response = sa.and_(
+        c.first_response_due_at.is_not(None),
+        sa.or_(c.status.in_(_AWAITING), c.assignee_id.is_(None)),
+        c.first_response_due_at <= now,
     )
+    resolution = sa.and_(c.resolution_due_at.is_not(None), c.resolution_due_at <= now)
+    return sa.and_(c.status.in_(_RUNNING), sa.or_(first_response, resolution))
 
 
 def overdue_column(now: datetime) -> sa.ColumnElement[bool]:
