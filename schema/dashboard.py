@@ -76,17 +76,21 @@ class DashboardType:
     def closed_tickets(self) -> int:
         return self.board.closed
 
-    @strawberry.field
+    @strawberry.field(description="Closed tickets the worker rated.")
     def rated_tickets(self) -> int:
-        return self.board.rated
+        return self.board.satisfaction.rated
 
     @strawberry.field(description="Rated 4 or 5.")
     def satisfied_tickets(self) -> int:
-        return self.board.satisfied
+        return self.board.satisfaction.satisfied
 
     @strawberry.field(description="Satisfied share of rated tickets (0–1); null if none rated.")
     def satisfaction_rate(self) -> float | None:
-        return round(self.board.satisfied / self.board.rated, 4) if self.board.rated else None
+        return self.board.satisfaction.rate
+
+    @strawberry.field(description="Ratings a liaison recorded on the worker's behalf.")
+    def rated_on_behalf(self) -> int:
+        return self.board.satisfaction.on_behalf
 
     @strawberry.field(description="Station activities held.")
     def activities_held(self) -> int:

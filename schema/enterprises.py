@@ -23,6 +23,7 @@ from schema.mutations import reload, run_mutation
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, register
+from schema.warnings import RiskType, enterprise_risk
 
 if TYPE_CHECKING:
     from schema.tickets import TicketFilter, TicketOrder, TicketType
@@ -61,6 +62,10 @@ class EnterpriseType(Node):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(description="The early-warning level, from its open tickets and hazards.")
+    def risk(self, info: Info) -> RiskType:
+        return enterprise_risk(info, self.id)
 
     @strawberry.field(description="The enterprise's tickets you may see, newest first by default.")
     async def tickets(

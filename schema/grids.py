@@ -25,6 +25,7 @@ from schema.mutations import reload, run_mutation
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, plan, register, select_for, view_of
+from schema.warnings import RiskType, grid_risk
 
 if TYPE_CHECKING:
     from schema.enterprises import EnterpriseType
@@ -75,6 +76,12 @@ class GridType(Node):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(
+        description="The early-warning level over its own and its sub-grids' tickets."
+    )
+    def risk(self, info: Info) -> RiskType:
+        return grid_risk(info, self.id)
 
     @strawberry.field(description="The grids directly below this one, by code.")
     def children(self, info: Info) -> list[GridType]:

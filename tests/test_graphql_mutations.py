@@ -332,13 +332,107 @@ async def test_create_grid_and_members(client, world) -> None:
     }
 
 
-async def test_station_mutations_answer_with_a_typed_error_until_wired(client, world) -> None:
-    body = await gql(
+async def test_station_mutations(client, world) -> None:
+    county, chair = world.tokens["county"], world.tokens["chair"]
+    created = await gql(
+        client,
+        """mutation($input: CreateStationActivityInput!) { createStationActivity(input: $input) {
+          errors { field code message } activity { id title status room { kind } } } }""",
+        {
+            "input": {
+                "stationId": world.gid("Station", "station"),
+                "roomId": world.gid("Room", "room"),
+                "kind": "BIG_POT_TRAINING",
+                "title": "Collective wage consultation",
+                "startsAt": "2026-01-10T09:00:00+08:00",
+                "capacity": 1,
+            }
+        },
+        token=county,
+    )
+    payload = created["data"]["createStationActivity"]
+    assert payload["errors"] == [], payload
+    activity = payload["activity"]
+    assert activity["room"] == {"kind": "RIGHTS_PROTECTION"}
+    signed = await gql(
+        client,
+        """mutation($input: RecordAttendanceInput!) { recordAttendance(input: $input) {
+          errors { field code } attendance { attendeeName } activity { attendanceCount } } }""",
+        {"input": {"activityId": activity["id"], "memberId": world.gid("Member", "chair")}},
+        token=county,
+    )
+    assert signed["data"]["recordAttendance"]["activity"] == {"attendanceCount": 1}
+    full = await gql(
+        client,
+        """mutation($input: RecordAttendanceInput!) { recordAttendance(input: $input) {
+          errors { field code } attendance { attendeeName } } }""",
+        {"input": {"activityId": activity["id"], "attendeeName": "A visitor"}},
+        token=county,
+    )
+    assert full["data"]["recordAttendance"]["attendance"] is None
+    assert full["data"]["recordAttendance"]["errors"]
+    held = await gql(
+        client,
+        """mutation($input: UpdateStationActivityInput!) { updateStationActivity(input: $input) {
+          errors { field code } activity { status outcome } } }""",
+        {"input": {"id": activity["id"], "status": "HELD", "outcome": "40 chairs came"}},
+        token=county,
+    )
+    assert held["data"]["updateStationActivity"]["activity"] == {
+        "status": "HELD",
+        "outcome": "40 chairs came",
+    }
+    evaluation = await gql(
+        client,
+        """mutation($input: SubmitEvaluationInput!) { submitEvaluation(input: $input) {
+          errors { field code message } evaluation { period total chair { name } } } }""",
+        {
+            "input": {
+                "chairId": world.gid("Member", "chair"),
+                "evaluatorKind": "TOWN_UNION",
+                "period": "2025",
+                "scores": {
+                    "ORGANISATION": 5,
+                    "RULES": 4,
+                    "COLLECTIVE_CONSULTATION": 4,
+                    "DEMOCRATIC_MANAGEMENT": 3,
+                    "RIGHTS_PROTECTION": 5,
+                    "FUNDS": 4,
+                },
+            }
+        },
+        token=world.tokens["admin"],
+    )
+    payload = evaluation["data"]["submitEvaluation"]
+    assert payload["errors"] == [], payload
+    assert payload["evaluation"]["chair"] == {"name": "Chair Person"}
+    coaching = await gql(
         client,
         """mutation($input: RequestCoachingInput!) { requestCoaching(input: $input) {
-          errors { code } coachingRequest { id } } }""",
+          errors { code message } coachingRequest { topic status enterprise { name } } } }""",
         {"input": {"stationId": world.gid("Station", "station"), "topic": "Collective contract"}},
-        token=world.tokens["chair"],
+        token=chair,
     )
-    errors = body["data"]["requestCoaching"]["errors"]
-    assert len(errors) == 1
+    assert coaching["data"]["requestCoaching"]["coachingRequest"] == {
+        "topic": "Collective contract",
+        "status": "OPEN",
+        "enterprise": {"name": "Linhai Garments"},
+    }
+    liaison = await gql(
+        client,
+        """mutation($input: CreateStationActivityInput!) { createStationActivity(input: $input) {
+          errors { code } activity { id } } }""",
+        {
+            "input": {
+                "stationId": world.gid("Station", "station"),
+                "kind": "READING",
+                "title": "Reading festival",
+                "startsAt": "2026-02-01T09:00:00+08:00",
+            }
+        },
+        token=world.tokens["liaison1"],
+    )
+    assert liaison["data"]["createStationActivity"]["errors"][0]["code"] in {
+        "FORBIDDEN",
+        "NOT_FOUND",
+    }

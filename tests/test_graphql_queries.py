@@ -154,7 +154,7 @@ NESTED = """{
       enterprises { name } liaisons { name } }
   }
   enterprises(orderBy: {field: HEADCOUNT, direction: DESC}) {
-    nodes { name gridReason grid { kind } town { code }
+    nodes { name gridReason grid { kind risk { level } } town { code } risk { level score }
       tickets(first: 5) { totalCount nodes { title
         events { kind actor { name } } comments { body author { name } } } } }
   }
@@ -177,6 +177,8 @@ async def test_nested_fields_in_one_round_trip(client, world) -> None:
         "Linhai Garments",
     ]
     assert "450 staff" in enterprises[0]["gridReason"]
+    assert enterprises[0]["risk"]["level"] == "GREEN" and enterprises[0]["risk"]["score"] >= 0
+    assert enterprises[0]["grid"]["risk"] == {"level": "GREEN"}
     tengfei = enterprises[1]["tickets"]
     assert tengfei["totalCount"] == 1
     ticket = tengfei["nodes"][0]

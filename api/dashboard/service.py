@@ -26,6 +26,7 @@ from api.stations.models import (
 )
 from api.tickets.models import Severity, Ticket, TicketStatus
 from api.tickets.queries import open_condition, overdue_condition
+from api.tickets.satisfaction import Satisfaction, satisfaction
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,7 @@ class Dashboard:
     open_by_severity: dict[Severity, int] = field(default_factory=dict)
     overdue: int = 0
     closed: int = 0
-    rated: int = 0
-    satisfied: int = 0
+    satisfaction: Satisfaction = field(default_factory=lambda: Satisfaction(0, 0, None, 0))
     activities_held: int = 0
     attendances: int = 0
     chairs: list[ChairStanding] = field(default_factory=list)
@@ -87,12 +87,10 @@ async def dashboard(
     closed_since = [t.closed_at >= since] if since else []
     late = sa.func.count().filter(overdue_condition(now))
     closed = sa.func.count().filter(sa.and_(t.status == TicketStatus.CLOSED, *closed_since))
-    rated = sa.func.count().filter(sa.and_(t.satisfaction_rating.is_not(None), *closed_since))
-    satisfied = sa.func.count().filter(sa.and_(t.satisfaction_rating >= 4, *closed_since))
-    figures = (
-        await session.execute(sa.select(late, closed, rated, satisfied).where(*tickets))
-    ).one()
-    board.overdue, board.closed, board.rated, board.satisfied = (int(v or 0) for v in figures)
+    figures = (await session.execute(sa.select(late, closed).where(*tickets))).one()
+    board.overdue, board.closed = (int(v or 0) for v in figures)
+    # The grid is one the caller sees, and so is every grid below it.
+    board.satisfaction = await satisfaction(session, grid_ids=grid_ids, since=since)
 
     s = Station.__table__.c
     a = StationActivity.__table__.c
