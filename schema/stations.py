@@ -3,7 +3,6 @@ Evaluation, CoachingRequest; the stations and stationActivities lists."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -15,6 +14,7 @@ from strawberry.scalars import JSON
 
 from api.auth.scope import Scope
 from api.errors import DomainError
+from api.stations import service as stations
 from api.stations.models import ActivityKind as ActivityKindValue
 from api.stations.models import (
     Attendance,
@@ -436,18 +436,6 @@ class CoachingRequestPayload:
     client_mutation_id: str | None = None
 
 
-def _service(name: str) -> Any:
-    """A station rule of api.stations.service (written in the lifecycle issue)."""
-    try:
-        service = importlib.import_module("api.stations.service")
-    except ImportError:
-        service = None
-    operation = getattr(service, name, None)
-    if operation is None:
-        raise DomainError("NOT_AVAILABLE", "this station operation is not available yet")
-    return operation
-
-
 def _client_uuid(value: str | None) -> uuid.UUID | None:
     if value is None:
         return None
@@ -473,7 +461,7 @@ class StationMutation:
         self, info: Info, input: CreateStationActivityInput
     ) -> StationActivityPayload:
         async def work(session: Any) -> uuid.UUID:
-            activity = await _service("create_activity")(
+            activity = await stations.create_activity(
                 session,
                 scope=info.context.scope,
                 station_id=parse_id(input.station_id, "stationId", ["Station"]),
@@ -517,7 +505,7 @@ class StationMutation:
             )
             if changes.get("roomId") is not None:
                 changes["roomId"] = parse_id(changes["roomId"], "roomId", ["Room"])
-            activity = await _service("update_activity")(
+            activity = await stations.update_activity(
                 session,
                 scope=info.context.scope,
                 activity_id=parse_id(input.id, "id", ["StationActivity"]),
@@ -537,7 +525,7 @@ class StationMutation:
         self, info: Info, input: RecordAttendanceInput
     ) -> AttendancePayload:
         async def work(session: Any) -> tuple[uuid.UUID, uuid.UUID]:
-            attendance = await _service("record_attendance")(
+            attendance = await stations.record_attendance(
                 session,
                 scope=info.context.scope,
                 activity_id=parse_id(input.activity_id, "activityId", ["StationActivity"]),
@@ -565,7 +553,7 @@ class StationMutation:
         self, info: Info, input: SubmitEvaluationInput
     ) -> EvaluationPayload:
         async def work(session: Any) -> uuid.UUID:
-            evaluation = await _service("submit_evaluation")(
+            evaluation = await stations.submit_evaluation(
                 session,
                 scope=info.context.scope,
                 chair_id=parse_id(input.chair_id, "chairId", ["Member"]),
@@ -590,7 +578,7 @@ class StationMutation:
         self, info: Info, input: RequestCoachingInput
     ) -> CoachingRequestPayload:
         async def work(session: Any) -> uuid.UUID:
-            request = await _service("request_coaching")(
+            request = await stations.request_coaching(
                 session,
                 scope=info.context.scope,
                 station_id=parse_id(input.station_id, "stationId", ["Station"]),
