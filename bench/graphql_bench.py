@@ -221,7 +221,11 @@ def check_same_rows(graphql: dict, floor: dict) -> int:
 
 
 def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: int) -> list:
-    env_api = {"GRIDLINK_DATABASE_URL": url, "GRIDLINK_ENV": "production"}
+    env_api = {
+        "GRIDLINK_DATABASE_URL": url,
+        "GRIDLINK_ENV": "production",
+        "GRIDLINK_RUN_WORKER_IN_PROCESS": "false",
+    }
     env_floor = {
         "BENCH_DSN": make_url(url).set(drivername="postgresql").render_as_string(False),
         "BENCH_MEMBER": info["member"],
