@@ -7,6 +7,7 @@ from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
+from api.persisted.models import PersistedQuery
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -36,6 +37,7 @@ __all__ = [
     "MemberGrid",
     "MemberStation",
     "Notification",
+    "PersistedQuery",
     "RiskLevelRecord",
     "Room",
     "Station",

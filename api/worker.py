@@ -33,6 +33,7 @@ class Job:
 
 def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
+    import sync.broadcast  # noqa: F401 - the jobs' notifications reach live subscribers
     from api.tickets.deadline_checks import check_deadlines
     from api.warnings.service import refresh_risk_levels
 
