@@ -4,65 +4,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from api.auth import tokens
-from api.auth.scope import scope_for
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
-from schema.build import build_schema
-from schema.context import Context
-
-
-def bearer_token(connection: HTTPConnection) -> str | None:
-    header = connection.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
-
-
-async def resolve_caller(
-    sessions: async_sessionmaker[AsyncSession], token: str | None, context: Context
-) -> None:
-    """Fill the context with the member, token and scope behind a bearer token."""
-    if not token:
-        return
-    async with sessions() as session:
-        try:
-            member, record = await tokens.authenticate(session, token)
-        except tokens.TokenRejected as rejected:
-            context.auth_error = rejected.reason
-            return
-        context.member, context.token = member, record
-        context.scope = await scope_for(session, member, record)
-
-
-class GridlinkGraphQL(GraphQL[Context, None]):
-    def __init__(
-        self, *, settings: Settings, sessions: async_sessionmaker[AsyncSession], **kwargs: Any
-    ) -> None:
-        super().__init__(build_schema(settings), **kwargs)
-        self.settings = settings
-        self.sessions = sessions
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        context = Context(
-            request=request, response=response, settings=self.settings, sessions=self.sessions
-        )
-        await resolve_caller(self.sessions, bearer_token(request), context)
-        return context
+from api.worker import InProcessWorker, registered_jobs
+from sync.broadcast import close_listeners
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Starlette:
@@ -72,6 +29,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     graphql = GridlinkGraphQL(
         settings=settings,
         sessions=sessions,
+        engine=engine,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
@@ -90,9 +48,18 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # One machine: the timed jobs run beside the API (GRIDLINK_RUN_WORKER_IN_PROCESS).
+        jobs = None
+        if settings.run_worker_in_process:
+            jobs = InProcessWorker(sessions, registered_jobs(settings))
         try:
+            if jobs is not None:
+                jobs.start()
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
+            await close_listeners()
             await engine.dispose()
 
     app = Starlette(

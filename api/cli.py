@@ -1,4 +1,4 @@
-"""The `gridlink` command: serve, migrate, demo, create-user, create-token."""
+"""The `gridlink` command: serve, worker, migrate, demo, create-user, create-token, vapid-keys."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from api.grids.models import Grid
 from api.members.models import Member
 from api.members.service import create_member
 from api.migrate import upgrade
+from sync import push_models  # noqa: F401  (queues Web Push for notifications commands write)
 
 
 class CommandError(Exception):
@@ -57,9 +58,15 @@ async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUI
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from api.tickets.deadlines import ensure_default_policies
+
     async def work(engine: AsyncEngine) -> int:
         await upgrade(engine)
+        async with session_factory(engine)() as session, session.begin():
+            added = await ensure_default_policies(session)
         print(f"database at head: {engine.url.render_as_string(hide_password=True)}")
+        if added:
+            print(f"deadline policies: {added} default rows written")
         return 0
 
     return _run(settings, work)
@@ -79,11 +86,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                     print("the database holds data of its own; demo not loaded")
                     return 0
             summary = await load_demo(session)
-        state = "loaded" if summary.created else "already present, nothing written"
-        print(f"demo county {state}: {summary}")
-        print("demo accounts (password for each: see below):")
+        for line in summary.lines():
+            print(line)
+        print("Demo accounts:")
         for account in demo_accounts():
-            print(f"  {account.role:<13} {account.phone}  {account.password}  {account.name}")
+            print(f"  {account.role.value:<13} {account.phone}  password {account.password}")
+            print(f"  {'':<13} {account.name}: {account.sees}")
         return 0
 
     return _run(settings, work)
@@ -158,6 +166,17 @@ def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
+    from sync.webpush import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    # The private key goes into the environment; the public key is served by vapidPublicKey
+    # (derived from the private one), shown here for checking a client's applicationServerKey.
+    print(f"GRIDLINK_VAPID_PRIVATE_KEY={private}")
+    print(f"# public key (applicationServerKey): {public}")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -167,6 +186,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws="websockets")
     return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from api.worker import registered_jobs, run_forever, run_once
+
+    async def work(engine: AsyncEngine) -> int:
+        sessions, jobs = session_factory(engine), registered_jobs(settings)
+        if args.once:
+            for name, count in (await run_once(sessions, jobs)).items():
+                print(f"{name}: {count}")
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        print(f"worker running: {', '.join(job.name for job in jobs)} (Ctrl-C stops)")
+        await run_forever(sessions, jobs, stop=stop)
+        return 0
+
+    return _run(settings, work)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default GRIDLINK_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default GRIDLINK_PORT or 8000)")
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the timed jobs (deadlines, risk levels)")
+    worker.add_argument("--once", action="store_true", help="run each job once and exit")
+    worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
     migrate.set_defaults(handler=cmd_migrate)
@@ -210,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--read-only", action="store_true")
     token.add_argument("--expires", default="365d", help="lifetime such as 365d; '' for never")
     token.set_defaults(handler=cmd_create_token)
+
+    vapid = commands.add_parser("vapid-keys", help="generate a Web Push (VAPID) key pair")
+    vapid.set_defaults(handler=cmd_vapid_keys)
     prune = commands.add_parser("sync-prune", help="prune the sync change log and tombstones")
     prune.add_argument(
         "--older-than", help="age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)"

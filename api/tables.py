@@ -7,6 +7,7 @@ from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
+from api.persisted.models import PersistedQuery
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -15,7 +16,9 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.tickets.deadline_models import DeadlineAlert, DeadlinePolicy
 from api.tickets.models import Counter, Ticket, TicketComment, TicketEvent
+from api.warnings.models import RiskLevelRecord
 
 metadata = SQLModel.metadata
 
@@ -24,6 +27,8 @@ __all__ = [
     "AuthToken",
     "CoachingRequest",
     "Counter",
+    "DeadlineAlert",
+    "DeadlinePolicy",
     "Enterprise",
     "Evaluation",
     "Grid",
@@ -32,6 +37,8 @@ __all__ = [
     "MemberGrid",
     "MemberStation",
     "Notification",
+    "PersistedQuery",
+    "RiskLevelRecord",
     "Room",
     "Station",
     "StationActivity",

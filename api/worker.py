@@ -41,10 +41,32 @@ def _sync_prune_job(settings: Settings) -> Job:
 
 def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
+    import sync.broadcast  # noqa: F401 - the jobs' notifications reach live subscribers
+    from api.tickets.deadline_checks import check_deadlines
+    from api.warnings.service import refresh_risk_levels
+
     settings = settings or Settings.from_env()
-    jobs: list[Job] = []
+    jobs: list[Job] = [
+        Job("check_deadlines", 60, check_deadlines),
+        Job("refresh_risk_levels", 300, refresh_risk_levels),
+    ]
+    if push := _push_delivery_job(settings):
+        jobs.append(push)
     jobs.append(_sync_prune_job(settings))
     return jobs
+
+
+def _push_delivery_job(settings: Settings) -> Job | None:
+    # Also installs the push fan-out hook for the notifications the other jobs write.
+    from sync.delivery import PushDeliverer
+
+    if not settings.vapid_private_key:
+        log.warning("GRIDLINK_VAPID_PRIVATE_KEY is not set: Web Push delivery is off")
+        return None
+    deliverer = PushDeliverer(
+        vapid_private_key=settings.vapid_private_key, vapid_subject=settings.vapid_subject
+    )
+    return Job(name="push-delivery", interval_seconds=2.0, run=deliverer)
 
 
 async def run_once(
@@ -82,3 +104,34 @@ async def run_forever(
                 await asyncio.wait_for(stop.wait(), timeout=job.interval_seconds)
 
     await asyncio.gather(*(loop(job) for job in jobs))
+
+
+class InProcessWorker:
+    """The jobs as a background task of the serving process (started and stopped by the app's
+    lifespan), for the one-machine case."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], jobs: Sequence[Job]) -> None:
+        self.sessions = sessions
+        self.jobs = list(jobs)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(
+            run_forever(self.sessions, self.jobs, stop=self._stop), name="gridlink-worker"
+        )
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Let the running turn finish (up to ``timeout``), then end the loop."""
+        if self._task is None:
+            return
+        self._stop.set()
+        try:
+            await asyncio.wait_for(self._task, timeout)
+        except TimeoutError:
+            log.warning("worker did not stop within %.0f s; cancelled", timeout)
+        self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()

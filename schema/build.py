@@ -7,27 +7,56 @@ from graphql import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
 from schema.auth import AuthMutation, AuthQuery
-from schema.members import MemberType
+from schema.dashboard import DashboardQuery
+from schema.enterprises import EnterpriseMutation, EnterpriseQuery
+from schema.grids import GridMutation, GridQuery
+from schema.members import MemberMutation, MemberQuery
+from schema.nodes import NodeQuery
+from schema.notifications import NotificationMutation, NotificationQuery
+from schema.stations import StationMutation, StationQuery
+from schema.subscriptions import Subscription
 from schema.sync import SyncMutation, SyncQuery
+from schema.tickets import TicketMutation, TicketQuery
+from schema.views import VIEWS, install_fast_resolvers
 
 
 @strawberry.type
-class Query(AuthQuery, SyncQuery):
+class Query(
+    NodeQuery,
+    AuthQuery,
+    GridQuery,
+    EnterpriseQuery,
+    MemberQuery,
+    TicketQuery,
+    StationQuery,
+    DashboardQuery,
+    NotificationQuery,
+    SyncQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(AuthMutation, SyncMutation):
+class Mutation(
+    AuthMutation,
+    GridMutation,
+    EnterpriseMutation,
+    MemberMutation,
+    TicketMutation,
+    StationMutation,
+    NotificationMutation,
+    SyncMutation,
+):
     pass
 
 
@@ -41,20 +70,31 @@ def _expected_error(error: Exception) -> bool:
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: Strawberry builds fresh extensions per request; the caches live at module
     # level and are bounded, so a flood of distinct documents cannot grow memory without limit.
+    # The depth and alias rules are made once: QueryDepthLimiter and MaxAliasesLimiter would
+    # make a new rule class per request, and the validation cache, keyed by the rules, would
+    # then never hit (every request validated its document again).
+    rules = [
+        depth_rule(settings.max_query_depth, None, None),
+        aliases_rule(settings.max_aliases),
+    ]
+    if settings.production:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list = [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.production:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
         extensions.append(lambda: MaskErrors(should_mask_error=lambda e: not _expected_error(e)))
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[MemberType],
+        subscription=Subscription,
+        # Every node type, also those reached only through node(id).
+        types=[view.cls for view in VIEWS.values() if view.cls is not None],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    install_fast_resolvers(schema._schema)
+    return schema

@@ -1,11 +1,16 @@
-"""The per-request GraphQL context: settings, sessions, the caller and its scope."""
+"""The per-request GraphQL context: settings, sessions, the caller and its scope, one read
+connection for the request, and the request's DataLoaders."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.types import Info as StrawberryInfo
 
@@ -13,7 +18,47 @@ from api.auth.models import AuthToken
 from api.auth.scope import ANONYMOUS, Scope
 from api.config import Settings
 from api.members.models import Member
+from api.records import utcnow
 from schema.errors import unauthenticated
+
+if TYPE_CHECKING:
+    from schema.loaders import Loaders
+
+
+class Reader:
+    """One connection per request for reads, taken on first use and given back at the end.
+    Statements run one at a time (DataLoaders dispatch concurrently), each in its own short
+    transaction so that a SQLite write lock is never held between them."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, keep: bool = True) -> None:
+        self._engine = sessions.kw["bind"]
+        self._connection: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+        # A long-lived context (a WebSocket) gives the connection back after each statement.
+        self._keep = keep
+
+    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        async with self._lock:
+            if self._connection is None:
+                self._connection = await self._engine.connect()
+            try:
+                async with self._connection.begin():
+                    result = await self._connection.execute(statement)
+                    return result.all()
+            finally:
+                if not self._keep:
+                    connection, self._connection = self._connection, None
+                    await connection.close()
+
+    async def scalar(self, statement: Executable) -> Any:
+        rows = await self.rows(statement)
+        return rows[0][0] if rows else None
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
 
 
 @dataclass
@@ -27,13 +72,44 @@ class Context:
     scope: Scope = ANONYMOUS
     # Why a presented token was refused, so that the error says so instead of "sign in".
     auth_error: str | None = None
+    # graphql-transport-ws: the connection_init payload; WebSocket contexts live long.
+    connection_params: dict[str, Any] | None = None
+    long_lived: bool = False
+    # The request's clock: "overdue" and the dashboard read one instant for the whole answer.
+    now: datetime = field(default_factory=utcnow)
     # Per-request caches (DataLoaders and the like), created on first use.
     cache: dict[str, Any] = field(default_factory=dict)
+    _reader: Reader | None = None
+    _loaders: Loaders | None = None
 
     def require_member(self) -> Member:
         if self.member is None:
             raise unauthenticated(self.auth_error)
         return self.member
+
+    @property
+    def reader(self) -> Reader:
+        if self._reader is None:
+            self._reader = Reader(self.sessions, keep=not self.long_lived)
+        return self._reader
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from schema.loaders import Loaders
+
+            self._loaders = Loaders(self)
+        return self._loaders
+
+    def fresh(self) -> None:
+        """Forget what was loaded: a subscription answers each event with current data."""
+        self._loaders = None
+        self.cache.clear()
+        self.now = utcnow()
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
 
 
 Info = StrawberryInfo[Context, None]

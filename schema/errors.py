@@ -34,3 +34,11 @@ def unauthenticated(reason: str | None = None) -> GraphQLError:
 
 def forbidden(message: str = "you may not do this") -> GraphQLError:
     return coded_error(message, "FORBIDDEN")
+
+
+def query_error(error: DomainError) -> GraphQLError:
+    """A refused query argument as a top-level error: the code and the field it names."""
+    extensions: dict[str, str] = {"code": error.code}
+    if error.field:
+        extensions["field"] = error.field
+    return GraphQLError(error.message, extensions=extensions)

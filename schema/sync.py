@@ -238,7 +238,7 @@ class SyncQuery:
         self,
         info: Info,
         checkpoint: str | None = None,
-        limit: int = 500,
+        limit: int | None = 500,
         client_id: str | None = None,
         protocol_version: ProtocolArg = None,
     ) -> SyncPull:
@@ -246,7 +246,7 @@ class SyncQuery:
         member = ctx.require_member()
         version = _protocol(info, protocol_version)
         async with ctx.sessions() as session, session.begin():
-            page = await pull(session, scope=ctx.scope, checkpoint=checkpoint, limit=limit)
+            page = await pull(session, scope=ctx.scope, checkpoint=checkpoint, limit=limit or 500)
         if client_id:
             try:
                 async with ctx.sessions() as session, session.begin():

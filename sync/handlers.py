@@ -11,13 +11,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import DomainError, forbidden, invalid, not_found
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
+from api.stations import service as stations
 from api.stations.models import Attendance, StationActivity
 from api.tickets import lifecycle
 from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource
@@ -510,41 +510,23 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
     activity = await session.get(StationActivity, activity_id)
     if activity is None or activity.deleted:
         raise not_found("activityId", "the activity")
-    if not caller.scope.sees(activity) or caller.scope.read_only:
+    if not caller.scope.sees(activity):
         raise forbidden("you may sign people in only at your own stations", "activityId")
-    name = str(f.get("attendeeName") or "").strip()
-    if not name:
-        raise invalid("attendeeName", "give the attendee's name")
-    if len(name) > 100:
-        raise invalid("attendeeName", "a name has at most 100 characters")
     if await session.get(Attendance, m.record_id) is not None:
         raise DomainError("DUPLICATE_ID", "a sign-in with this id already exists", "id")
-    member_id = parse_uuid(f["memberId"], "memberId") if f.get("memberId") else None
-    if member_id is not None:
-        taken = await session.scalar(
-            select(Attendance.id).where(
-                Attendance.activity_id == activity_id, Attendance.member_id == member_id
-            )
-        )
-        if taken is not None:
-            raise DomainError("DUPLICATE", "this member is already signed in", "memberId")
-    attendance = Attendance(
-        id=m.record_id,
-        activity_id=activity.id,
-        station_id=activity.station_id,
-        member_id=member_id,
-        attendee_name=name,
+    attendance = await stations.record_attendance(
+        session,
+        scope=caller.scope,
+        activity_id=activity_id,
+        member_id=parse_uuid(f["memberId"], "memberId") if f.get("memberId") else None,
+        attendee_name=f.get("attendeeName"),
         enterprise_id=parse_uuid(f["enterpriseId"], "enterpriseId")
         if f.get("enterpriseId")
         else None,
-        recorded_by_id=caller.scope.member_id,
-        signed_in_at=parse_time(f.get("signedInAt"), "signedInAt") or caller.now,
+        signed_in_at=parse_time(f.get("signedInAt"), "signedInAt"),
+        attendance_id=m.record_id,
+        now=caller.now,
     )
-    session.add(attendance)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise invalid("enterpriseId", "unknown enterprise or member") from None
     return Outcome("APPLIED", attendance)
 
 

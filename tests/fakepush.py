@@ -540,6 +540,11 @@ def _make_handler(service: FakePushService) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                # The sender went away mid-request (e.g. a killed worker): nothing was delivered,
+                # as with a real push service; an empty read must not pass for an empty message.
+                self.close_connection = True
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra, payload = service._handle(self.command, self.path, headers, body)
             self._reply(status, extra, payload)

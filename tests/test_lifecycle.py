@@ -460,3 +460,22 @@ async def test_bad_edits_and_comments(session_factory, world: World) -> None:
         body="Visited the workshop",
     )
     assert comment.author_id == world.liaison.member_id
+
+
+async def test_a_ticket_moved_to_another_grid_gets_fresh_clocks(session_factory, world) -> None:
+    t0 = utcnow()
+    later = t0 + timedelta(days=2)
+    async with session_factory() as session:
+        before = await session.get(Ticket, world.ticket_id)
+        assert before is not None and before.first_response_due_at is not None
+        old_due = before.first_response_due_at
+    moved = await _do(
+        session_factory,
+        lifecycle.reassign_to_grid,
+        scope=world.county,
+        ticket_id=world.ticket_id,
+        grid_id=world.other_grid.id,
+        now=later,
+    )
+    assert moved.first_response_due_at is not None
+    assert moved.first_response_due_at > later > old_due

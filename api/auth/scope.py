@@ -12,9 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.models import AuthToken, TokenKind
+from api.enterprises.models import Enterprise
+from api.grids.models import Grid
 from api.grids.service import descendants, grid_tree
 from api.members.models import Member, MemberGrid, MemberStation, Role
+from api.notifications.models import Notification
 from api.records import SyncedRecord
+from api.stations.models import Evaluation, Station
+from api.tickets.models import Ticket
 
 # Roles that see the whole county.
 COUNTY_WIDE = frozenset({Role.ADMIN, Role.COUNTY_STAFF})
@@ -72,6 +77,103 @@ class Scope:
             return sa.false()
         return column.in_(list(self.grid_ids))
 
+    # --- SQL visibility per table: the same rule as each record's scope_keys(), as a WHERE
+    # clause, so that lists, node lookups and counts never load what the caller may not see.
+
+    def _member_clause(self, column: Any) -> sa.ColumnElement[bool]:
+        if self.member_id is None:
+            return sa.false()
+        return column == self.member_id
+
+    def _station_clause(self, column: Any) -> sa.ColumnElement[bool]:
+        if self.everything:
+            return sa.true()
+        if not self.station_ids:
+            return sa.false()
+        return column.in_(list(self.station_ids))
+
+    def grid_visible(self) -> sa.ColumnElement[bool]:
+        if self.everything:
+            return sa.true()
+        return sa.or_(
+            self.grid_clause(Grid.id),
+            self.grid_clause(Grid.parent_id),
+            self.grid_clause(Grid.town_id),
+        )
+
+    def enterprise_visible(self) -> sa.ColumnElement[bool]:
+        if self.everything:
+            return sa.true()
+        return sa.or_(self.grid_clause(Enterprise.grid_id), self.grid_clause(Enterprise.town_id))
+
+    def ticket_visible(self) -> sa.ColumnElement[bool]:
+        """A ticket is seen by its grid's people, its assignee and its reporter."""
+        if self.everything:
+            return sa.true()
+        return sa.or_(
+            self.grid_clause(Ticket.grid_id),
+            self._member_clause(Ticket.assignee_id),
+            self._member_clause(Ticket.reporter_id),
+        )
+
+    def ticket_part_visible(self, ticket_column: Any) -> sa.ColumnElement[bool]:
+        """Events and comments of a ticket: seen with their ticket."""
+        if self.everything:
+            return sa.true()
+        return ticket_column.in_(sa.select(Ticket.id).where(self.ticket_visible()))
+
+    def member_visible(self) -> sa.ColumnElement[bool]:
+        """Oneself, the people serving a visible grid, and the staff of visible enterprises."""
+        if self.everything:
+            return sa.true()
+        serving = sa.select(MemberGrid.member_id).where(self.grid_clause(MemberGrid.grid_id))
+        employed = sa.select(Enterprise.id).where(self.enterprise_visible())
+        return sa.or_(
+            self._member_clause(Member.id),
+            Member.id.in_(serving),
+            Member.enterprise_id.in_(employed),
+        )
+
+    def station_visible(self) -> sa.ColumnElement[bool]:
+        if self.everything:
+            return sa.true()
+        return sa.or_(self._station_clause(Station.id), self.grid_clause(Station.grid_id))
+
+    def station_record_visible(self, station_column: Any) -> sa.ColumnElement[bool]:
+        """Rooms, activities, attendances and coaching requests: through their station."""
+        return self._station_clause(station_column)
+
+    def evaluation_visible(self) -> sa.ColumnElement[bool]:
+        if self.everything:
+            return sa.true()
+        return sa.or_(
+            self._member_clause(Evaluation.chair_id),
+            self._member_clause(Evaluation.evaluator_id),
+            self._station_clause(Evaluation.station_id),
+        )
+
+    def notification_visible(self) -> sa.ColumnElement[bool]:
+        if self.everything:
+            return sa.true()
+        return self._member_clause(Notification.recipient_id)
+
+    # --- What a caller may change (the domain services check the finer rules).
+
+    @property
+    def can_write(self) -> bool:
+        return self.member_id is not None and not self.read_only
+
+    @property
+    def manages_county(self) -> bool:
+        """Admins and county staff: grids, members and enterprises anywhere."""
+        return self.can_write and self.everything and self.has_role(*COUNTY_WIDE)
+
+    def manages_grid(self, grid_id: uuid.UUID | None) -> bool:
+        """Staff may shape the grids, enterprises and people of the grids they see."""
+        if not self.can_write or not self.has_role(*DISPATCHERS):
+            return False
+        return self.everything or (grid_id is not None and grid_id in self.grid_ids)
+
 
 ANONYMOUS = Scope(member_id=None, roles=frozenset(), everything=False)
 
@@ -84,7 +186,7 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
     served = frozenset(
         await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member.id))
     )
-    stations = frozenset(
+    stations = set(
         await session.scalars(
             select(MemberStation.station_id).where(MemberStation.member_id == member.id)
         )
@@ -98,13 +200,20 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
         allowed = descendants(tree, granted)
         visible = frozenset(allowed if everything else allowed & visible)
         everything = False
+        stations = set()  # a token for some grids sees the stations in them, nothing else
+    if visible and not everything:
+        # A station in a visible grid is served by that grid's people too: its rooms,
+        # activities and sign-ins then carry a station key this scope holds.
+        stations.update(
+            await session.scalars(select(Station.id).where(Station.grid_id.in_(list(visible))))
+        )
     return Scope(
         member_id=member.id,
         roles=roles,
         everything=everything,
         served_grid_ids=served,
         grid_ids=visible,
-        station_ids=stations,
+        station_ids=frozenset(stations),
         read_only=read_only,
         token_kind=token.kind if token is not None else None,
     )

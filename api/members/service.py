@@ -153,3 +153,29 @@ async def grid_ids_of(session: AsyncSession, member_id: uuid.UUID) -> list[uuid.
     return list(
         await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id))
     )
+
+
+async def members_serving(
+    session: AsyncSession, grid_ids: Iterable[uuid.UUID | None], roles: Iterable[Role]
+) -> list[uuid.UUID]:
+    """Active members serving any of these grids in one of these roles (a grid's liaisons, a
+    town's staff), in a stable order."""
+    ids = [g for g in grid_ids if g is not None]
+    wanted = set(roles)
+    if not ids:
+        return []
+    members = await session.scalars(
+        select(Member)
+        .join(MemberGrid, MemberGrid.member_id == Member.id)
+        .where(MemberGrid.grid_id.in_(ids), Member.is_active.is_(True))
+        .order_by(Member.id)
+    )
+    return list(dict.fromkeys(m.id for m in members if wanted.intersection(m.roles)))
+
+
+async def members_with_role(session: AsyncSession, role: Role) -> list[uuid.UUID]:
+    """Active members holding a role wherever they serve (the county staff)."""
+    members = await session.scalars(
+        select(Member).where(Member.is_active.is_(True)).order_by(Member.id)
+    )
+    return [m.id for m in members if role in m.roles]

@@ -1,13 +1,19 @@
-"""Writing notifications (the outbox) from domain operations."""
+"""Writing notifications (the outbox) from domain operations, and reading them back."""
 
 from __future__ import annotations
 
+import base64
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.errors import DomainError, invalid
 from api.notifications.models import Notification, NotificationKind
+from api.records import utcnow
 
 
 async def notify(
@@ -42,3 +48,110 @@ async def notify(
     )
     session.add(notification)
     return notification
+
+
+MAX_MARK_READ = 500
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    items: list[Notification]
+    end_cursor: str | None
+    has_next_page: bool
+
+
+def encode_cursor(notification: Notification) -> str:
+    raw = f"{notification.created_at.isoformat()}|{notification.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, ident = raw.partition("|")
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None:
+            raise ValueError("naive")
+        return at, uuid.UUID(ident)
+    except ValueError:
+        raise invalid("after", "the cursor is not one this server gave out") from None
+
+
+async def list_notifications(
+    session: AsyncSession,
+    *,
+    recipient_id: uuid.UUID,
+    unread_only: bool = False,
+    first: int = 20,
+    after: str | None = None,
+) -> NotificationPage:
+    """A member's own notifications, newest first, in keyset pages (recipient, created_at)."""
+    query = select(Notification).where(
+        Notification.recipient_id == recipient_id, Notification.deleted_at.is_(None)
+    )
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if after is not None:
+        at, ident = decode_cursor(after)
+        query = query.where(
+            or_(
+                Notification.created_at < at,
+                and_(Notification.created_at == at, Notification.id < ident),
+            )
+        )
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(first + 1)
+    rows = list(await session.scalars(query))
+    items = rows[:first]
+    return NotificationPage(
+        items=items,
+        end_cursor=encode_cursor(items[-1]) if items else None,
+        has_next_page=len(rows) > first,
+    )
+
+
+async def mark_read(
+    session: AsyncSession,
+    *,
+    recipient_id: uuid.UUID,
+    ids: Sequence[uuid.UUID],
+    now: datetime | None = None,
+) -> list[Notification]:
+    """Mark the member's own notifications read (already read ones keep their time). Another
+    member's notification, or an unknown id, refuses the whole call: nothing is half-done."""
+    wanted = list(dict.fromkeys(ids))
+    if len(wanted) > MAX_MARK_READ:
+        raise invalid("ids", f"mark at most {MAX_MARK_READ} notifications at once")
+    found = {
+        n.id: n
+        for n in await session.scalars(
+            select(Notification).where(
+                Notification.id.in_(wanted),
+                Notification.recipient_id == recipient_id,
+                Notification.deleted_at.is_(None),
+            )
+        )
+    }
+    missing = [str(i) for i in wanted if i not in found]
+    if missing:
+        raise DomainError(
+            "NOT_FOUND", f"you have no notification with id {', '.join(missing)}", "ids"
+        )
+    now = now or utcnow()
+    for notification in found.values():
+        if notification.read_at is None:
+            notification.read_at = now
+    await session.flush()
+    return [found[i] for i in wanted]
+
+
+async def unread_count(session: AsyncSession, *, recipient_id: uuid.UUID) -> int:
+    return (
+        await session.scalar(
+            select(func.count()).where(
+                Notification.recipient_id == recipient_id,
+                Notification.read_at.is_(None),
+                Notification.deleted_at.is_(None),
+            )
+        )
+        or 0
+    )

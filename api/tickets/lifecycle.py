@@ -22,9 +22,11 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.grids.service import get_grid, town_of
 from api.members.models import Member, MemberGrid, Role
+from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
+from api.tickets.deadlines import apply_deadlines, severity_changed
 from api.tickets.models import (
     OPEN_STATUSES,
     Severity,
@@ -181,12 +183,15 @@ def check_transition(
 # --- moves -------------------------------------------------------------------------------
 
 
-def _enter(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None:
+def enter_status(ticket: Ticket, to_status: TicketStatus, now: datetime) -> None:
+    """Put a ticket into a status: its timestamp, the first response, paused clocks."""
     if ticket.status == S.WAITING_ON_WORKER and ticket.waiting_since is not None:
         # Deadline clocks stop while the ticket waits on the worker: push them back.
         paused = now - ticket.waiting_since
         ticket.paused_seconds += max(0, int(paused.total_seconds()))
-        if ticket.first_response_due_at and ticket.first_responded_at is None:
+        # Both move together with paused_seconds, so a deadline net of pauses never changes
+        # (deadline alerts are keyed on it: a pause does not make a second warning).
+        if ticket.first_response_due_at:
             ticket.first_response_due_at += paused
         if ticket.resolution_due_at:
             ticket.resolution_due_at += paused
@@ -219,7 +224,9 @@ async def transition_ticket(
     if to_status == S.IN_PROGRESS and ticket.assignee_id is None and scope.member_id:
         ticket.assignee_id = scope.member_id
         ticket.assigned_at = now
-    _enter(ticket, to_status, now)
+    enter_status(ticket, to_status, now)
+    if to_status == S.REOPENED:
+        await apply_deadlines(session, ticket, now=now)  # a reopened matter gets fresh clocks
     record_event(
         session,
         ticket,
@@ -293,7 +300,7 @@ async def assign_ticket(
     ticket.assignee_id = assignee.id
     ticket.assigned_at = now
     if ticket.status in {S.REPORTED, S.REOPENED}:
-        _enter(ticket, S.ASSIGNED, now)
+        enter_status(ticket, S.ASSIGNED, now)
     record_event(
         session,
         ticket,
@@ -382,6 +389,8 @@ async def reassign_to_grid(
         ticket.assigned_at = now
     elif ticket.status == S.ASSIGNED:
         ticket.status = S.REPORTED
+    # The new grid has not picked the matter up yet: its clocks start now, as at a new tier.
+    await apply_deadlines(session, ticket, now=now)
     record_event(
         session,
         ticket,
@@ -401,27 +410,14 @@ async def reassign_to_grid(
     return ticket
 
 
-async def _tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
+async def tier_staff(session: AsyncSession, ticket: Ticket, tier: Tier) -> list[uuid.UUID]:
     """Who holds a tier's queue: town staff of the ticket's town, county staff above it."""
     if tier == Tier.GRID:
-        grid_ids = [ticket.grid_id]
-        roles = {Role.LIAISON}
-    elif tier == Tier.TOWN:
-        grid = await get_grid(session, ticket.grid_id)
-        town = town_of(grid)
-        grid_ids = [town] if town else []
-        roles = {Role.TOWN_STAFF}
-    else:
-        members = await session.scalars(select(Member).where(Member.is_active.is_(True)))
-        return [m.id for m in members if Role.COUNTY_STAFF in m.roles][:20]
-    if not grid_ids:
-        return []
-    rows = await session.scalars(
-        select(Member)
-        .join(MemberGrid, MemberGrid.member_id == Member.id)
-        .where(MemberGrid.grid_id.in_(grid_ids), Member.is_active.is_(True))
-    )
-    return [m.id for m in rows if any(r in m.roles for r in roles)]
+        return await members_serving(session, [ticket.grid_id], {Role.LIAISON})
+    if tier == Tier.TOWN:
+        town = town_of(await get_grid(session, ticket.grid_id))
+        return await members_serving(session, [town], {Role.TOWN_STAFF})
+    return (await members_with_role(session, Role.COUNTY_STAFF))[:20]
 
 
 async def _change_tier(
@@ -477,9 +473,10 @@ async def _change_tier(
     if assignee is not None:
         ticket.assigned_at = now
         if ticket.status in {S.REPORTED, S.REOPENED}:
-            _enter(ticket, S.ASSIGNED, now)
+            enter_status(ticket, S.ASSIGNED, now)
     elif ticket.status == S.ASSIGNED:
         ticket.status = S.REPORTED
+    await apply_deadlines(session, ticket, now=now)  # the new tier's clocks start now
     record_event(
         session,
         ticket,
@@ -509,7 +506,7 @@ async def _change_tier(
     else:
         if previous is not None:
             await _notify_assignment(session, ticket, None, previous, grid)
-        for member_id in await _tier_staff(session, ticket, new_tier):
+        for member_id in await tier_staff(session, ticket, new_tier):
             await notify(
                 session,
                 recipient_id=member_id,
@@ -705,6 +702,8 @@ async def update_ticket(
         before[key] = old.value if hasattr(old, "value") else old
         after[key] = value.value if hasattr(value, "value") else value
         setattr(ticket, attr, value)
+    if "severity" in after:
+        await severity_changed(session, ticket, Severity(before["severity"]))
     if after:
         record_event(
             session,

@@ -65,6 +65,8 @@ class Ticket(SyncedRecord, table=True):
         sa.Index("ix_ticket_grid_status", "grid_id", "status"),
         sa.Index("ix_ticket_assignee_status", "assignee_id", "status"),
         sa.Index("ix_ticket_updated", "updated_at", "id"),
+        # Keyset paging of the newest-first ticket lists.
+        sa.Index("ix_ticket_created", "created_at", "id"),
     )
 
     # Human number (SY-2026-000123), assigned by the server only (SYNC.md invariant 9).

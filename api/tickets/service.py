@@ -12,6 +12,7 @@ from api.enterprises.models import Enterprise
 from api.errors import invalid, not_found
 from api.grids.service import get_grid
 from api.records import utcnow
+from api.tickets.deadlines import apply_deadlines
 from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource, TicketStatus
 from api.tickets.numbers import next_ticket_number
 
@@ -95,6 +96,7 @@ async def report_ticket(
         reporter_phone=reporter_phone,
         reported_at=reported_at or now,
     )
+    await apply_deadlines(session, ticket, now=now)
     session.add(ticket)
     await session.flush()
     record_event(

@@ -1,0 +1,239 @@
+"""The GraphQL endpoint over HTTP and graphql-transport-ws: authentication, GraphQL-over-HTTP
+status codes and media types, automatic persisted queries, JSON errors for bad requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from api.auth import tokens
+from api.auth.scope import scope_for
+from api.config import Settings
+from schema.build import build_schema
+from schema.context import Context
+from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+# Codes of the errors answered before GraphQL runs, by HTTP status.
+HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def bearer_token(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    return _bearer(header)
+
+
+def _bearer(header: str) -> str | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def resolve_caller(
+    sessions: async_sessionmaker[AsyncSession], token: str | None, context: Context
+) -> None:
+    """Fill the context with the member, token and scope behind a bearer token."""
+    if not token:
+        return
+    async with sessions() as session:
+        try:
+            member, record = await tokens.authenticate(session, token)
+        except tokens.TokenRejected as rejected:
+            context.auth_error = rejected.reason
+            return
+        context.member, context.token = member, record
+        context.scope = await scope_for(session, member, record)
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """The document could not be parsed or validated: no data and no error with a path."""
+    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+
+
+class GridlinkGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(build_schema(settings), **kwargs)
+        self.settings = settings
+        self.sessions = sessions
+        self.persisted = PersistedQueries(engine)
+
+    # --- context and authentication -----------------------------------------------------
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        context = Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            sessions=self.sessions,
+            long_lived=request.scope["type"] == "websocket",
+        )
+        await resolve_caller(self.sessions, bearer_token(request), context)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """graphql-transport-ws: the token comes in connection_init's payload
+        ({"authorization": "Bearer ..."}); a missing or refused token closes with 4403."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("authorization") or params.get("Authorization") or ""
+        token = _bearer(header) if isinstance(header, str) else None
+        if context.member is None:
+            await resolve_caller(self.sessions, token, context)
+        if context.member is None:
+            raise ConnectionRejectionError(
+                {"message": context.auth_error or "send authorization: Bearer <token>"}
+            )
+        return None
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub_response = await super().get_sub_response(request)
+        accept = request.headers.get("accept", "")
+        sub_response.graphql_response = GRAPHQL_RESPONSE in accept  # type: ignore[attr-defined]
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response", False):
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+        return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # Only for a browser (text/html); a GET by hash alone (persisted query) has no query.
+        params = request.query_params
+        return (
+            request.method == "GET"
+            and params.get("query") is None
+            and params.get("extensions") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if content_type not in ("application/json", GRAPHQL_RESPONSE) and not (
+                content_type.endswith("+json")
+            ):
+                raise HTTPException(
+                    415,
+                    f"unsupported content type {content_type or '(none)'!r}: "
+                    "send the request as application/json",
+                )
+        data = await super().parse_http_body(request)
+        return data
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            digest = requested_hash(request_data.extensions)
+            if digest is not None:
+                request_data.query = await self.persisted.resolve(digest, request_data.query)
+        except PersistedQueryError as error:
+            sub_response.status_code = error.status
+            return ExecutionResult(
+                data=None,
+                errors=[GraphQLError(error.message, extensions={"code": error.code})],
+            )
+        try:
+            result = await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=OperationType.from_http(request_adapter.method),
+                operation_extensions=request_data.extensions,
+            )
+        except MissingQueryError as error:
+            raise HTTPException(400, "no GraphQL query found in the request") from error
+        except InvalidOperationTypeError as error:
+            raise HTTPException(
+                405, f"{error.as_http_error_reason(request_adapter.method)}: use POST"
+            ) from error
+        finally:
+            await context.close()
+        if _is_request_error(result):
+            for error in result.errors or ():
+                code = (
+                    "GRAPHQL_PARSE_FAILED"
+                    if error.message.startswith("Syntax Error")
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
+                error.extensions = {"code": code, **(error.extensions or {})}
+            if not sub_response.status_code:
+                sub_response.status_code = 400
+        return result
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if _is_request_error(result):
+            # GraphQL-over-HTTP: a request that never ran has no "data" entry at all.
+            processed.pop("data", None)
+        return processed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except ClientDisconnect:
+            return  # the client went away before sending its request; nobody to answer
+        except HTTPException as error:
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": error.reason,
+                            "extensions": {
+                                "code": HTTP_CODES.get(error.status_code, "BAD_REQUEST")
+                            },
+                        }
+                    ]
+                },
+                status_code=error.status_code,
+                headers={"allow": "GET, POST"} if error.status_code == 405 else None,
+            )
+        await response(scope, receive, send)

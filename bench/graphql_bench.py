@@ -1,0 +1,297 @@
+"""Benchmark: the liaison's "my open tickets" query (100 per page, with grid, enterprise and
+assignee) through the GraphQL API, against the floor (bench/floor_app.py: the same rows by one
+hand-written SQL join with asyncpg, serialised with orjson), in the same run, on PostgreSQL.
+
+    GRIDLINK_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/graphql_bench.py [--duration 8] [--rounds 2] [--tickets 100000]
+
+Two data sets: the demo county (`gridlink demo`), and the demo county grown to N tickets
+(default 100 000). Each server is a real uvicorn process (one worker); load comes from
+`wrk -t1 -c16` (apt-get install -y wrk). Prints a table of requests per second and the share
+of the floor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.auth.models import TokenKind  # noqa: E402
+from api.auth.scope import scope_for  # noqa: E402
+from api.auth.tokens import issue_token  # noqa: E402
+from api.config import Settings  # noqa: E402
+from api.db import create_engine, session_factory  # noqa: E402
+from api.demo import load_demo  # noqa: E402
+from api.enterprises.models import Enterprise  # noqa: E402
+from api.members.models import Member, MemberGrid  # noqa: E402
+from api.migrate import upgrade  # noqa: E402
+from api.tickets.models import Severity, Ticket, TicketSource, TicketStatus  # noqa: E402
+
+LIAISON_PHONE = "13800000003"
+QUERY = """query MyOpenTickets {
+  tickets(first: 100, filter: {open: true}) {
+    nodes {
+      id number title status severity createdAt
+      grid { name kind }
+      enterprise { name headcount }
+      assignee { name phone }
+    }
+  }
+}"""
+OPEN = [
+    TicketStatus.REPORTED,
+    TicketStatus.ASSIGNED,
+    TicketStatus.IN_PROGRESS,
+    TicketStatus.WAITING_ON_WORKER,
+    TicketStatus.MEDIATING,
+]
+
+
+def admin_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
+def database_url(url: str, name: str) -> str:
+    return make_url(url).set(drivername="postgresql", database=name).render_as_string(False)
+
+
+async def recreate(url: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn(url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def prepare(url: str, tickets: int | None) -> dict[str, str]:
+    """Migrate, load the demo, grow to ``tickets`` tickets; the liaison's token and scope."""
+    engine = create_engine(Settings(database_url=url))
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await load_demo(session)
+    async with sessions() as session, session.begin():
+        liaison = await session.scalar(select(Member).where(Member.phone == LIAISON_PHONE))
+        assert liaison is not None
+        if tickets:
+            await grow(session, liaison, tickets)
+        issued = await issue_token(
+            session, member=liaison, kind=TokenKind.API, lifetime=None, name="bench"
+        )
+        scope = await scope_for(session, liaison)
+        served = list(
+            await session.scalars(
+                select(MemberGrid.grid_id).where(MemberGrid.member_id == liaison.id)
+            )
+        )
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("ANALYZE")
+    await engine.dispose()
+    return {
+        "token": issued.token,
+        "member": str(liaison.id),
+        "grids": ",".join(str(g) for g in sorted(scope.grid_ids) or served),
+    }
+
+
+async def grow(session, liaison: Member, target: int) -> None:  # noqa: ANN001
+    """Add generated tickets until the county has ``target``: spread over every enterprise and
+    two years, 30 % open; the liaison's own grid gets its share, assigned to it."""
+    rng = random.Random(2023)
+    existing = len(list(await session.scalars(select(Ticket.id))))
+    enterprises = list(await session.execute(select(Enterprise.id, Enterprise.grid_id)))
+    served = set(
+        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == liaison.id))
+    )
+    now = datetime.now(UTC)
+    rows = []
+    for n in range(target - existing):
+        enterprise_id, grid_id = rng.choice(enterprises)
+        created = now - timedelta(seconds=rng.randrange(2 * 365 * 86400))
+        is_open = rng.random() < 0.3
+        status = rng.choice(OPEN) if is_open else TicketStatus.CLOSED
+        mine = grid_id in served and status != TicketStatus.REPORTED
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "version": 1,
+                "created_at": created,
+                "updated_at": created,
+                "number": f"BN-{n:07d}",
+                "title": f"Generated request {n}: overtime and wages",
+                "description": "Generated for the benchmark.",
+                "source": rng.choice(list(TicketSource)),
+                "category": "WAGES",
+                "severity": rng.choice(list(Severity)),
+                "status": status,
+                "tier": "GRID",
+                "enterprise_id": enterprise_id,
+                "grid_id": grid_id,
+                "assignee_id": liaison.id if mine else None,
+                "reported_at": created,
+                "paused_seconds": 0,
+                "rated_on_behalf": False,
+            }
+        )
+        if len(rows) == 5000:
+            await session.execute(insert(Ticket), rows)
+            rows = []
+    if rows:
+        await session.execute(insert(Ticket), rows)
+
+
+class Server:
+    def __init__(self, app: str, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--factory",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+        )
+
+    def wait(self, path: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def wrk(url: str, body: str, headers: dict[str, str], duration: int) -> float:
+    script = "wrk.method = 'POST'\n" + f"wrk.body = {json.dumps(body)}\n"
+    for key, value in headers.items():
+        script += f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    out = subprocess.run(
+        ["wrk", "-t1", "-c16", f"-d{duration}s", "-s", handle.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(handle.name)
+    if "Non-2xx" in out:
+        raise RuntimeError(f"errors under load:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def check_same_rows(graphql: dict, floor: dict) -> int:
+    ours = graphql["data"]["tickets"]["nodes"]
+    theirs = floor["data"]["tickets"]["nodes"]
+    assert [n["number"] for n in ours] == [n["number"] for n in theirs], "different rows"
+    return len(ours)
+
+
+def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: int) -> list:
+    env_api = {
+        "GRIDLINK_DATABASE_URL": url,
+        "GRIDLINK_ENV": "production",
+        "GRIDLINK_RUN_WORKER_IN_PROCESS": "false",
+    }
+    env_floor = {
+        "BENCH_DSN": make_url(url).set(drivername="postgresql").render_as_string(False),
+        "BENCH_MEMBER": info["member"],
+        "BENCH_GRIDS": info["grids"],
+    }
+    api = Server("api.app:create_app", env_api, 18731)
+    floor = Server("bench.floor_app:create_app", env_floor, 18732)
+    results = []
+    try:
+        api.wait("/healthz")
+        floor.wait("/tickets")
+        body = json.dumps({"query": QUERY})
+        headers = {"content-type": "application/json", "authorization": f"Bearer {info['token']}"}
+        graphql = httpx.post("http://127.0.0.1:18731/graphql", content=body, headers=headers)
+        assert graphql.status_code == 200 and "errors" not in graphql.json(), graphql.text
+        rows = check_same_rows(graphql.json(), httpx.post("http://127.0.0.1:18732/tickets").json())
+        wrk("http://127.0.0.1:18731/graphql", body, headers, 2)  # warm-up
+        wrk("http://127.0.0.1:18732/tickets", "", {}, 2)
+        for round_ in range(1, rounds + 1):
+            floor_rps = wrk("http://127.0.0.1:18732/tickets", "", {}, duration)
+            api_rps = wrk("http://127.0.0.1:18731/graphql", body, headers, duration)
+            results.append((name, rows, round_, floor_rps, api_rps))
+    finally:
+        api.stop()
+        floor.stop()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="reuse databases made before")
+    args = parser.parse_args()
+    base = os.environ.get("GRIDLINK_BENCH_POSTGRES_URL") or os.environ.get(
+        "GRIDLINK_TEST_POSTGRES_URL"
+    )
+    if not base or not shutil.which("wrk"):
+        print("needs GRIDLINK_BENCH_POSTGRES_URL (PostgreSQL) and wrk on PATH", file=sys.stderr)
+        return 2
+    results = []
+    for name, database, tickets in (
+        ("demo county", "gl_bench_demo", None),
+        (f"{args.tickets:,} tickets", "gl_bench_big", args.tickets),
+    ):
+        url = database_url(base, database)
+        started = time.monotonic()
+        asyncio.run(recreate(base, database))
+        info = asyncio.run(prepare(url, tickets))
+        print(f"{name}: ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
+        results += measure(name, url, info, args.duration, args.rounds)
+    print()
+    print(
+        f"liaison's open tickets, 100 per page; wrk -t1 -c16 -d{args.duration}s; one process each"
+    )
+    print()
+    print("| data set | rows | round | floor req/s | GraphQL req/s | share of floor |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, rows, round_, floor_rps, api_rps in results:
+        print(
+            f"| {name} | {rows} | {round_} | {floor_rps:,.0f} | {api_rps:,.0f} "
+            f"| {api_rps / floor_rps:.2f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,154 @@
+"""Root list fields: one scoped SELECT per page (to-one references joined), keyset paging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from api.errors import invalid
+from schema.context import Info
+from schema.errors import query_error
+from schema.pagination import Connection, PageArgs, SortKey, connection, page_args, paginate
+from schema.selection import Selection, selection_of
+from schema.views import View, plan, select_for
+
+
+def merged(*selections: Selection) -> Selection:
+    result = Selection()
+    for selection in selections:
+        for name, child in selection.items():
+            result[name] = merged(result.get(name, Selection()), child)
+    return result
+
+
+def relay_args(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> PageArgs:
+    return page_args(first, after, last, before, info.context.settings.max_page_size)
+
+
+async def list_connection(
+    info: Info,
+    view: View,
+    *,
+    where: Sequence[sa.ColumnElement[bool]],
+    key: SortKey,
+    ascending: bool,
+    args: PageArgs,
+) -> Connection[Any]:
+    """A page of ``view`` within the caller's scope, reading the selected columns only."""
+    context = info.context
+    selection = selection_of(info)
+    nodes = merged(selection.at("edges", "node"), selection.at("nodes"))
+    conditions = [view.visible(context.scope), view.live(), *where]
+    p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
+    page = paginate(
+        select_for(p).where(*conditions),
+        key=key,
+        id_column=view.table.c.id,
+        ascending=ascending,
+        args=args,
+    )
+    rows = await context.reader.rows(page.statement)
+
+    async def count() -> int:
+        statement = sa.select(sa.func.count()).select_from(view.table).where(*conditions)
+        return int(await context.reader.scalar(statement))
+
+    return connection(page, rows, p.rows_to_objects(rows), count, with_edges="edges" in selection)
+
+
+def nested_connection_loader(
+    info: Info,
+    view: View,
+    *,
+    parent_column: str,
+    where: Sequence[sa.ColumnElement[bool]],
+    key: SortKey,
+    ascending: bool,
+    args: PageArgs,
+    signature: Any,
+) -> Any:
+    """A DataLoader of pages of ``view`` per parent id (e.g. each enterprise's tickets): one
+    windowed SELECT for all parents of a list level, one grouped COUNT when totalCount is
+    asked for. Only forward paging (first/after) is offered on nested lists."""
+    context = info.context
+    selection = selection_of(info)
+    if args.last is not None or args.before is not None:
+        raise query_error(invalid("last", "nested lists page forward only: use first/after"))
+    name = ("nested", view.name, parent_column, signature, args, repr(selection))
+
+    async def load(parent_ids: list[Any]) -> list[Connection[Any]]:
+        table = view.table
+        parent = table.c[parent_column]
+        nodes = merged(selection.at("edges", "node"), selection.at("nodes"))
+        conditions = [parent.in_(parent_ids), view.visible(context.scope), view.live(), *where]
+        p = plan(
+            view,
+            nodes,
+            context,
+            extra=[parent.label("parent_key"), key.expression.label("sort_key")],
+        )
+        page = paginate(
+            select_for(p).where(*conditions),
+            key=key,
+            id_column=table.c.id,
+            ascending=ascending,
+            args=args,
+        )
+        id_column = table.c.id
+        order = (
+            (key.expression.asc(), id_column.asc())
+            if ascending
+            else (key.expression.desc(), id_column.desc())
+        )
+        rank = sa.func.row_number().over(partition_by=parent, order_by=order)
+        inner = page.statement.order_by(None).limit(None).add_columns(rank.label("rank"))
+        ranked = inner.subquery()
+        outer = (
+            sa.select(*list(ranked.c)[:-1])
+            .where(ranked.c.rank <= page.size + 1)
+            .order_by(ranked.c.parent_key, ranked.c.rank)
+        )
+        rows = await context.reader.rows(outer)
+        objects = p.rows_to_objects(rows)
+        grouped: dict[Any, tuple[list[Any], list[Any]]] = {}
+        for row, obj in zip(rows, objects, strict=True):
+            pair = grouped.setdefault(row[-2], ([], []))
+            pair[0].append(row)
+            pair[1].append(obj)
+        counter = context.loaders.custom(
+            ("count",) + name[1:], _count_loader(info, view, parent, where)
+        )
+        result = []
+        for parent_id in parent_ids:
+            group_rows, group_objects = grouped.get(parent_id, ([], []))
+
+            async def count(parent_id: Any = parent_id) -> int:
+                return await counter.load(parent_id)
+
+            result.append(
+                connection(page, group_rows, group_objects, count, with_edges="edges" in selection)
+            )
+        return result
+
+    return context.loaders.custom(name, load)
+
+
+def _count_loader(
+    info: Info, view: View, parent: Any, where: Sequence[sa.ColumnElement[bool]]
+) -> Any:
+    context = info.context
+
+    async def load(parent_ids: list[Any]) -> list[int]:
+        statement = (
+            sa.select(parent, sa.func.count())
+            .where(parent.in_(parent_ids), view.visible(context.scope), view.live(), *where)
+            .group_by(parent)
+        )
+        counts = {row[0]: row[1] for row in await context.reader.rows(statement)}
+        return [int(counts.get(p, 0)) for p in parent_ids]
+
+    return load

@@ -1,0 +1,72 @@
+"""No N+1: the nested tickets query costs the same number of SQL statements for a page of 10
+as for a page of 100 (counted with a before_cursor_execute listener on the real engine)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from api.tickets import lifecycle
+from api.tickets.models import TicketSource
+from tests.graphql_world import _scope, build_world
+from tests.helpers import gql
+
+QUERY = """query($first: Int!) {
+  tickets(first: $first, filter: {open: true}) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id uuid number title status severity overdue createdAt
+      grid { name kind parent { name } }
+      enterprise { name headcount grid { code } }
+      assignee { name phone }
+      reporter { name }
+      events { kind at actor { name } }
+      comments { body author { name } }
+    } }
+  }
+}"""
+
+
+@pytest.fixture
+async def many(session_factory):
+    world = await build_world(session_factory)
+    admin = await _scope(session_factory, world["admin"])
+    async with session_factory() as session, session.begin():
+        for n in range(110):
+            enterprise = world[("e1", "e2", "e3")[n % 3]]
+            ticket = await lifecycle.create_ticket(
+                session,
+                scope=admin,
+                title=f"Ticket {n}",
+                source=TicketSource.HOTLINE_12351,
+                enterprise_id=enterprise,
+            )
+            if n % 2:
+                await lifecycle.add_comment(session, scope=admin, ticket_id=ticket.id, body="ok")
+    return world
+
+
+async def test_statement_count_does_not_grow_with_the_page(client, engine, many) -> None:
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN IMMEDIATE
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        counts = {}
+        for first in (10, 100):
+            statements.clear()
+            body = await gql(client, QUERY, {"first": first}, token=many.tokens["county"])
+            edges = body["data"]["tickets"]["edges"]
+            assert len(edges) == first
+            assert all(e["node"]["events"] for e in edges)
+            counts[first] = len(statements)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    print("statements per request:", counts)
+    assert counts[10] == counts[100], counts
+    # Sign-in and scope (a handful), the page, its count, and one per nested level.
+    assert counts[100] <= 14, [s.split("\n")[0][:80] for s in statements]
