@@ -18,7 +18,7 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
 from api.stations import service as stations
-from api.stations.models import Attendance, StationActivity
+from api.stations.models import Attendance, Evaluation, EvaluatorKind, StationActivity
 from api.tickets import lifecycle
 from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource
 from api.tickets.models import TicketStatus as S
@@ -530,6 +530,30 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
     return Outcome("APPLIED", attendance)
 
 
+async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    f = only_fields(
+        m.fields, {"chairId", "evaluatorKind", "period", "scores", "stationId", "comment"}
+    )
+    if await session.get(Evaluation, m.record_id) is not None:
+        raise DomainError("DUPLICATE_ID", "an evaluation with this id already exists", "id")
+    scores = f.get("scores") or {}
+    if not isinstance(scores, dict):
+        raise invalid("scores", "scores are an object of criterion and points")
+    evaluation = await stations.submit_evaluation(
+        session,
+        scope=caller.scope,
+        chair_id=parse_uuid(f.get("chairId"), "chairId"),
+        evaluator_kind=_enum(EvaluatorKind, f.get("evaluatorKind"), "evaluatorKind"),
+        period=str(f.get("period") or ""),
+        scores=scores,
+        station_id=parse_uuid(f["stationId"], "stationId") if f.get("stationId") else None,
+        comment=f.get("comment"),
+        evaluation_id=m.record_id,
+        now=caller.now,
+    )
+    return Outcome("APPLIED", evaluation)
+
+
 def append_only(collection: str) -> Handler:
     async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
         raise DomainError(
@@ -580,6 +604,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("tickets", DELETE): delete_ticket,
     ("ticketComments", CREATE): create_comment,
     ("attendances", CREATE): create_attendance,
+    ("evaluations", CREATE): create_evaluation,
     ("notifications", UPDATE): update_notification,
 }
 
