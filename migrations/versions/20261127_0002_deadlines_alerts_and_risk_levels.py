@@ -1,7 +1,7 @@
 """deadlines, alerts and risk levels
 
 Revision ID: 0002
-Revises: 0004
+Revises: 0001
 Create Date: 2026-11-27 14:11:22.251789
 """
 
@@ -15,7 +15,7 @@ import api.records
 
 
 revision: str = '0002'
-down_revision: str | None = '0004'
+down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """sync change log, stored mutations, conflicts, client ledger
 
 Revision ID: 0003
-Revises: 0005
+Revises: 0002
 Create Date: 2026-11-27 14:11:03.288040
 """
 
@@ -15,7 +15,7 @@ import api.records
 
 
 revision: str = '0003'
-down_revision: str | None = '0005'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """web push subscriptions and deliveries
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-27 14:05:39.172042
 """
 
@@ -15,7 +15,7 @@ import api.records
 
 
 revision: str = '0004'
-down_revision: str | None = '0001'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

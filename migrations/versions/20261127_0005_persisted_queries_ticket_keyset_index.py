@@ -1,7 +1,7 @@
 """persisted queries, ticket keyset index
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-27 14:14:11.478683
 """
 
@@ -15,7 +15,7 @@ import api.records
 
 
 revision: str = '0005'
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
