@@ -92,8 +92,20 @@ def _grids_served_change_the_member(session: Session, _context: Any, _instances:
     touched = {
         link.member_id for link in (*session.new, *session.deleted) if isinstance(link, MemberGrid)
     }
+    if not touched:
+        return
+    # The grids served before this flush, read while the database still holds them: a grid
+    # that is left is in the member's keys before, so phones of that grid see it go.
+    before = session.info.setdefault("sync_grids_before", {})
+    for member_id, grid_id in session.connection().execute(
+        select(MemberGrid.member_id, MemberGrid.grid_id).where(
+            MemberGrid.member_id.in_(list(touched))
+        )
+    ):
+        before.setdefault(member_id, []).append(grid_id)
     with session.no_autoflush:
         for member_id in touched:
+            before.setdefault(member_id, [])
             member = session.get(Member, member_id)
             if member is None or member in session.new:
                 continue
@@ -107,6 +119,7 @@ def _grids_served_change_the_member(session: Session, _context: Any, _instances:
 def _log_changes(session: Session, _context: Any) -> None:
     entries: list[_Entry] = []
     grids_changed: set[uuid.UUID] = session.info.pop("sync_grids_changed", set())
+    grids_before: dict[uuid.UUID, list[uuid.UUID]] = session.info.pop("sync_grids_before", {})
     for record in session.new:
         if isinstance(record, SyncedRecord):
             names = [n for n in columns(type(record)) if n not in _NOT_FIELDS]
@@ -126,11 +139,13 @@ def _log_changes(session: Session, _context: Any) -> None:
             entries.append(_Entry(record, record.version + 1, True, set(), record.scope_keys(), []))
     if not entries:
         return
-    _complete_keys(session, entries)
+    _complete_keys(session, entries, grids_before)
     _write(session, entries)
 
 
-def _complete_keys(session: Session, entries: list[_Entry]) -> None:
+def _complete_keys(
+    session: Session, entries: list[_Entry], grids_before: dict[uuid.UUID, list[uuid.UUID]]
+) -> None:
     """Scope keys that need other rows: a member's grids, a comment's ticket; and when a
     ticket's keys change, its comments move with it."""
     members = [e.record.id for e in entries if isinstance(e.record, Member)]
@@ -142,8 +157,9 @@ def _complete_keys(session: Session, entries: list[_Entry]) -> None:
         record = entry.record
         if isinstance(record, Member):
             entry.keys_after = member_keys(record, grids.get(record.id, []))
-            # The grids before a change of them are gone by now; the member's own key stays.
-            entry.keys_before = member_keys(entry.old, []) if entry.old else set()
+            if entry.old is not None:
+                served_before = grids_before.get(record.id, grids.get(record.id, []))
+                entry.keys_before = member_keys(entry.old, served_before)
         elif isinstance(record, TicketComment):
             entry.keys_after = ticket_keys.get(record.ticket_id, {"all"})
             # A comment never moves by itself; it moves with its ticket (below).

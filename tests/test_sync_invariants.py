@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.cli import main as gridlink
 from api.errors import DomainError
+from api.members.service import update_member
 from api.records import utcnow
 from api.tickets import lifecycle
 from api.tickets.models import Ticket, TicketStatus
@@ -538,3 +539,24 @@ async def test_the_ledger_answers_what_a_phone_did(client, session_factory) -> N
     with pytest.raises(SyncFailed) as taken:
         await thief.pull()
     assert taken.value.code == "CLIENT_ID_TAKEN"
+
+
+async def test_a_liaison_taken_off_a_grid_leaves_that_grid_s_phones(client, session_factory):
+    county = await build_county(session_factory)
+    a = phone(client, county.liaison_a, "a")
+    await a.pull()
+    colleague = str(county.liaison_a2.member.id)
+    assert colleague in a.of("members")
+    # The admin takes the colleague off every grid: for grid A's phones it is gone.
+    await do(session_factory, update_member, member_id=county.liaison_a2.member.id, grid_ids=[])
+    await a.pull()
+    assert colleague not in a.of("members")
+    # And put back on grid A, it comes back whole.
+    await do(
+        session_factory,
+        update_member,
+        member_id=county.liaison_a2.member.id,
+        grid_ids=[county.grid_a.id],
+    )
+    await a.pull()
+    assert a.of("members")[colleague]["name"] == "liaison_a2"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.passwords import hash_password
@@ -49,15 +50,34 @@ async def _check_ids(
 
 
 async def set_grids(session: AsyncSession, member_id: uuid.UUID, grid_ids: list[uuid.UUID]) -> None:
-    await session.execute(delete(MemberGrid).where(MemberGrid.member_id == member_id))
-    session.add_all(MemberGrid(member_id=member_id, grid_id=g) for g in grid_ids)
+    """Replace the grids a member serves, as ORM adds and deletes so that the session's hooks
+    (the sync change log) see the change, including a removal of every grid."""
+    links = await session.scalars(select(MemberGrid).where(MemberGrid.member_id == member_id))
+    await _replace_links(session, list(links), "grid_id", grid_ids, MemberGrid, member_id)
 
 
 async def set_stations(
     session: AsyncSession, member_id: uuid.UUID, station_ids: list[uuid.UUID]
 ) -> None:
-    await session.execute(delete(MemberStation).where(MemberStation.member_id == member_id))
-    session.add_all(MemberStation(member_id=member_id, station_id=s) for s in station_ids)
+    links = await session.scalars(select(MemberStation).where(MemberStation.member_id == member_id))
+    await _replace_links(session, list(links), "station_id", station_ids, MemberStation, member_id)
+
+
+async def _replace_links(
+    session: AsyncSession,
+    links: list[Any],
+    column: str,
+    wanted: list[uuid.UUID],
+    model: type[MemberGrid] | type[MemberStation],
+    member_id: uuid.UUID,
+) -> None:
+    have = {getattr(link, column): link for link in links}
+    for target, link in have.items():
+        if target not in wanted:
+            await session.delete(link)
+    session.add_all(
+        model(member_id=member_id, **{column: target}) for target in wanted if target not in have
+    )
 
 
 async def create_member(
