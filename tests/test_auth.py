@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from api.auth.models import TokenKind
 from api.auth.scope import scope_for
@@ -13,6 +14,7 @@ from api.grids.service import create_grid
 from api.members.models import Role
 from api.members.service import create_member
 from api.records import utcnow
+from api.tickets.models import Ticket
 from tests.factories import county_with_town, credit_code
 from tests.helpers import gql
 
@@ -163,3 +165,28 @@ async def test_scope_by_role_grid_and_token_grants(session_factory) -> None:
         assert token_scope.grid_ids == {other_town.id}
         assert not token_scope.sees(placed.enterprise)
         assert not token_scope.can_dispatch
+        # Not even what is its owner's own outside the granted grids.
+        owned = Ticket(
+            number="X",
+            title="x",
+            source="WORKER_REQUEST",
+            grid_id=joint.id,
+            reporter_id=admin.id,
+            assignee_id=admin.id,
+        )
+        assert not token_scope.sees(owned)
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Ticket).where(token_scope.ticket_visible())
+            )
+            == 0
+        )
+        assert (await scope_for(session, liaison)).sees(
+            Ticket(
+                number="Y",
+                title="y",
+                source="WORKER_REQUEST",
+                grid_id=other_town.id,
+                assignee_id=liaison.id,
+            )
+        )

@@ -58,7 +58,7 @@ def expected(scope: Scope, type_name: str, record: Any, everything: dict[str, An
         works_at = everything["enterprises"].get(record.enterprise_id)
         return (
             scope.everything
-            or record.id == scope.member_id
+            or (scope.personal and record.id == scope.member_id)
             or any(scope.sees_grid(g) for g in served)
             or (works_at is not None and scope.sees(works_at))
         )

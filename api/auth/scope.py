@@ -38,6 +38,10 @@ class Scope:
     station_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     read_only: bool = False
     token_kind: TokenKind | None = None
+    # Whether the caller also sees what is its own wherever it is (tickets assigned to it or
+    # reported by it, its notifications). An API token issued for some grids does not: it sees
+    # those grids and nothing of its owner beyond them.
+    personal: bool = True
 
     @property
     def is_admin(self) -> bool:
@@ -56,7 +60,7 @@ class Scope:
             return frozenset({"all"})
         keys = {f"grid:{g}" for g in self.grid_ids}
         keys.update(f"station:{s}" for s in self.station_ids)
-        if self.member_id:
+        if self.member_id and self.personal:
             keys.add(f"member:{self.member_id}")
         return frozenset(keys)
 
@@ -81,7 +85,7 @@ class Scope:
     # clause, so that lists, node lookups and counts never load what the caller may not see.
 
     def _member_clause(self, column: Any) -> sa.ColumnElement[bool]:
-        if self.member_id is None:
+        if self.member_id is None or not self.personal:
             return sa.false()
         return column == self.member_id
 
@@ -216,4 +220,5 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
         station_ids=frozenset(stations),
         read_only=read_only,
         token_kind=token.kind if token is not None else None,
+        personal=not granted,
     )
