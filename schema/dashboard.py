@@ -10,14 +10,17 @@ import strawberry
 
 from api.dashboard.service import Dashboard, dashboard
 from api.errors import DomainError
+from api.warnings.service import riskiest_enterprises
 from schema.context import Info
 from schema.enums import EvaluatorKind, Severity, TicketStatus
 from schema.errors import query_error
 from schema.grids import GridType
 from schema.ids import parse_id
 from schema.mutations import reload
+from schema.warnings import RiskType, to_risk
 
 if TYPE_CHECKING:
+    from schema.enterprises import EnterpriseType
     from schema.members import MemberType
 
 
@@ -47,6 +50,18 @@ class ChairStanding:
         return await reload(info, "Member", self.chair_id)
 
 
+@strawberry.type(description="An enterprise among the riskiest of a dashboard's grids.")
+class EnterpriseRisk:
+    enterprise_id: strawberry.Private[uuid.UUID]
+    risk: RiskType
+
+    @strawberry.field
+    async def enterprise(
+        self, info: Info
+    ) -> Annotated[EnterpriseType, strawberry.lazy("schema.enterprises")] | None:
+        return await reload(info, "Enterprise", self.enterprise_id)
+
+
 @strawberry.type(description="The figures of a grid and every grid below it, as you may see.")
 class DashboardType:
     board: strawberry.Private[Dashboard]
@@ -55,6 +70,22 @@ class DashboardType:
     chairs: list[ChairStanding] = strawberry.field(
         description="Evaluations per chair at the stations in the grid, by evaluator kind."
     )
+
+    @strawberry.field(
+        description="The enterprises at the highest early-warning levels, highest first "
+        "(those with no points left out)."
+    )
+    async def riskiest_enterprises(self, info: Info, limit: int = 10) -> list[EnterpriseRisk]:
+        if not 1 <= limit <= 50:
+            raise query_error(DomainError("INVALID", "limit is between 1 and 50", "limit"))
+        async with info.context.sessions() as session:
+            ranked = await riskiest_enterprises(
+                session, self.board.grid_ids, limit, info.context.now
+            )
+        return [
+            EnterpriseRisk(enterprise_id=r.enterprise_id, risk=to_risk(r.assessment))
+            for r in ranked
+        ]
 
     @strawberry.field
     async def grid(self, info: Info) -> GridType:

@@ -23,7 +23,7 @@ from schema.mutations import reload, run_mutation
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, register
-from schema.warnings import RiskType, enterprise_risk
+from schema.warnings import RiskLevel, RiskType, enterprise_risk
 
 if TYPE_CHECKING:
     from schema.tickets import TicketFilter, TicketOrder, TicketType
@@ -66,6 +66,10 @@ class EnterpriseType(Node):
     @strawberry.field(description="The early-warning level, from its open tickets and hazards.")
     def risk(self, info: Info) -> RiskType:
         return enterprise_risk(info, self.id)
+
+    @strawberry.field(description="GREEN, YELLOW, ORANGE or RED; `risk` also gives the reasons.")
+    async def risk_level(self, info: Info) -> RiskLevel:  # type: ignore[valid-type]
+        return (await enterprise_risk(info, self.id)).level
 
     @strawberry.field(description="The enterprise's tickets you may see, newest first by default.")
     async def tickets(

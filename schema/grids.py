@@ -25,7 +25,7 @@ from schema.mutations import reload, run_mutation
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, plan, register, select_for, view_of
-from schema.warnings import RiskType, grid_risk
+from schema.warnings import RiskLevel, RiskType, grid_risk
 
 if TYPE_CHECKING:
     from schema.enterprises import EnterpriseType
@@ -82,6 +82,10 @@ class GridType(Node):
     )
     def risk(self, info: Info) -> RiskType:
         return grid_risk(info, self.id)
+
+    @strawberry.field(description="GREEN, YELLOW, ORANGE or RED; `risk` also gives the reasons.")
+    async def risk_level(self, info: Info) -> RiskLevel:  # type: ignore[valid-type]
+        return (await grid_risk(info, self.id)).level
 
     @strawberry.field(description="The grids directly below this one, by code.")
     def children(self, info: Info) -> list[GridType]:

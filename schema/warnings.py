@@ -29,7 +29,7 @@ class RiskType:
     reasons: list[RiskReason]
 
 
-def _risk(assessment: RiskAssessment) -> RiskType:
+def to_risk(assessment: RiskAssessment) -> RiskType:
     return RiskType(
         level=assessment.level,
         score=assessment.score,
@@ -41,7 +41,7 @@ def _loader(context: Context, compute: Any) -> Any:
     async def load(ids: list[uuid.UUID]) -> list[RiskType]:
         async with context.sessions() as session:
             found = await compute(session, ids, context.now)
-        return [_risk(found[i]) for i in ids]
+        return [to_risk(found[i]) for i in ids]
 
     return load
 
