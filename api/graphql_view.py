@@ -49,13 +49,12 @@ def _bearer(header: str) -> str | None:
     return None
 
 
-async def resolve_caller(
-    sessions: async_sessionmaker[AsyncSession], token: str | None, context: Context
-) -> None:
-    """Fill the context with the member, token and scope behind a bearer token."""
+async def resolve_caller(token: str | None, context: Context) -> None:
+    """Fill the context with the member, token and scope behind a bearer token: two statements
+    on the request's own read connection."""
     if not token:
         return
-    async with sessions() as session:
+    async with context.reader.session() as session:
         try:
             member, record = await tokens.authenticate(session, token)
         except tokens.TokenRejected as rejected:
@@ -94,7 +93,10 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             sessions=self.sessions,
             long_lived=request.scope["type"] == "websocket",
         )
-        await resolve_caller(self.sessions, bearer_token(request), context)
+        # Kept on the request so that __call__ gives the read connection back whatever happens
+        # after sign-in (a refused body never reaches execute_single).
+        request.state.gridlink_context = context
+        await resolve_caller(bearer_token(request), context)
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
@@ -104,7 +106,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         header = params.get("authorization") or params.get("Authorization") or ""
         token = _bearer(header) if isinstance(header, str) else None
         if context.member is None:
-            await resolve_caller(self.sessions, token, context)
+            await resolve_caller(token, context)
         if context.member is None:
             raise ConnectionRejectionError(
                 {"message": context.auth_error or "send authorization: Bearer <token>"}
@@ -217,6 +219,14 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        try:
+            await self._respond(request, scope, receive, send)
+        finally:
+            context = getattr(request.state, "gridlink_context", None)
+            if context is not None:
+                await context.close()
+
+    async def _respond(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await self.run(request)
         except ClientDisconnect:

@@ -100,16 +100,22 @@ async def authenticate(
     now = now or utcnow()
     if not token.startswith(TOKEN_PREFIX):
         raise TokenRejected("the token is not a gridlink token")
-    record = await session.scalar(
-        select(AuthToken).where(AuthToken.token_hash == hash_token(token))
-    )
-    if record is None:
+    # Token and member in one statement: this runs on every request. Nothing is cached, so a
+    # revocation or a disabled account counts from the next request on, in every process.
+    found = (
+        await session.execute(
+            select(AuthToken, Member)
+            .outerjoin(Member, Member.id == AuthToken.member_id)  # type: ignore[arg-type]
+            .where(AuthToken.token_hash == hash_token(token))
+        )
+    ).first()
+    if found is None:
         raise TokenRejected("the token is unknown")
+    record, member = found
     if record.revoked_at is not None:
         raise TokenRejected("the token was revoked; sign in again")
     if record.expires_at is not None and record.expires_at <= now:
         raise TokenRejected("the token has expired; sign in again")
-    member = await session.get(Member, record.member_id)
     if member is None or not member.is_active or member.deleted:
         raise TokenRejected("the account behind the token is disabled")
     return member, record
