@@ -25,6 +25,7 @@ from api.auth.scope import scope_for
 from api.config import Settings
 from schema.build import build_schema
 from schema.context import Context
+from schema.fastpath import FastPath, Unplanned
 from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -82,6 +83,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.sessions = sessions
         self.persisted = PersistedQueries(engine)
+        self.fast_path = FastPath(self.schema) if settings.graphql_fast_path else None
 
     # --- context and authentication -----------------------------------------------------
 
@@ -177,6 +179,10 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
             )
+        if self.fast_path is not None:
+            planned = await self._planned(request_data, context)
+            if planned is not None:
+                return planned
         try:
             result = await self.schema.execute(
                 request_data.query,
@@ -195,6 +201,8 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             ) from error
         finally:
             await context.close()
+        if self.fast_path is not None and not result.errors and request_data.query:
+            self.fast_path.learn(request_data.query, request_data.operation_name)
         if _is_request_error(result):
             for error in result.errors or ():
                 code = (
@@ -206,6 +214,28 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             if not sub_response.status_code:
                 sub_response.status_code = 400
         return result
+
+    async def _planned(
+        self, request_data: GraphQLRequestData, context: Context
+    ) -> ExecutionResult | None:
+        """The answer by the document's plan (schema/fastpath.py), or None: the executor's."""
+        assert self.fast_path is not None
+        plan = self.fast_path.plan(request_data.query, request_data.operation_name)
+        if plan is None:
+            return None
+        try:
+            data = await self.fast_path.run(
+                plan,
+                context=context,
+                variables=request_data.variables,
+                extensions=request_data.extensions,
+            )
+        except Unplanned:
+            # Start the executor afresh: nothing of the planned attempt may leak into it.
+            context.fresh()
+            return None
+        await context.close()
+        return ExecutionResult(data=data, errors=None)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)

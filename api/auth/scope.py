@@ -3,6 +3,7 @@ layer ask it; nothing else decides visibility."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,8 +197,9 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
         "station_below": set(),
         "allowed": set(),
     }
-    statement = _scope_rows(member.id, walk=not everything, granted=granted)
-    for tag, value in await session.execute(statement):
+    statement = _scope_rows(walk=not everything, granted=bool(granted))
+    parameters = {"member_id": member.id, "granted": sorted(granted)}
+    for tag, value in await session.execute(statement, parameters):
         found[tag].add(value)
     served = frozenset(found["served"])
     stations = found["station"] | found["station_below"]
@@ -239,10 +241,13 @@ def _stations_in(grids: Any) -> sa.Select[Any]:
     return select(Station.id).where(Station.grid_id.in_(grids))
 
 
-def _scope_rows(member_id: uuid.UUID, *, walk: bool, granted: set[uuid.UUID]) -> sa.Select[Any]:
-    """(tag, id) rows: the grids and stations served; with ``walk`` the grids below the served
-    ones and (no grant) a station in any of them, which that grid's people serve too; with
-    ``granted`` the grids below those a token was issued for."""
+@functools.cache
+def _scope_rows(*, walk: bool, granted: bool) -> sa.CompoundSelect:
+    """(tag, id) rows for the member ``:member_id``: the grids and stations served; with
+    ``walk`` the grids below the served ones and (no grant) a station in any of them, which
+    that grid's people serve too; with ``granted`` the grids below ``:granted``, those a token
+    was issued for. Built once per shape: building a CTE costs more than running it."""
+    member_id = sa.bindparam("member_id", type_=MemberGrid.__table__.c.member_id.type)
     served = select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id)
     parts = [
         select(sa.literal_column("'served'"), MemberGrid.grid_id).where(
@@ -259,6 +264,7 @@ def _scope_rows(member_id: uuid.UUID, *, walk: bool, granted: set[uuid.UUID]) ->
             stations = _stations_in(select(visible.c.id)).subquery()
             parts.append(select(sa.literal_column("'station_below'"), stations.c.id))
     if granted:
-        allowed = _grids_below(sorted(granted), "allowed")
+        roots = sa.bindparam("granted", expanding=True, type_=Grid.__table__.c.id.type)
+        allowed = _grids_below(roots, "allowed")
         parts.append(select(sa.literal_column("'allowed'"), allowed.c.id))
-    return sa.union_all(*parts)  # type: ignore[return-value]
+    return sa.union_all(*parts)
