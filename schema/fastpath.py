@@ -21,9 +21,10 @@ normal executor instead, which then gives the normal answer (errors, masking and
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from inspect import isawaitable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -68,10 +69,10 @@ class Field:
     # TYPENAME: the type name; ATTRIBUTE: the Python attribute; RESOLVER: resolve(source, None)
     source: Any
     non_null: bool
-    # Leaves: the type's serialize; None for objects. Lists: how many list levels wrap it.
-    serialize: Callable[[Any], Any] | None
+    serialize: Callable[[Any], Any] | None  # a leaf type's serialize; None for objects
     plain_str: bool  # a String or ID: a str value serialises to itself
-    lists: tuple[bool, ...]  # per list level (outermost first): are its items non-null?
+    is_enum: bool
+    lists: tuple[bool, ...]  # per list level, outermost first: are its items non-null?
     fields: tuple[Field, ...] = ()
 
 
@@ -80,7 +81,7 @@ class RootField:
     key: str
     field_def: GraphQLField
     node: FieldNode
-    fields: tuple[Field, ...]
+    complete: Callable[[Any], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def _fields_of(
         keys.add(key)
         name = node.name.value
         if name == "__typename":
-            fields.append(Field(key, TYPENAME, parent.name, True, None, False, ()))
+            fields.append(Field(key, TYPENAME, parent.name, True, None, False, False, ()))
             continue
         field_def = parent.fields.get(name)
         _require(field_def is not None)
@@ -174,13 +175,14 @@ def _field(
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
         _require(node.selection_set is None)
         plain_str = named is GraphQLString or named is GraphQLID
-        return Field(key, read, source, non_null, named.serialize, plain_str, lists)
+        is_enum = isinstance(named, GraphQLEnumType)
+        return Field(key, read, source, non_null, named.serialize, plain_str, is_enum, lists)
     _require(isinstance(named, GraphQLObjectType))
     # Records reached by attribute (connection.nodes, edge.node) are the listed ones; below a
     # to-one reference nothing more is joined, its own references would need loaders.
     listed = named.name in VIEWS and not is_to_one
     fields = _fields_of(named, node.selection_set, joined=listed)
-    return Field(key, read, source, non_null, None, False, lists, fields)
+    return Field(key, read, source, non_null, None, False, False, lists, fields)
 
 
 def plan_operation(
@@ -222,73 +224,112 @@ def plan_operation(
             _require(not lists and isinstance(named, GraphQLObjectType))
             _require(named.name.endswith("Connection") and "pageInfo" in named.fields)
             fields = _fields_of(named, node.selection_set, joined=False)
-            roots.append(RootField(key, field_def, node, fields))
+            roots.append(RootField(key, field_def, node, _connection(fields)))
     except _NotPlannable:
         return None
     return OperationPlan(document, operation_name, tuple(roots))
 
 
 # --- running a plan ----------------------------------------------------------------------
+# A plan's objects are compiled into closures once: per row, a field then costs one getter
+# call and, for a leaf, its serialisation.
+
+Complete = Callable[[Any], Any]
 
 
-def _leaf(field: Field, value: Any) -> Any:
-    if field.plain_str and type(value) is str:
-        return value
-    assert field.serialize is not None
-    serialized = field.serialize(value)
-    if serialized is None or serialized is Undefined:
-        raise Unplanned  # graphql-core reports an error here
-    return serialized
+def _leaf(field: Field) -> Complete:
+    serialize = field.serialize
+    assert serialize is not None
+    plain_str = field.plain_str
+    # An enum's serialize is a pure function of a value from a small set: remember it.
+    known: dict[tuple[type, Any], Any] | None = {} if field.is_enum else None
+
+    def complete(value: Any) -> Any:
+        if plain_str and type(value) is str:
+            return value
+        if known is not None:
+            found = known.get((type(value), value))
+            if found is not None:
+                return found
+        serialized = serialize(value)
+        if serialized is None or serialized is Undefined:
+            raise Unplanned  # graphql-core reports an error here
+        if known is not None:
+            known[(type(value), value)] = serialized
+        return serialized
+
+    return complete
 
 
-def _complete(field: Field, value: Any, depth: int = 0) -> Any:
-    if depth < len(field.lists):
-        items_non_null = field.lists[depth]
+def _listed(item: Complete, items_non_null: bool) -> Complete:
+    def complete(values: Any) -> list[Any]:
         out = []
-        for item in value:
-            if item is None:
+        for value in values:
+            if value is None:
                 if items_non_null:
                     raise Unplanned
                 out.append(None)
             else:
-                out.append(_complete(field, item, depth + 1))
+                out.append(item(value))
         return out
-    if field.serialize is not None:
-        return _leaf(field, value)
-    return _object(field.fields, value)
+
+    return complete
 
 
-def _object(fields: tuple[Field, ...], source: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for field in fields:
-        read = field.read
-        if read == TYPENAME:
-            out[field.key] = field.source
-            continue
-        if read == ATTRIBUTE:
-            value = getattr(source, field.source)
-        elif read == RESOLVER:
-            value = field.source(source, None)
-        else:
-            raise Unplanned  # a count below the root connection
-        if value is None:
-            if field.non_null:
-                raise Unplanned
-            out[field.key] = None
-        else:
-            out[field.key] = _complete(field, value)
-    return out
+def _getter(field: Field) -> Callable[[Any], Any]:
+    if field.read == TYPENAME:
+        name = field.source
+        return lambda _source: name
+    if field.read == ATTRIBUTE:
+        return attrgetter(field.source)
+    if field.read == RESOLVER:
+        resolve = field.source
+        return lambda source: resolve(source, None)
+    raise _NotPlannable  # a count below the root connection
 
 
-async def _connection(fields: tuple[Field, ...], connection: Any) -> dict[str, Any]:
-    counted: dict[str, Any] = {}
-    for field in fields:
-        if field.read == COUNT:
-            # In field order, as the executor runs it; the count runs after the page.
-            counted[field.key] = _leaf(field, await connection._count())
-    plain = tuple(f for f in fields if f.read != COUNT)
-    done = _object(plain, connection)
-    return {f.key: counted[f.key] if f.read == COUNT else done[f.key] for f in fields}
+def _completer(field: Field) -> Complete | None:
+    """How a non-null value of the field becomes JSON; None: as it is (__typename)."""
+    if field.read == TYPENAME:
+        return None
+    complete = _leaf(field) if field.serialize is not None else _compiled(field.fields)
+    for items_non_null in reversed(field.lists):
+        complete = _listed(complete, items_non_null)
+    return complete
+
+
+def _compiled(fields: tuple[Field, ...]) -> Complete:
+    steps = [(f.key, _getter(f), _completer(f), f.non_null) for f in fields]
+
+    def complete(source: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, get, finish, non_null in steps:
+            value = get(source)
+            if value is None:
+                if non_null:
+                    raise Unplanned
+                out[key] = None
+            else:
+                out[key] = value if finish is None else finish(value)
+        return out
+
+    return complete
+
+
+def _connection(fields: tuple[Field, ...]) -> Callable[[Any], Awaitable[dict[str, Any]]]:
+    counts = [(f.key, _leaf(f)) for f in fields if f.read == COUNT]
+    rest = _compiled(tuple(f for f in fields if f.read != COUNT))
+    keys = [f.key for f in fields]
+
+    async def complete(connection: Any) -> dict[str, Any]:
+        # The count runs after the page, as the executor runs it.
+        counted = {key: finish(await connection._count()) for key, finish in counts}
+        done = rest(connection)
+        if not counted:
+            return done
+        return {key: counted[key] if key in counted else done[key] for key in keys}
+
+    return complete
 
 
 class FastPath:
@@ -360,7 +401,7 @@ class FastPath:
                     connection = await connection
                 if connection is None or "_count" not in connection.__dict__:
                     raise Unplanned
-                data[root.key] = await _connection(root.fields, connection)
+                data[root.key] = await root.complete(connection)
             except Unplanned:
                 raise
             except Exception as error:  # noqa: BLE001 - any error is the executor's to report

@@ -248,8 +248,8 @@ def _to_one_resolver(name: str, ref: ToOne) -> Callable[..., Any]:
 
 
 def _info_free(resolver: Callable[..., Any]) -> Callable[..., Any]:
-    # Marks a resolver that reads only its source (info may be None): schema.fastpath calls it
-    # on records whose to-one references the list's statement joined in.
+    # Marks a resolver schema.fastpath may call with info=None: id and uuid read only their
+    # source, and a to-one reference does too on a listed record (its statement joined it).
     resolver.info_free = True  # type: ignore[attr-defined]
     return resolver
 

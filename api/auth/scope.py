@@ -223,22 +223,18 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
     )
 
 
-def _grids_below(roots: Any, name: str) -> sa.CTE:
-    """The live grids among ``roots`` and every live grid below them (a recursive CTE)."""
-    grid = Grid.__table__
-    below = (
-        select(grid.c.id.label("id"))
-        .where(grid.c.id.in_(roots), grid.c.deleted_at.is_(None))
-        .cte(name, recursive=True)
-    )
-    child = grid.alias(f"{name}_child")
+def _grids_below(roots: sa.Select[Any], name: str) -> sa.CTE:
+    """The live grids ``roots`` selects (their ids) and every live grid below them."""
+    child = Grid.__table__.alias(f"{name}_child")
+    below = roots.cte(name, recursive=True)
     return below.union(
         select(child.c.id).where(child.c.parent_id == below.c.id, child.c.deleted_at.is_(None))
     )
 
 
 def _stations_in(grids: Any) -> sa.Select[Any]:
-    return select(Station.id).where(Station.grid_id.in_(grids))
+    station = Station.__table__
+    return select(station.c.id).where(station.c.grid_id.in_(grids))
 
 
 @functools.cache
@@ -246,25 +242,42 @@ def _scope_rows(*, walk: bool, granted: bool) -> sa.CompoundSelect:
     """(tag, id) rows for the member ``:member_id``: the grids and stations served; with
     ``walk`` the grids below the served ones and (no grant) a station in any of them, which
     that grid's people serve too; with ``granted`` the grids below ``:granted``, those a token
-    was issued for. Built once per shape: building a CTE costs more than running it."""
-    member_id = sa.bindparam("member_id", type_=MemberGrid.__table__.c.member_id.type)
-    served = select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id)
+    was issued for. Built once per shape: building a CTE costs more than running it. Plain
+    table columns (not the ORM's) keep the ORM out of a statement run on every request."""
+    grid, member_grid = Grid.__table__, MemberGrid.__table__
+    member_station = MemberStation.__table__
+    member_id = sa.bindparam("member_id", type_=member_grid.c.member_id.type)
     parts = [
-        select(sa.literal_column("'served'"), MemberGrid.grid_id).where(
-            MemberGrid.member_id == member_id
+        select(sa.literal_column("'served'"), member_grid.c.grid_id).where(
+            member_grid.c.member_id == member_id
         ),
-        select(sa.literal_column("'station'"), MemberStation.station_id).where(
-            MemberStation.member_id == member_id
+        select(sa.literal_column("'station'"), member_station.c.station_id).where(
+            member_station.c.member_id == member_id
         ),
     ]
     if walk:
+        # The member's few grids first, materialised: whatever order the planner picks for
+        # the join (without statistics it may scan every grid first), the other side is tiny.
+        mine = (
+            select(member_grid.c.grid_id)
+            .where(member_grid.c.member_id == member_id)
+            .cte("served")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        served = (
+            select(grid.c.id)
+            .join(mine, mine.c.grid_id == grid.c.id)
+            .where(grid.c.deleted_at.is_(None))
+        )
         visible = _grids_below(served, "visible")
         parts.append(select(sa.literal_column("'visible'"), visible.c.id))
         if not granted:
             stations = _stations_in(select(visible.c.id)).subquery()
             parts.append(select(sa.literal_column("'station_below'"), stations.c.id))
     if granted:
-        roots = sa.bindparam("granted", expanding=True, type_=Grid.__table__.c.id.type)
-        allowed = _grids_below(roots, "allowed")
+        roots = sa.bindparam("granted", expanding=True, type_=grid.c.id.type)
+        allowed = _grids_below(
+            select(grid.c.id).where(grid.c.id.in_(roots), grid.c.deleted_at.is_(None)), "allowed"
+        )
         parts.append(select(sa.literal_column("'allowed'"), allowed.c.id))
     return sa.union_all(*parts)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.models import AuthToken, TokenKind
@@ -94,6 +94,15 @@ class TokenRejected(Exception):
         self.reason = reason
 
 
+# Built once (a bound parameter, not the hash): a statement made per request costs more
+# Python than the database takes to answer it.
+_TOKEN_AND_MEMBER = (
+    select(AuthToken, Member)
+    .outerjoin(Member, Member.id == AuthToken.member_id)  # type: ignore[arg-type]
+    .where(AuthToken.token_hash == bindparam("token_hash"))
+)
+
+
 async def authenticate(
     session: AsyncSession, token: str, *, now: datetime | None = None
 ) -> tuple[Member, AuthToken]:
@@ -102,13 +111,7 @@ async def authenticate(
         raise TokenRejected("the token is not a gridlink token")
     # Token and member in one statement: this runs on every request. Nothing is cached, so a
     # revocation or a disabled account counts from the next request on, in every process.
-    found = (
-        await session.execute(
-            select(AuthToken, Member)
-            .outerjoin(Member, Member.id == AuthToken.member_id)  # type: ignore[arg-type]
-            .where(AuthToken.token_hash == hash_token(token))
-        )
-    ).first()
+    found = (await session.execute(_TOKEN_AND_MEMBER, {"token_hash": hash_token(token)})).first()
     if found is None:
         raise TokenRejected("the token is unknown")
     record, member = found
