@@ -180,7 +180,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
             )
         if self.fast_path is not None:
-            planned = await self._planned(request_data, context)
+            planned = await self._planned(request_data, context, root_value)
             if planned is not None:
                 return planned
         try:
@@ -216,7 +216,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         return result
 
     async def _planned(
-        self, request_data: GraphQLRequestData, context: Context
+        self, request_data: GraphQLRequestData, context: Context, root_value: Any
     ) -> ExecutionResult | None:
         """The answer by the document's plan (schema/fastpath.py), or None: the executor's."""
         assert self.fast_path is not None
@@ -227,6 +227,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             data = await self.fast_path.run(
                 plan,
                 context=context,
+                root_value=root_value,
                 variables=request_data.variables,
                 extensions=request_data.extensions,
             )

@@ -367,6 +367,7 @@ class FastPath:
         plan: OperationPlan,
         *,
         context: Any,
+        root_value: Any,
         variables: dict[str, Any] | None,
         extensions: dict[str, Any] | None,
     ) -> dict[str, Any]:
@@ -375,7 +376,7 @@ class FastPath:
         executor = self.schema.execution_context_class.build(
             graphql_schema,
             plan.document,
-            None,
+            root_value,
             context,
             variables,
             plan.operation_name,
@@ -396,7 +397,7 @@ class FastPath:
             )
             try:
                 arguments = get_argument_values(root.field_def, root.node, executor.variable_values)
-                connection = root.field_def.resolve(None, info, **arguments)
+                connection = root.field_def.resolve(root_value, info, **arguments)
                 if isawaitable(connection):
                     connection = await connection
                 if connection is None or "_count" not in connection.__dict__:
