@@ -74,4 +74,5 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.graphql = graphql
     return app

@@ -75,6 +75,9 @@ class Settings:
     vapid_subject: str = "mailto:admin@gridlink.invalid"
     push_allow_insecure_endpoints: bool = False
     redis_url: str | None = None
+    # Planned execution of the hot list queries (schema/fastpath.py); off: every query runs
+    # through graphql-core's executor (the benchmark measures both).
+    graphql_fast_path: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -136,6 +139,8 @@ class Settings:
             )
         if (raw := get("REDIS_URL")) is not None:
             values["redis_url"] = raw.strip() or None
+        if (raw := get("GRAPHQL_FAST_PATH")) is not None:
+            values["graphql_fast_path"] = _parse_bool("GRIDLINK_GRAPHQL_FAST_PATH", raw)
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:

@@ -25,6 +25,7 @@ from api.auth.scope import scope_for
 from api.config import Settings
 from schema.build import build_schema
 from schema.context import Context
+from schema.fastpath import FastPath, Unplanned
 from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -49,13 +50,12 @@ def _bearer(header: str) -> str | None:
     return None
 
 
-async def resolve_caller(
-    sessions: async_sessionmaker[AsyncSession], token: str | None, context: Context
-) -> None:
-    """Fill the context with the member, token and scope behind a bearer token."""
+async def resolve_caller(token: str | None, context: Context) -> None:
+    """Fill the context with the member, token and scope behind a bearer token: two statements
+    on the request's own read connection."""
     if not token:
         return
-    async with sessions() as session:
+    async with context.reader.session() as session:
         try:
             member, record = await tokens.authenticate(session, token)
         except tokens.TokenRejected as rejected:
@@ -83,6 +83,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.sessions = sessions
         self.persisted = PersistedQueries(engine)
+        self.fast_path = FastPath(self.schema) if settings.graphql_fast_path else None
 
     # --- context and authentication -----------------------------------------------------
 
@@ -94,7 +95,10 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             sessions=self.sessions,
             long_lived=request.scope["type"] == "websocket",
         )
-        await resolve_caller(self.sessions, bearer_token(request), context)
+        # Kept on the request so that __call__ gives the read connection back whatever happens
+        # after sign-in (a refused body never reaches execute_single).
+        request.state.gridlink_context = context
+        await resolve_caller(bearer_token(request), context)
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:
@@ -104,7 +108,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         header = params.get("authorization") or params.get("Authorization") or ""
         token = _bearer(header) if isinstance(header, str) else None
         if context.member is None:
-            await resolve_caller(self.sessions, token, context)
+            await resolve_caller(token, context)
         if context.member is None:
             raise ConnectionRejectionError(
                 {"message": context.auth_error or "send authorization: Bearer <token>"}
@@ -175,6 +179,10 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
             )
+        if self.fast_path is not None:
+            planned = await self._planned(request_data, context, root_value)
+            if planned is not None:
+                return planned
         try:
             result = await self.schema.execute(
                 request_data.query,
@@ -193,6 +201,8 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             ) from error
         finally:
             await context.close()
+        if self.fast_path is not None and not result.errors and request_data.query:
+            self.fast_path.learn(request_data.query, request_data.operation_name)
         if _is_request_error(result):
             for error in result.errors or ():
                 code = (
@@ -204,6 +214,29 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             if not sub_response.status_code:
                 sub_response.status_code = 400
         return result
+
+    async def _planned(
+        self, request_data: GraphQLRequestData, context: Context, root_value: Any
+    ) -> ExecutionResult | None:
+        """The answer by the document's plan (schema/fastpath.py), or None: the executor's."""
+        assert self.fast_path is not None
+        plan = self.fast_path.plan(request_data.query, request_data.operation_name)
+        if plan is None:
+            return None
+        try:
+            data = await self.fast_path.run(
+                plan,
+                context=context,
+                root_value=root_value,
+                variables=request_data.variables,
+                extensions=request_data.extensions,
+            )
+        except Unplanned:
+            # Start the executor afresh: nothing of the planned attempt may leak into it.
+            context.fresh()
+            return None
+        await context.close()
+        return ExecutionResult(data=data, errors=None)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
@@ -217,6 +250,14 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        try:
+            await self._respond(request, scope, receive, send)
+        finally:
+            context = getattr(request.state, "gridlink_context", None)
+            if context is not None:
+                await context.close()
+
+    async def _respond(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await self.run(request)
         except ClientDisconnect:

@@ -7,8 +7,9 @@ hand-written SQL join with asyncpg, serialised with orjson), in the same run, on
 
 Two data sets: the demo county (`gridlink demo`), and the demo county grown to N tickets
 (default 100 000). Each server is a real uvicorn process (one worker); load comes from
-`wrk -t1 -c16` (apt-get install -y wrk). Prints a table of requests per second and the share
-of the floor."""
+`wrk -t1 -c16` (apt-get install -y wrk). The API runs twice: as configured (hot queries
+planned, schema/fastpath.py) and with GRIDLINK_GRAPHQL_FAST_PATH=false (graphql-core executes
+every field). Prints a table of requests per second and the share of the floor."""
 
 from __future__ import annotations
 
@@ -231,25 +232,37 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
         "BENCH_MEMBER": info["member"],
         "BENCH_GRIDS": info["grids"],
     }
+    # The same API twice: with the planned execution of hot queries and without it.
     api = Server("api.app:create_app", env_api, 18731)
+    plain = Server("api.app:create_app", {**env_api, "GRIDLINK_GRAPHQL_FAST_PATH": "false"}, 18733)
     floor = Server("bench.floor_app:create_app", env_floor, 18732)
     results = []
     try:
         api.wait("/healthz")
+        plain.wait("/healthz")
         floor.wait("/tickets")
         body = json.dumps({"query": QUERY})
         headers = {"content-type": "application/json", "authorization": f"Bearer {info['token']}"}
-        graphql = httpx.post("http://127.0.0.1:18731/graphql", content=body, headers=headers)
-        assert graphql.status_code == 200 and "errors" not in graphql.json(), graphql.text
-        rows = check_same_rows(graphql.json(), httpx.post("http://127.0.0.1:18732/tickets").json())
-        wrk("http://127.0.0.1:18731/graphql", body, headers, 2)  # warm-up
+        floor_body = httpx.post("http://127.0.0.1:18732/tickets").json()
+        answers = []
+        for port in (18731, 18733):
+            graphql = httpx.post(f"http://127.0.0.1:{port}/graphql", content=body, headers=headers)
+            assert graphql.status_code == 200 and "errors" not in graphql.json(), graphql.text
+            rows = check_same_rows(graphql.json(), floor_body)
+            answers.append(graphql.content)
+            wrk(f"http://127.0.0.1:{port}/graphql", body, headers, 2)  # warm-up
+        # The planned answer is the executor's, byte for byte.
+        fast_answer = httpx.post("http://127.0.0.1:18731/graphql", content=body, headers=headers)
+        assert fast_answer.content == answers[1], "the planned answer differs"
         wrk("http://127.0.0.1:18732/tickets", "", {}, 2)
         for round_ in range(1, rounds + 1):
             floor_rps = wrk("http://127.0.0.1:18732/tickets", "", {}, duration)
+            plain_rps = wrk("http://127.0.0.1:18733/graphql", body, headers, duration)
             api_rps = wrk("http://127.0.0.1:18731/graphql", body, headers, duration)
-            results.append((name, rows, round_, floor_rps, api_rps))
+            results.append((name, rows, round_, floor_rps, plain_rps, api_rps))
     finally:
         api.stop()
+        plain.stop()
         floor.stop()
     return results
 
@@ -283,12 +296,16 @@ def main() -> int:
         f"liaison's open tickets, 100 per page; wrk -t1 -c16 -d{args.duration}s; one process each"
     )
     print()
-    print("| data set | rows | round | floor req/s | GraphQL req/s | share of floor |")
+    print(
+        "| data set | rows | round | floor req/s | GraphQL, executor only req/s (share) "
+        "| GraphQL req/s (share) |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
-    for name, rows, round_, floor_rps, api_rps in results:
+    for name, rows, round_, floor_rps, plain_rps, api_rps in results:
         print(
-            f"| {name} | {rows} | {round_} | {floor_rps:,.0f} | {api_rps:,.0f} "
-            f"| {api_rps / floor_rps:.2f} |"
+            f"| {name} | {rows} | {round_} | {floor_rps:,.0f} "
+            f"| {plain_rps:,.0f} ({plain_rps / floor_rps:.2f}) "
+            f"| {api_rps:,.0f} ({api_rps / floor_rps:.2f}) |"
         )
     return 0
 

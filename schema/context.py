@@ -4,7 +4,8 @@ connection for the request, and the request's DataLoaders."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,18 +38,42 @@ class Reader:
         # A long-lived context (a WebSocket) gives the connection back after each statement.
         self._keep = keep
 
+    async def _connect(self) -> AsyncConnection:
+        if self._connection is None:
+            connection = await self._engine.connect()
+            if connection.dialect.name == "postgresql":
+                # A read is one statement, a transaction of its own either way; autocommit
+                # spares the BEGIN and COMMIT round trips. (SQLite keeps its BEGIN IMMEDIATE.)
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
+        return self._connection
+
+    async def _release(self) -> None:
+        if not self._keep and self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()
+
     async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
         async with self._lock:
-            if self._connection is None:
-                self._connection = await self._engine.connect()
+            connection = await self._connect()
             try:
-                async with self._connection.begin():
-                    result = await self._connection.execute(statement)
+                async with connection.begin():
+                    result = await connection.execute(statement)
                     return result.all()
             finally:
-                if not self._keep:
-                    connection, self._connection = self._connection, None
-                    await connection.close()
+                await self._release()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session on the request's connection (sign-in and scope read through it, so
+        that a request takes one pooled connection, not two); it never writes."""
+        async with self._lock:
+            connection = await self._connect()
+            try:
+                async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                    yield session
+            finally:
+                await self._release()
 
     async def scalar(self, statement: Executable) -> Any:
         rows = await self.rows(statement)

@@ -247,6 +247,13 @@ def _to_one_resolver(name: str, ref: ToOne) -> Callable[..., Any]:
     return resolve_to_one
 
 
+def _info_free(resolver: Callable[..., Any]) -> Callable[..., Any]:
+    # Marks a resolver schema.fastpath may call with info=None: id and uuid read only their
+    # source, and a to-one reference does too on a listed record (its statement joined it).
+    resolver.info_free = True  # type: ignore[attr-defined]
+    return resolver
+
+
 def install_fast_resolvers(schema: GraphQLSchema) -> None:
     """Replace Strawberry's per-field wrappers of id, uuid and to-one fields of every view's
     type with plain functions. Instances keep the record's UUID under ``id``; the resolver
@@ -257,9 +264,9 @@ def install_fast_resolvers(schema: GraphQLSchema) -> None:
             continue
         fields = graphql_type.fields
         if "id" in fields:
-            fields["id"].resolve = _id_resolver(view.name)
+            fields["id"].resolve = _info_free(_id_resolver(view.name))
         if "uuid" in fields:
-            fields["uuid"].resolve = _uuid_resolver
+            fields["uuid"].resolve = _info_free(_uuid_resolver)
         for name, ref in view.to_one.items():
             if name in fields:
-                fields[name].resolve = _to_one_resolver(name, ref)
+                fields[name].resolve = _info_free(_to_one_resolver(name, ref))

@@ -3,6 +3,7 @@ layer ask it; nothing else decides visibility."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.models import AuthToken, TokenKind
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid
-from api.grids.service import descendants, grid_tree
 from api.members.models import Member, MemberGrid, MemberStation, Role
 from api.notifications.models import Notification
 from api.records import SyncedRecord
@@ -183,34 +183,38 @@ ANONYMOUS = Scope(member_id=None, roles=frozenset(), everything=False)
 
 
 async def scope_for(session: AsyncSession, member: Member, token: AuthToken | None = None) -> Scope:
-    """Compute the caller's scope from its roles, its grids and stations, and its token."""
+    """Compute the caller's scope from its roles, its grids and stations, and its token.
+
+    Runs on every request, so it reads everything in one statement (two for a token issued for
+    some grids): the grids and stations served, and the grids below them walked in SQL rather
+    than by loading the whole grid tree. Nothing is cached, so a changed grid or membership
+    counts from the next request on, in every process."""
     roles = frozenset(member.roles)
     grants: dict[str, Any] = token.grants if token is not None else {}
     read_only = bool(grants.get("readOnly"))
-    served = frozenset(
-        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member.id))
-    )
-    stations = set(
-        await session.scalars(
-            select(MemberStation.station_id).where(MemberStation.member_id == member.id)
-        )
-    )
     everything = bool(roles & COUNTY_WIDE)
     granted = {uuid.UUID(g) for g in grants.get("grids", [])}
-    tree = await grid_tree(session) if (served and not everything) or granted else {}
-    visible = frozenset(descendants(tree, set(served))) if not everything else frozenset()
+    found: dict[str, set[uuid.UUID]] = {
+        "served": set(),
+        "station": set(),
+        "visible": set(),
+        "station_below": set(),
+        "allowed": set(),
+    }
+    statement = _scope_rows(walk=not everything, granted=bool(granted))
+    parameters = {"member_id": member.id, "granted": sorted(granted)}
+    for tag, value in await session.execute(statement, parameters):
+        found[tag].add(value)
+    served = frozenset(found["served"])
+    stations = found["station"] | found["station_below"]
+    visible = frozenset(found["visible"])
     if granted:
         # An API token issued for some grids sees those only, never beyond its owner's scope.
-        allowed = descendants(tree, granted)
+        allowed = found["allowed"]
         visible = frozenset(allowed if everything else allowed & visible)
         everything = False
-        stations = set()  # a token for some grids sees the stations in them, nothing else
-    if visible and not everything:
-        # A station in a visible grid is served by that grid's people too: its rooms,
-        # activities and sign-ins then carry a station key this scope holds.
-        stations.update(
-            await session.scalars(select(Station.id).where(Station.grid_id.in_(list(visible))))
-        )
+        # A token for some grids sees the stations in them, nothing else.
+        stations = set(await session.scalars(_stations_in(visible))) if visible else set()
     return Scope(
         member_id=member.id,
         roles=roles,
@@ -222,3 +226,63 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
         token_kind=token.kind if token is not None else None,
         personal=not granted,
     )
+
+
+def _grids_below(roots: sa.Select[Any], name: str) -> sa.CTE:
+    """The live grids ``roots`` selects (their ids) and every live grid below them."""
+    child = Grid.__table__.alias(f"{name}_child")
+    below = roots.cte(name, recursive=True)
+    return below.union(
+        select(child.c.id).where(child.c.parent_id == below.c.id, child.c.deleted_at.is_(None))
+    )
+
+
+def _stations_in(grids: Any) -> sa.Select[Any]:
+    station = Station.__table__
+    return select(station.c.id).where(station.c.grid_id.in_(grids))
+
+
+@functools.cache
+def _scope_rows(*, walk: bool, granted: bool) -> sa.CompoundSelect:
+    """(tag, id) rows for the member ``:member_id``: the grids and stations served; with
+    ``walk`` the grids below the served ones and (no grant) a station in any of them, which
+    that grid's people serve too; with ``granted`` the grids below ``:granted``, those a token
+    was issued for. Built once per shape: building a CTE costs more than running it. Plain
+    table columns (not the ORM's) keep the ORM out of a statement run on every request."""
+    grid, member_grid = Grid.__table__, MemberGrid.__table__
+    member_station = MemberStation.__table__
+    member_id = sa.bindparam("member_id", type_=member_grid.c.member_id.type)
+    parts = [
+        select(sa.literal_column("'served'"), member_grid.c.grid_id).where(
+            member_grid.c.member_id == member_id
+        ),
+        select(sa.literal_column("'station'"), member_station.c.station_id).where(
+            member_station.c.member_id == member_id
+        ),
+    ]
+    if walk:
+        # The member's few grids first, materialised: whatever order the planner picks for
+        # the join (without statistics it may scan every grid first), the other side is tiny.
+        mine = (
+            select(member_grid.c.grid_id)
+            .where(member_grid.c.member_id == member_id)
+            .cte("served")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        served = (
+            select(grid.c.id)
+            .join(mine, mine.c.grid_id == grid.c.id)
+            .where(grid.c.deleted_at.is_(None))
+        )
+        visible = _grids_below(served, "visible")
+        parts.append(select(sa.literal_column("'visible'"), visible.c.id))
+        if not granted:
+            stations = _stations_in(select(visible.c.id)).subquery()
+            parts.append(select(sa.literal_column("'station_below'"), stations.c.id))
+    if granted:
+        roots = sa.bindparam("granted", expanding=True, type_=grid.c.id.type)
+        allowed = _grids_below(
+            select(grid.c.id).where(grid.c.id.in_(roots), grid.c.deleted_at.is_(None)), "allowed"
+        )
+        parts.append(select(sa.literal_column("'allowed'"), allowed.c.id))
+    return sa.union_all(*parts)

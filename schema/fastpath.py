@@ -1,0 +1,411 @@
+"""Planned execution of the hot list queries (PERFORMANCE.md).
+
+graphql-core completes every field of every row through its executor: for a page of 100
+tickets with their grid, enterprise and assignee that is ~1 500 field executions and most of a
+request's CPU. Yet the list resolvers already fetch such a page in one statement and hand back
+plain objects; what is left is reading attributes and serialising leaves.
+
+So a document the normal path has answered once without errors (it parsed, passed the token
+limit and every validation rule) is planned once: if its operation selects only root
+connections (``tickets``, ``grids``, ...) with plain fields, to-one references of the listed
+records, ``pageInfo``, ``totalCount``, cursors and ``__typename``, the plan records per response
+key how to read and serialise the value. A later request with the same document coerces its
+variables and arguments with graphql-core's own functions, calls the root field's own resolver
+(authentication, scope, page-size limits, filters and the one SQL statement all happen there,
+exactly as on the normal path) and walks the returned objects along the plan.
+
+Anything the plan cannot answer exactly as the executor would — fragments, directives, a
+field with its own resolver, an error of any kind, a null in a non-null field — goes to the
+normal executor instead, which then gives the normal answer (errors, masking and all)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from inspect import isawaitable
+from operator import attrgetter
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLID,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_argument_values,
+    parse,
+)
+from graphql.pyutils import Path, Undefined
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema import Schema
+
+from schema.views import VIEWS
+
+# How a field's value is read from its source object.
+TYPENAME, ATTRIBUTE, RESOLVER, COUNT = range(4)
+# The Strawberry backref graphql-core fields carry (GraphQLCoreConverter.DEFINITION_BACKREF).
+_BACKREF = "strawberry-definition"
+
+
+class Unplanned(Exception):
+    """The planned answer could differ from the executor's: answer through the executor."""
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # the response key (alias or name)
+    read: int  # TYPENAME, ATTRIBUTE, RESOLVER or COUNT
+    # TYPENAME: the type name; ATTRIBUTE: the Python attribute; RESOLVER: resolve(source, None)
+    source: Any
+    non_null: bool
+    serialize: Callable[[Any], Any] | None  # a leaf type's serialize; None for objects
+    plain_str: bool  # a String or ID: a str value serialises to itself
+    is_enum: bool
+    lists: tuple[bool, ...]  # per list level, outermost first: are its items non-null?
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class RootField:
+    key: str
+    field_def: GraphQLField
+    node: FieldNode
+    complete: Callable[[Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class OperationPlan:
+    document: DocumentNode
+    operation_name: str | None
+    roots: tuple[RootField | str, ...]  # a str: the key of a root __typename
+
+
+class _NotPlannable(Exception):
+    pass
+
+
+def _require(condition: bool) -> None:
+    if not condition:
+        raise _NotPlannable
+
+
+def _unwrap(gtype: GraphQLOutputType) -> tuple[bool, tuple[bool, ...], Any]:
+    """(non-null, per list level whether its items are non-null, the named type)."""
+    non_null = isinstance(gtype, GraphQLNonNull)
+    if non_null:
+        gtype = gtype.of_type
+    lists: list[bool] = []
+    while isinstance(gtype, GraphQLList):
+        gtype = gtype.of_type
+        item_non_null = isinstance(gtype, GraphQLNonNull)
+        if item_non_null:
+            gtype = gtype.of_type
+        lists.append(item_non_null)
+    return non_null, tuple(lists), gtype
+
+
+def _plain(node: FieldNode) -> None:
+    _require(not node.directives and not node.arguments)
+
+
+def _fields_of(
+    parent: GraphQLObjectType, selection_set: SelectionSetNode | None, *, joined: bool
+) -> tuple[Field, ...]:
+    """The plan of an object's selection. ``joined``: these objects are the listed records,
+    whose selected to-one references the list's statement joined in."""
+    _require(selection_set is not None)
+    assert selection_set is not None
+    fields: list[Field] = []
+    keys: set[str] = set()
+    view = VIEWS.get(parent.name)
+    for node in selection_set.selections:
+        # Fragments would need graphql-core's field collection and merging rules.
+        _require(isinstance(node, FieldNode))
+        assert isinstance(node, FieldNode)
+        _plain(node)
+        key = node.alias.value if node.alias else node.name.value
+        _require(key not in keys)  # merged duplicates: left to the executor
+        keys.add(key)
+        name = node.name.value
+        if name == "__typename":
+            fields.append(Field(key, TYPENAME, parent.name, True, None, False, False, ()))
+            continue
+        field_def = parent.fields.get(name)
+        _require(field_def is not None)
+        assert field_def is not None
+        fields.append(_field(parent, view, key, name, field_def, node, joined=joined))
+    return tuple(fields)
+
+
+def _field(
+    parent: GraphQLObjectType,
+    view: Any,
+    key: str,
+    name: str,
+    field_def: GraphQLField,
+    node: FieldNode,
+    *,
+    joined: bool,
+) -> Field:
+    non_null, lists, named = _unwrap(field_def.type)
+    resolve = field_def.resolve
+    definition = field_def.extensions.get(_BACKREF)
+    is_to_one = view is not None and name in view.to_one
+    if name == "totalCount" and parent.name.endswith("Connection"):
+        read, source = COUNT, None
+    elif getattr(resolve, "_is_default", False) and definition is not None:
+        # Strawberry's resolver of a field without one of its own: the attribute, by getattr.
+        read, source = ATTRIBUTE, definition.python_name
+    elif getattr(resolve, "info_free", False) and (joined or not is_to_one):
+        # id, uuid, and to-one references already joined into the listed records.
+        read, source = RESOLVER, resolve
+    else:
+        raise _NotPlannable
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        _require(node.selection_set is None)
+        plain_str = named is GraphQLString or named is GraphQLID
+        is_enum = isinstance(named, GraphQLEnumType)
+        return Field(key, read, source, non_null, named.serialize, plain_str, is_enum, lists)
+    _require(isinstance(named, GraphQLObjectType))
+    # Records reached by attribute (connection.nodes, edge.node) are the listed ones; below a
+    # to-one reference nothing more is joined, its own references would need loaders.
+    listed = named.name in VIEWS and not is_to_one
+    fields = _fields_of(named, node.selection_set, joined=listed)
+    return Field(key, read, source, non_null, None, False, False, lists, fields)
+
+
+def plan_operation(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> OperationPlan | None:
+    """The plan of the operation, or None when it has a shape the plan does not cover."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != len(document.definitions):
+        return None  # fragment definitions
+    if operation_name is None:
+        chosen = operations if len(operations) == 1 else []
+    else:
+        chosen = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(chosen) != 1:
+        return None
+    operation = chosen[0]
+    query_type = schema.query_type
+    if operation.operation != OperationType.QUERY or operation.directives or query_type is None:
+        return None
+    if any(v.directives for v in operation.variable_definitions or ()):
+        return None
+    roots: list[RootField | str] = []
+    keys: set[str] = set()
+    try:
+        for node in operation.selection_set.selections:
+            _require(isinstance(node, FieldNode) and not node.directives)
+            assert isinstance(node, FieldNode)
+            key = node.alias.value if node.alias else node.name.value
+            _require(key not in keys)
+            keys.add(key)
+            if node.name.value == "__typename":
+                roots.append(key)
+                continue
+            field_def = query_type.fields.get(node.name.value)
+            _require(field_def is not None)
+            assert field_def is not None
+            _, lists, named = _unwrap(field_def.type)
+            # Root connections only: their resolver runs the list's one statement.
+            _require(not lists and isinstance(named, GraphQLObjectType))
+            _require(named.name.endswith("Connection") and "pageInfo" in named.fields)
+            fields = _fields_of(named, node.selection_set, joined=False)
+            roots.append(RootField(key, field_def, node, _connection(fields)))
+    except _NotPlannable:
+        return None
+    return OperationPlan(document, operation_name, tuple(roots))
+
+
+# --- running a plan ----------------------------------------------------------------------
+# A plan's objects are compiled into closures once: per row, a field then costs one getter
+# call and, for a leaf, its serialisation.
+
+Complete = Callable[[Any], Any]
+
+
+def _leaf(field: Field) -> Complete:
+    serialize = field.serialize
+    assert serialize is not None
+    plain_str = field.plain_str
+    # An enum's serialize is a pure function of a value from a small set: remember it.
+    known: dict[tuple[type, Any], Any] | None = {} if field.is_enum else None
+
+    def complete(value: Any) -> Any:
+        if plain_str and type(value) is str:
+            return value
+        if known is not None:
+            found = known.get((type(value), value))
+            if found is not None:
+                return found
+        serialized = serialize(value)
+        if serialized is None or serialized is Undefined:
+            raise Unplanned  # graphql-core reports an error here
+        if known is not None:
+            known[(type(value), value)] = serialized
+        return serialized
+
+    return complete
+
+
+def _listed(item: Complete, items_non_null: bool) -> Complete:
+    def complete(values: Any) -> list[Any]:
+        out = []
+        for value in values:
+            if value is None:
+                if items_non_null:
+                    raise Unplanned
+                out.append(None)
+            else:
+                out.append(item(value))
+        return out
+
+    return complete
+
+
+def _getter(field: Field) -> Callable[[Any], Any]:
+    if field.read == TYPENAME:
+        name = field.source
+        return lambda _source: name
+    if field.read == ATTRIBUTE:
+        return attrgetter(field.source)
+    if field.read == RESOLVER:
+        resolve = field.source
+        return lambda source: resolve(source, None)
+    raise _NotPlannable  # a count below the root connection
+
+
+def _completer(field: Field) -> Complete | None:
+    """How a non-null value of the field becomes JSON; None: as it is (__typename)."""
+    if field.read == TYPENAME:
+        return None
+    complete = _leaf(field) if field.serialize is not None else _compiled(field.fields)
+    for items_non_null in reversed(field.lists):
+        complete = _listed(complete, items_non_null)
+    return complete
+
+
+def _compiled(fields: tuple[Field, ...]) -> Complete:
+    steps = [(f.key, _getter(f), _completer(f), f.non_null) for f in fields]
+
+    def complete(source: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, get, finish, non_null in steps:
+            value = get(source)
+            if value is None:
+                if non_null:
+                    raise Unplanned
+                out[key] = None
+            else:
+                out[key] = value if finish is None else finish(value)
+        return out
+
+    return complete
+
+
+def _connection(fields: tuple[Field, ...]) -> Callable[[Any], Awaitable[dict[str, Any]]]:
+    counts = [(f.key, _leaf(f)) for f in fields if f.read == COUNT]
+    rest = _compiled(tuple(f for f in fields if f.read != COUNT))
+    keys = [f.key for f in fields]
+
+    async def complete(connection: Any) -> dict[str, Any]:
+        # The count runs after the page, as the executor runs it.
+        counted = {key: finish(await connection._count()) for key, finish in counts}
+        done = rest(connection)
+        if not counted:
+            return done
+        return {key: counted[key] if key in counted else done[key] for key in keys}
+
+    return complete
+
+
+class FastPath:
+    """Plans by (document text, operation name), learned from clean normal answers; bounded."""
+
+    def __init__(self, schema: Schema, *, size: int = 256) -> None:
+        self.schema = schema
+        self.size = size
+        self._plans: OrderedDict[tuple[str, str | None], OperationPlan | None] = OrderedDict()
+        # A schema extension hooking every resolver would be skipped by a plan.
+        self.usable = not any(e._implements_resolve() for e in schema.get_extensions())
+        self.answered = 0  # requests answered by a plan (tests and the benchmark read it)
+
+    def plan(self, query: str | None, operation_name: str | None) -> OperationPlan | None:
+        if query is None:
+            return None
+        plan = self._plans.get((query, operation_name))
+        if plan is not None:
+            self._plans.move_to_end((query, operation_name))
+        return plan
+
+    def learn(self, query: str, operation_name: str | None) -> None:
+        """Called after the normal path answered ``query`` without any error: the document is
+        then known to parse, to keep to the limits and to validate."""
+        key = (query, operation_name)
+        if not self.usable or key in self._plans:
+            return
+        document = parse(query, no_location=True)
+        self._plans[key] = plan_operation(self.schema._schema, document, operation_name)
+        while len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+    async def run(
+        self,
+        plan: OperationPlan,
+        *,
+        context: Any,
+        root_value: Any,
+        variables: dict[str, Any] | None,
+        extensions: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The ``data`` of the answer; Unplanned when the executor must answer instead."""
+        graphql_schema = self.schema._schema
+        executor = self.schema.execution_context_class.build(
+            graphql_schema,
+            plan.document,
+            root_value,
+            context,
+            variables,
+            plan.operation_name,
+            is_awaitable=optimized_is_awaitable,
+            operation_extensions=extensions,
+        )
+        if isinstance(executor, list):
+            raise Unplanned  # variables that do not coerce: the executor says why
+        query_type = graphql_schema.query_type
+        assert query_type is not None
+        data: dict[str, Any] = {}
+        for root in plan.roots:
+            if isinstance(root, str):
+                data[root] = query_type.name
+                continue
+            info = executor.build_resolve_info(
+                root.field_def, [root.node], query_type, Path(None, root.key, query_type.name)
+            )
+            try:
+                arguments = get_argument_values(root.field_def, root.node, executor.variable_values)
+                connection = root.field_def.resolve(root_value, info, **arguments)
+                if isawaitable(connection):
+                    connection = await connection
+                if connection is None or "_count" not in connection.__dict__:
+                    raise Unplanned
+                data[root.key] = await root.complete(connection)
+            except Unplanned:
+                raise
+            except Exception as error:  # noqa: BLE001 - any error is the executor's to report
+                raise Unplanned from error
+        self.answered += 1
+        return data
