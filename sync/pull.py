@@ -20,7 +20,25 @@ from sync.models import ChangeKey, ChangeRow, SyncState
 
 MAX_LIMIT = 1000
 HORIZON = "horizon"
-_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# The oldest transaction still running at this snapshot — leaving out those positively seen
+# running in another database of the server: they cannot write our log, and a long one there
+# (a report, a migration of another app) must not hold every phone's pull back. A transaction
+# that has finished since the snapshot is not in pg_stat_activity, so it is kept: the bound
+# can only be lower than needed, never higher.
+_BOUND = sa.text(
+    """
+    WITH snap AS (SELECT pg_current_snapshot() AS s),
+    elsewhere AS (
+        SELECT backend_xid::text::bigint AS xid32 FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND datname <> current_database()
+    )
+    SELECT coalesce(
+        (SELECT min(x::text::bigint) FROM snap, pg_snapshot_xip(snap.s) AS x
+         WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM elsewhere)),
+        (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
+    )
+    """
+)
 
 
 @dataclass
@@ -36,9 +54,7 @@ async def log_bound(session: AsyncSession) -> int | None:
     committed for good, and every future row lies above it. None on SQLite (one writer)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return await session.scalar(
-        sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-    )
+    return await session.scalar(_BOUND)
 
 
 async def log_head(session: AsyncSession) -> tuple[int, int]:

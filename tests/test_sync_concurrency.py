@@ -7,8 +7,10 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from api.tickets import lifecycle
 from api.tickets.models import TicketSource
@@ -93,3 +95,29 @@ async def test_a_change_committed_late_is_not_skipped(session_factory, first_tak
         await _seq_of(session_factory, fast_id),
     )
     assert (slow_seq < fast_seq) == (first_takes == "position")
+
+
+async def test_a_long_transaction_in_another_database_does_not_hold_pulls_back(
+    session_factory, database_url
+) -> None:
+    county = await build_county(session_factory)
+    scope = county.dispatcher.scope
+    _, checkpoint = await _pull_to_end(session_factory, scope, None)
+    # A writing transaction left open in another database of the same server.
+    other = await asyncpg.connect(
+        make_url(database_url)
+        .set(drivername="postgresql", database="postgres")
+        .render_as_string(False)
+    )
+    try:
+        busy = other.transaction()
+        await busy.start()
+        await other.fetchval("SELECT pg_current_xact_id()")
+        async with session_factory() as session, session.begin():
+            made = await _report(session, scope, county.grid_a, "Scaffold unsafe", 2026)
+        async with session_factory() as session, session.begin():
+            page = await pull(session, scope=scope, checkpoint=checkpoint, limit=1000)
+        assert str(made) in [c["id"] for c in page.changes]
+        await busy.rollback()
+    finally:
+        await other.close()
