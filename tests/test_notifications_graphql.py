@@ -17,7 +17,6 @@ from tests.helpers import gql
 from tests.push_support import (
     PASSWORD,
     SUBJECT,
-    assign_to_liaison,
     deliveries,
     make_world,
     notify_assigned,
@@ -49,6 +48,9 @@ MARK_READ = """mutation($ids: [ID!]!) {
   markNotificationsRead(ids: $ids) {
     notifications { uuid readAt } unreadCount errors { field message code }
   }
+}"""
+ASSIGN = """mutation($input: AssignTicketInput!) {
+  assignTicket(input: $input) { ticket { number status } errors { field message code } }
 }"""
 DELIVERIES = """query($status: PushDeliveryStatus) {
   pushDeliveries(status: $status, first: 10) {
@@ -204,11 +206,21 @@ async def test_assignment_push_then_notifications_and_mark_read(
     body = await gql(client, REGISTER, {"input": _input(device)}, token=liaison)
     assert body["data"]["registerPushSubscription"]["errors"] == []
 
-    ticket = await assign_to_liaison(session_factory, world)
+    # The dispatcher's assignTicket mutation: the outbox row and its delivery are written in
+    # the mutation's transaction, and the worker pushes it to the liaison's phone.
+    assigned = await gql(
+        client,
+        ASSIGN,
+        {"input": {"ticketId": str(world.ticket.id), "assigneeId": str(world.liaison.id)}},
+        token=dispatcher,
+    )
+    result = assigned["data"]["assignTicket"]
+    assert result["errors"] == [] and result["ticket"]["status"] == "ASSIGNED"
+    ticket = world.ticket
     assert await deliverer(session_factory, utcnow()) == 1
     [message] = fake_push.messages(device.device_id)
     pushed = payload(message)
-    assert pushed["title"] == f"{ticket.number}: {ticket.title}"
+    assert pushed["title"] == f"{result['ticket']['number']}: {ticket.title}"
 
     variables = {"unreadOnly": True, "first": 10, "after": None}
     page = (await gql(client, NOTIFICATIONS, variables, token=liaison))["data"]["notifications"]
