@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.warnings.rules import RiskRules
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/gridlink.db"
 
@@ -57,6 +63,29 @@ def _check_database_url(name: str, raw: str) -> str:
     return url
 
 
+def _risk_rules_text(name: str, raw: str) -> str:
+    """JSON overrides of the risk weights, given inline or as @/path/to/file.json."""
+    text = raw.strip()
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text()
+        except OSError as error:
+            raise SettingsError(f"{name}: cannot read {text[1:]}: {error.strerror}") from None
+    try:
+        overrides = json.loads(text)
+    except ValueError as error:
+        raise SettingsError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(overrides, dict):
+        raise SettingsError(f"{name} must be a JSON object of weights")
+    from api.warnings.rules import rules_from_overrides  # the rule knows its own weights
+
+    try:
+        rules_from_overrides(overrides)
+    except ValueError as error:
+        raise SettingsError(f"{name}: {error}") from None
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -75,10 +104,20 @@ class Settings:
     vapid_subject: str = "mailto:admin@gridlink.invalid"
     push_allow_insecure_endpoints: bool = False
     redis_url: str | None = None
+    # Overrides of the early-warning weights (api/warnings/rules.py), as JSON.
+    risk_rules_json: str | None = None
     # Planned execution of the hot list queries (schema/fastpath.py); off: every query runs
     # through graphql-core's executor (the benchmark measures both).
     graphql_fast_path: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def risk_rules(self) -> RiskRules:
+        from api.warnings.rules import DEFAULT_RULES, rules_from_overrides
+
+        if not self.risk_rules_json:
+            return DEFAULT_RULES
+        return rules_from_overrides(json.loads(self.risk_rules_json))
 
     @property
     def production(self) -> bool:
@@ -139,6 +178,8 @@ class Settings:
             )
         if (raw := get("REDIS_URL")) is not None:
             values["redis_url"] = raw.strip() or None
+        if (raw := get("RISK_RULES")) is not None and raw.strip():
+            values["risk_rules_json"] = _risk_rules_text("GRIDLINK_RISK_RULES", raw)
         if (raw := get("GRAPHQL_FAST_PATH")) is not None:
             values["graphql_fast_path"] = _parse_bool("GRIDLINK_GRAPHQL_FAST_PATH", raw)
         return cls(**values)  # type: ignore[arg-type]

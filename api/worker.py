@@ -48,7 +48,11 @@ def registered_jobs(settings: Settings | None = None) -> list[Job]:
     settings = settings or Settings.from_env()
     jobs: list[Job] = [
         Job("check_deadlines", 60, check_deadlines),
-        Job("refresh_risk_levels", 300, refresh_risk_levels),
+        Job(
+            "refresh_risk_levels",
+            300,
+            functools.partial(refresh_risk_levels, rules=settings.risk_rules),
+        ),
     ]
     if push := _push_delivery_job(settings):
         jobs.append(push)

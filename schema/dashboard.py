@@ -80,7 +80,11 @@ class DashboardType:
             raise query_error(DomainError("INVALID", "limit is between 1 and 50", "limit"))
         async with info.context.sessions() as session:
             ranked = await riskiest_enterprises(
-                session, self.board.grid_ids, limit, info.context.now
+                session,
+                self.board.grid_ids,
+                limit,
+                info.context.now,
+                rules=info.context.settings.risk_rules,
             )
         return [
             EnterpriseRisk(enterprise_id=r.enterprise_id, risk=to_risk(r.assessment))

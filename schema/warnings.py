@@ -40,7 +40,7 @@ def to_risk(assessment: RiskAssessment) -> RiskType:
 def _loader(context: Context, compute: Any) -> Any:
     async def load(ids: list[uuid.UUID]) -> list[RiskType]:
         async with context.sessions() as session:
-            found = await compute(session, ids, context.now)
+            found = await compute(session, ids, context.now, rules=context.settings.risk_rules)
         return [to_risk(found[i]) for i in ids]
 
     return load

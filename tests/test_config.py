@@ -49,3 +49,38 @@ def test_durations() -> None:
     assert parse_duration("x", "90d") == 90 * 86400
     assert parse_duration("x", "30m") == 1800
     assert parse_duration("x", "45") == 45
+
+
+def test_risk_weights_from_the_environment(tmp_path) -> None:
+    from api.warnings.models import RiskLevel
+    from api.warnings.rules import DEFAULT_RULES
+
+    inline = Settings.from_env(
+        {"GRIDLINK_RISK_RULES": '{"overdue_points": 5, "enterprise_thresholds": {"RED": 20}}'}
+    )
+    assert inline.risk_rules.overdue_points == 5
+    assert inline.risk_rules.enterprise_thresholds[RiskLevel.RED] == 20
+    assert inline.risk_rules.enterprise_thresholds[RiskLevel.YELLOW] == 3  # the rest kept
+    path = tmp_path / "risk.json"
+    path.write_text('{"notify_at": "RED"}')
+    from_file = Settings.from_env({"GRIDLINK_RISK_RULES": f"@{path}"})
+    assert from_file.risk_rules.notify_at == RiskLevel.RED
+    assert Settings.from_env({}).risk_rules is DEFAULT_RULES
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"overdue": 3}', "unknown key 'overdue'"),
+        ('{"overdue_points": -1}', "overdue_points must be a whole number"),
+        ('{"severity_points": {"HUGE": 9}}', "severity_points: unknown 'HUGE'"),
+        ('{"notify_at": "PURPLE"}', "notify_at must be GREEN, YELLOW, ORANGE or RED"),
+        ("@/nonexistent/risk.json", "cannot read"),
+    ],
+)
+def test_bad_risk_weights_stop_start_up(value: str, says: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"GRIDLINK_RISK_RULES": value})
+    assert "GRIDLINK_RISK_RULES" in str(caught.value) and says in str(caught.value)

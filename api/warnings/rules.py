@@ -17,9 +17,10 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from api.tickets.deadlines import HAZARD_SOURCES, is_overdue
 from api.tickets.models import OPEN_STATUSES, Severity, TicketSource, TicketStatus, Tier
@@ -85,6 +86,54 @@ class RiskRules:
 
 
 DEFAULT_RULES = RiskRules()
+
+_ENUM_KEYS = {
+    "severity_points": Severity,
+    "source_points": TicketSource,
+    "enterprise_thresholds": RiskLevel,
+    "grid_thresholds": RiskLevel,
+}
+_LEVEL_FIELDS = ("critical_floor", "notify_at")
+_COUNTS = (
+    "overdue_points",
+    "repeat_window_days",
+    "repeat_threshold",
+    "repeat_points",
+    "hazard_window_days",
+    "hazard_points",
+)
+
+
+def rules_from_overrides(overrides: Mapping[str, Any]) -> RiskRules:
+    """The default rule with some weights changed, e.g. {"overdue_points": 5,
+    "enterprise_thresholds": {"RED": 20}}. ValueError names the key and the problem."""
+    known = (*_COUNTS, *_ENUM_KEYS, *_LEVEL_FIELDS)
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key in _COUNTS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{key} must be a whole number ≥ 0, got {value!r}")
+            changes[key] = value
+        elif key in _ENUM_KEYS:
+            enum = _ENUM_KEYS[key]
+            if not isinstance(value, Mapping):
+                raise ValueError(f'{key} must be an object such as {{"HIGH": 4}}')
+            merged = dict(getattr(DEFAULT_RULES, key))
+            for name, points in value.items():
+                if name not in enum.__members__:
+                    allowed = ", ".join(enum.__members__)
+                    raise ValueError(f"{key}: unknown {name!r}; use {allowed}")
+                if not isinstance(points, int) or isinstance(points, bool) or points < 0:
+                    raise ValueError(f"{key}.{name} must be a whole number ≥ 0, got {points!r}")
+                merged[enum[name]] = points
+            changes[key] = _frozen(merged)
+        elif key in _LEVEL_FIELDS:
+            if value not in RiskLevel.__members__:
+                raise ValueError(f"{key} must be GREEN, YELLOW, ORANGE or RED, got {value!r}")
+            changes[key] = RiskLevel[value]
+        else:
+            raise ValueError(f"unknown key {key!r}; the keys are {', '.join(known)}")
+    return replace(DEFAULT_RULES, **changes)
 
 
 @dataclass(frozen=True)

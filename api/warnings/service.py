@@ -433,11 +433,14 @@ async def refresh_all_risk_levels(
 
 
 async def refresh_risk_levels(
-    sessions: async_sessionmaker[AsyncSession], now: datetime | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime | None = None,
+    *,
+    rules: RiskRules = DEFAULT_RULES,
 ) -> int:
     """The timed job: every level recomputed and stored in one transaction."""
     async with sessions() as session, session.begin():
-        return await refresh_all_risk_levels(session, now=now)
+        return await refresh_all_risk_levels(session, now=now, rules=rules)
 
 
 __all__ = [
