@@ -76,8 +76,11 @@ def _txid(session: Session) -> int:
 
 
 @event.listens_for(Session, "after_begin")
-def _new_transaction(session: Session, _transaction: SessionTransaction, _conn: Any) -> None:
-    session.info.pop(_TXID, None)
+def _new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
+    # A savepoint is part of the same database transaction (same txid): a push of 500
+    # mutations in 500 savepoints asks once, not 500 times.
+    if not transaction.nested:
+        session.info.pop(_TXID, None)
 
 
 @event.listens_for(Session, "before_flush")
