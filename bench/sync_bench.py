@@ -11,6 +11,29 @@ function level (sync.pull.pull / sync.push.push_in: the SQL and the Python aroun
 HTTP or GraphQL); the baseline is the minimal SQL a hand-written server would issue for the
 same result: one indexed range read of the log joined to the records; and for the push, per
 mutation one INSERT of the ticket, one of its change-log row and one of the stored result.
+
+Figures (function level, PostgreSQL 15, a loaded 2-core machine; `--repeat 3`, median ms;
+the hand-SQL column is measured in the same run, so compare the ratios):
+
+| operation                            | before ms | ratio | after ms | ratio |
+| ------------------------------------ | --------: | ----: | -------: | ----: |
+| pull   100 changes of    10,000 rows |      16.4 |  10.1 |      8.5 |  4.7 |
+| pull  1000 changes of    10,000 rows |     168.8 |  10.4 |     36.2 |  4.2 |
+| push   500 creates,    10,000 rows   |    5614.8 |  15.8 |   2305.0 | 12.2 |
+| pull   100 changes of   300,000 rows |      18.3 |  10.5 |      7.6 |  4.2 |
+| pull  1000 changes of   300,000 rows |     126.4 |  12.4 |     38.8 |  3.6 |
+| push   500 creates,   300,000 rows   |    6625.7 |  10.6 |   3138.8 | 14.1 |
+| pull   100 changes of 1,000,000 rows |      95   |  38   |      7.8 |  3.9 |
+| pull  1000 changes of 1,000,000 rows |         — |     — |     44.6 |  3.7 |
+| push   500 creates, 1,000,000 rows   |         — |     — |   2354.8 |  9.7 |
+
+What changed: a pull reads Core rows of the wire columns straight into wire dicts (no ORM
+instances), one statement per collection; the log positions come from one index range per
+scope key merged in order (a single `key IN (...)` range had to be read whole and sorted,
+O(changes after the checkpoint)); a push CREATE costs 9 statements instead of 13 (txid once
+per transaction, deadline policies once per transaction, the ticket number in one upsert,
+all stored results in one INSERT). The hand-SQL push still issues ~4 statements per
+mutation and no savepoint; the rest of the gap is SQLAlchemy's per-statement cost.
 """
 
 from __future__ import annotations

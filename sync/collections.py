@@ -4,8 +4,9 @@ see it — as keys (Python) and as an SQL condition (first sync of a scope)."""
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from api.enterprises.models import Enterprise
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid
 from api.notifications.models import Notification
-from api.records import SyncedRecord
+from api.records import SyncedRecord, UTCDateTime
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -62,25 +63,89 @@ def snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
-def columns(model: type[SyncedRecord]) -> list[str]:
+@functools.cache
+def wire_columns(model: type[SyncedRecord]) -> tuple[tuple[str, str], ...]:
+    """THE mapping of a table's columns to wire names: (column, camelCase key), in table order,
+    secrets left out. Every producer of wire data (ORM records, Core rows) goes through it."""
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
-    return [c.name for c in table.columns if c.name not in HIDDEN_COLUMNS]
+    return tuple((c.name, camel(c.name)) for c in table.columns if c.name not in HIDDEN_COLUMNS)
+
+
+def columns(model: type[SyncedRecord]) -> list[str]:
+    return [name for name, _ in wire_columns(model)]
+
+
+@functools.cache
+def wire_select(model: type[SyncedRecord]) -> sa.Select[Any]:
+    """A Core select of exactly the wire columns, in wire_columns order (see row_data)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return select(*(table.c[name] for name, _ in wire_columns(model)))
+
+
+# Values the wire carries as they are; checked by exact type first, as most values are these.
+_PLAIN: frozenset[type] = frozenset({str, int, bool, float, type(None), dict, list})
 
 
 def wire_value(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is uuid.UUID:
         return str(value)
     if isinstance(value, datetime):
         # One spelling for one instant, whichever door the record came through.
-        return value.astimezone(UTC).isoformat()
+        return _instant(value)
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
     return value
 
 
-def record_data(record: SyncedRecord, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole record as the wire carries it: camelCase keys, JSON values."""
-    data = {camel(name): wire_value(getattr(record, name)) for name in columns(type(record))}
+def record_data(record: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole record (an ORM instance) as the wire carries it: camelCase keys, JSON values."""
+    data = {key: wire_value(getattr(record, name)) for name, key in wire_columns(type(record))}
+    if extra:
+        data.update(extra)
+    return data
+
+
+# Column types whose values (as the database driver returns them) the wire carries as they are.
+_AS_IS: tuple[type, ...] = (sa.String, sa.Integer, sa.Boolean, sa.Float, sa.JSON)
+
+
+def _converter(column_type: sa.types.TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """wire_value narrowed to what a column of this type holds (None: as it is)."""
+    if isinstance(column_type, sa.Enum):
+        return lambda value: value.value if isinstance(value, enum.Enum) else value
+    if isinstance(column_type, _AS_IS):
+        return None
+    if isinstance(column_type, sa.Uuid) and column_type.as_uuid:
+        return str
+    if isinstance(column_type, UTCDateTime):
+        return _instant
+    return wire_value
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+@functools.cache
+def _row_plan(model: type[SyncedRecord]) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return tuple((key, _converter(table.c[name].type)) for name, key in wire_columns(model))
+
+
+def row_data(
+    model: type[SyncedRecord], row: Sequence[Any], extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The same for a Core row of wire_select(model): no ORM instance on the read path
+    (tests/test_sync_wire.py holds the two to the same output)."""
+    data = {
+        key: value if convert is None or value is None else convert(value)
+        for (key, convert), value in zip(_row_plan(model), row, strict=True)
+    }
     if extra:
         data.update(extra)
     return data
@@ -114,31 +179,57 @@ def comment_keys(ticket: Any | None) -> set[str]:
     return Ticket.scope_keys(ticket) if ticket is not None else {"all"}
 
 
+def ticket_keys_sync(
+    session: Session, ticket_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, set[str]]:
+    """The keys of each ticket's comments: only the columns Ticket.scope_keys reads."""
+    ids = list(ticket_ids)
+    if not ids:
+        return {}
+    rows = session.connection().execute(
+        select(Ticket.id, Ticket.grid_id, Ticket.assignee_id, Ticket.reporter_id).where(
+            Ticket.id.in_(ids)
+        )
+    )
+    return {row.id: comment_keys(row) for row in rows}
+
+
+View = tuple[set[str], dict[str, Any]]
+
+
 async def current_views(
-    session: AsyncSession, records: Sequence[SyncedRecord]
-) -> dict[uuid.UUID, tuple[set[str], dict[str, Any]]]:
-    """For each record: its scope keys now and its wire data — batched per kind, O(records)."""
-    members = [r.id for r in records if isinstance(r, Member)]
-    ticket_ids = {r.ticket_id for r in records if isinstance(r, TicketComment)}
+    session: AsyncSession, records: Sequence[Any], model: type[SyncedRecord] | None = None
+) -> dict[uuid.UUID, View]:
+    """For each record: its scope keys now and its wire data — batched per kind, O(records).
+    `records` are ORM instances, or (with `model`) Core rows of wire_select(model)."""
+
+    def kind(record: Any) -> type[SyncedRecord]:
+        return model or type(record)
+
+    def data(record: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return row_data(model, record, extra) if model else record_data(record, extra)
+
+    members = [r.id for r in records if kind(r) is Member]
+    ticket_ids = {r.ticket_id for r in records if kind(r) is TicketComment}
     grids: dict[uuid.UUID, list] = {}
     if members:
         grids = await session.run_sync(lambda s: member_grid_ids_sync(s, members))
-    tickets: dict[uuid.UUID, Ticket] = {}
+    tickets: dict[uuid.UUID, set[str]] = {}
     if ticket_ids:
-        rows = await session.scalars(select(Ticket).where(Ticket.id.in_(list(ticket_ids))))
-        tickets = {t.id: t for t in rows}
-    views: dict[uuid.UUID, tuple[set[str], dict[str, Any]]] = {}
+        tickets = await session.run_sync(lambda s: ticket_keys_sync(s, ticket_ids))
+    views: dict[uuid.UUID, View] = {}
     for record in records:
-        if isinstance(record, Member):
+        of = kind(record)
+        if of is Member:
             served = grids.get(record.id, [])
             views[record.id] = (
                 member_keys(record, served),
-                record_data(record, {"gridIds": [str(g) for g in served]}),
+                data(record, {"gridIds": [str(g) for g in served]}),
             )
-        elif isinstance(record, TicketComment):
-            views[record.id] = (comment_keys(tickets.get(record.ticket_id)), record_data(record))
+        elif of is TicketComment:
+            views[record.id] = (tickets.get(record.ticket_id, {"all"}), data(record))
         else:
-            views[record.id] = (record.scope_keys(), record_data(record))
+            views[record.id] = (of.scope_keys(record), data(record))
     return views
 
 

@@ -15,7 +15,7 @@ from api.auth.scope import Scope
 from api.records import SyncedRecord
 from api.tickets.models import Ticket
 from sync.checkpoint import BadCheckpoint, Checkpoint, scope_fingerprint
-from sync.collections import BY_NAME, MODELS, current_views, scope_clause
+from sync.collections import BY_NAME, MODELS, View, current_views, scope_clause, wire_select
 from sync.models import ChangeKey, ChangeRow, SyncState
 
 MAX_LIMIT = 1000
@@ -25,8 +25,7 @@ HORIZON = "horizon"
 # (a report, a migration of another app) must not hold every phone's pull back. A transaction
 # that has finished since the snapshot is not in pg_stat_activity, so it is kept: the bound
 # can only be lower than needed, never higher.
-_BOUND = sa.text(
-    """
+_BOUND = """
     WITH snap AS (SELECT pg_current_snapshot() AS s),
     elsewhere AS (
         SELECT backend_xid::text::bigint AS xid32 FROM pg_stat_activity
@@ -37,8 +36,7 @@ _BOUND = sa.text(
          WHERE x::text::bigint % 4294967296 NOT IN (SELECT xid32 FROM elsewhere)),
         (SELECT pg_snapshot_xmax(s)::text::bigint FROM snap)
     )
-    """
-)
+"""
 
 
 @dataclass
@@ -54,23 +52,41 @@ async def log_bound(session: AsyncSession) -> int | None:
     committed for good, and every future row lies above it. None on SQLite (one writer)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    return await session.scalar(_BOUND)
+    return await session.scalar(sa.text(_BOUND))
+
+
+@dataclass(frozen=True)
+class LogState:
+    horizon: tuple[int, int]  # the log is pruned up to here
+    bound: int | None  # see log_bound
+
+
+async def log_state(session: AsyncSession) -> LogState:
+    """The pruning horizon and the log bound in one round trip (a pull's fixed cost)."""
+    columns: list[Any] = [
+        select(SyncState.txid).where(SyncState.name == HORIZON).scalar_subquery(),
+        select(SyncState.seq).where(SyncState.name == HORIZON).scalar_subquery(),
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        columns.append(sa.literal_column(f"({_BOUND})"))
+    row = (await session.execute(select(*columns))).one()
+    horizon = (row[0], row[1]) if row[0] is not None else (0, 0)
+    return LogState(horizon, row[2] if len(row) > 2 else None)
 
 
 async def log_head(session: AsyncSession) -> tuple[int, int]:
     """Where a first sync continues once its snapshot is sent: every change before this
     position is in the records the snapshot reads."""
-    bound = await log_bound(session)
-    if bound is not None:
-        head = (bound, 0)
+    state = await log_state(session)
+    if state.bound is not None:
+        head = (state.bound, 0)
     else:
         head = (0, await session.scalar(select(sa.func.coalesce(sa.func.max(ChangeRow.seq), 0))))
-    return max(head, await horizon(session))
+    return max(head, state.horizon)
 
 
 async def horizon(session: AsyncSession) -> tuple[int, int]:
-    row = await session.get(SyncState, HORIZON)
-    return (row.txid, row.seq) if row else (0, 0)
+    return (await log_state(session)).horizon
 
 
 def _reset(scope: Scope) -> PullPage:
@@ -90,55 +106,92 @@ async def pull(
         position = Checkpoint.decode(checkpoint)
     except BadCheckpoint:
         return _reset(scope)
-    if position.scope != fingerprint or (position.txid, position.seq) < await horizon(session):
+    if position.scope != fingerprint:
+        return _reset(scope)
+    state = await log_state(session)
+    if (position.txid, position.seq) < state.horizon:
         return _reset(scope)
     if position.in_snapshot:
         return await _snapshot_page(session, scope, position, limit)
-    return await _log_page(session, scope, position, limit)
+    return await _log_page(session, scope, position, limit, state.bound)
 
 
 # --- log phase ------------------------------------------------------------------------------
 
 
-async def _log_page(
-    session: AsyncSession, scope: Scope, position: Checkpoint, limit: int
-) -> PullPage:
-    bound = await log_bound(session)
+def positions_query(scope: Scope, position: Checkpoint, bound: int | None, limit: int) -> Any:
+    """The next `limit` + 1 settled log positions in the caller's scope, with what changed —
+    O(limit) index reads whatever the size of the log or how far behind the caller is.
+
+    A county-wide scope reads the log itself in index order. Any other scope reads
+    sync_change_key once per key of the scope, each an ordered range of the primary key
+    (key, txid, seq) stopped after `limit` + 1, and merges those: a single `key IN (...)`
+    range cannot be read in (txid, seq) order, so the database would read and sort every
+    change after the checkpoint before applying the limit (a phone a month behind would
+    pay for the whole month on every page)."""
+    after = (position.txid, position.seq)
+    wanted = [ChangeRow.txid, ChangeRow.seq, ChangeRow.collection, ChangeRow.record_id]
     if scope.everything:
         # Every row carries the key "all": read the log itself, in index order.
-        table: Any = ChangeRow
-        where = [sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(position.txid, position.seq)]
-    else:
-        table = ChangeKey
-        where = [
-            ChangeKey.key.in_(sorted(scope.keys())),
-            sa.tuple_(ChangeKey.txid, ChangeKey.seq) > sa.tuple_(position.txid, position.seq),
-        ]
-    settled = [*where, table.txid < bound] if bound is not None else where
-    positions = (
-        select(table.txid, table.seq)
-        .where(*settled)
+        where = [sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(*after)]
+        if bound is not None:
+            where.append(ChangeRow.txid < bound)
+        return (
+            select(*wanted).where(*where).order_by(ChangeRow.txid, ChangeRow.seq).limit(limit + 1)
+        )
+    keys = sorted(scope.keys())
+    if not keys:
+        return select(*wanted).where(sa.false())
+    branches = []
+    for key in keys:
+        where = [ChangeKey.key == key, sa.tuple_(ChangeKey.txid, ChangeKey.seq) > sa.tuple_(*after)]
+        if bound is not None:
+            where.append(ChangeKey.txid < bound)
+        branch = (
+            select(ChangeKey.txid, ChangeKey.seq)
+            .where(*where)
+            .order_by(ChangeKey.txid, ChangeKey.seq)
+            .limit(limit + 1)
+            .subquery()
+        )
+        # Wrapped, as SQLite takes no ORDER BY/LIMIT inside a UNION member.
+        branches.append(select(branch.c.txid, branch.c.seq))
+    merged = sa.union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    found = (
+        select(merged.c.txid, merged.c.seq)
         .distinct()
-        .order_by(table.txid, table.seq)
+        .order_by(merged.c.txid, merged.c.seq)
         .limit(limit + 1)
+        .subquery()
     )
-    found = (await session.execute(positions)).all()
+    return (
+        select(*wanted)
+        .join(found, ChangeRow.seq == found.c.seq)
+        .order_by(ChangeRow.txid, ChangeRow.seq)
+    )
+
+
+async def _log_page(
+    session: AsyncSession, scope: Scope, position: Checkpoint, limit: int, bound: int | None
+) -> PullPage:
+    connection = await session.connection()
+    found = (await connection.execute(positions_query(scope, position, bound, limit))).all()
     has_more = len(found) > limit
     found = found[:limit]
     if not has_more and bound is not None:
         # Committed changes held back behind a transaction still running: pull again soon.
-        held = select(table.seq).where(*where, table.txid >= bound).limit(1)
-        has_more = (await session.scalar(held)) is not None
+        table: Any = ChangeRow if scope.everything else ChangeKey
+        held = select(table.seq).where(
+            sa.tuple_(table.txid, table.seq) > sa.tuple_(position.txid, position.seq),
+            table.txid >= bound,
+        )
+        if not scope.everything:
+            held = held.where(ChangeKey.key.in_(sorted(scope.keys())))
+        has_more = (await session.scalar(held.limit(1))) is not None
     if not found:
         return PullPage([], position.encode(), has_more, False)
-    seqs = [row.seq for row in found]
-    rows = (
-        await session.scalars(
-            select(ChangeRow).where(ChangeRow.seq.in_(seqs)).order_by(ChangeRow.txid, ChangeRow.seq)
-        )
-    ).all()
     last = found[-1]
-    changes = await _current(session, scope, [(r.collection, r.record_id) for r in rows])
+    changes = await _current(session, scope, [(r.collection, r.record_id) for r in found])
     after = Checkpoint(last.txid, last.seq, position.scope)
     return PullPage(changes, after.encode(), has_more, False)
 
@@ -148,7 +201,9 @@ async def _current(
 ) -> list[dict[str, Any]]:
     """Each changed record as the caller may see it now: whole, or deleted:true when it is gone
     or outside the caller's scope. A record changed twice in the page is sent once, at its
-    last position (its data is the current record either way)."""
+    last position (its data is the current record either way). One statement per collection
+    (Core rows of the wire columns, no ORM instances), plus the extra keys of members and
+    comments."""
     last: dict[tuple[str, uuid.UUID], int] = {}
     for index, ref in enumerate(refs):
         last[ref] = index
@@ -156,21 +211,25 @@ async def _current(
     by_collection: dict[str, list[uuid.UUID]] = {}
     for collection, record_id in ordered:
         by_collection.setdefault(collection, []).append(record_id)
-    records: dict[uuid.UUID, SyncedRecord] = {}
+    rows: dict[uuid.UUID, Any] = {}
+    views: dict[uuid.UUID, View] = {}
+    connection = await session.connection()
     for collection, ids in by_collection.items():
         model: Any = BY_NAME[collection]
-        for record in await session.scalars(select(model).where(model.id.in_(ids))):
-            records[record.id] = record
-    views = await current_views(session, list(records.values()))
+        query = wire_select(model).where(model.__table__.c.id.in_(ids))
+        found = (await connection.execute(query)).all()
+        rows.update((row.id, row) for row in found)
+        views.update(await current_views(session, found, model))
     changes: list[dict[str, Any]] = []
     for collection, record_id in ordered:
-        record = records.get(record_id)
+        row = rows.get(record_id)
         view = views.get(record_id)
-        if record is None or view is None or record.deleted or not scope.sees_keys(view[0]):
-            version = record.version if record is not None else 0
-            changes.append(_deleted(collection, record_id, version))
+        if row is None or view is None:
+            changes.append(_deleted(collection, record_id, 0))
+        elif row.deleted_at is not None or not scope.sees_keys(view[0]):
+            changes.append(_deleted(collection, record_id, row.version))
         else:
-            changes.append(_whole(collection, record, view[1]))
+            changes.append(_whole(collection, record_id, row.version, view[1]))
     return changes
 
 
@@ -184,12 +243,14 @@ def _deleted(collection: str, record_id: uuid.UUID, version: int) -> dict[str, A
     }
 
 
-def _whole(collection: str, record: SyncedRecord, data: dict[str, Any]) -> dict[str, Any]:
+def _whole(
+    collection: str, record_id: uuid.UUID, version: int, data: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "collection": collection,
-        "id": str(record.id),
+        "id": str(record_id),
         "deleted": False,
-        "version": record.version,
+        "version": version,
         "data": data,
     }
 
@@ -216,19 +277,21 @@ async def _snapshot_page(
     session: AsyncSession, scope: Scope, position: Checkpoint, limit: int
 ) -> PullPage:
     steps = _steps(scope)
+    connection = await session.connection()
     step = position.snapshot_step or 0
     after = position.after_id
     changes: list[dict[str, Any]] = []
     while step < len(steps) and len(changes) < limit:
         model, clause = steps[step]
         m: Any = model
-        query = select(model).where(clause, m.deleted_at.is_(None))
+        query = wire_select(model).where(clause, m.deleted_at.is_(None))
         if after is not None:
             query = query.where(m.id > after)
         want = limit - len(changes)
-        records = (await session.scalars(query.order_by(m.id).limit(want))).all()
-        views = await current_views(session, records)
-        changes.extend(_whole(model.sync_collection, r, views[r.id][1]) for r in records)
+        records = (await connection.execute(query.order_by(m.id).limit(want))).all()
+        views = await current_views(session, records, model)
+        collection = model.sync_collection
+        changes.extend(_whole(collection, r.id, r.version, views[r.id][1]) for r in records)
         if len(records) == want:
             after = records[-1].id
             break

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -96,10 +96,15 @@ async def _rejected_creates(
     return set(rows)
 
 
-async def _own_creation(session: AsyncSession, caller: Caller, m: Mutation) -> int | None:
+async def _own_creation(
+    session: AsyncSession, caller: Caller, m: Mutation, created_here: set[str]
+) -> int | None:
     """An edit of a record the phone created offline carries no baseVersion (the phone never
     saw a server version): it is based on the client's own CREATE, i.e. version 1 — later
-    changes by the same client are not news to it (sync.handlers.changed_since)."""
+    changes by the same client are not news to it (sync.handlers.changed_since). The CREATE
+    is in this batch (created_here) or stored from an earlier one."""
+    if str(m.record_id) in created_here:
+        return 1
     created = await session.scalar(
         select(StoredMutation.id).where(
             StoredMutation.client_id == caller.origin.client_id,
@@ -145,7 +150,8 @@ async def push_in(
     caller = Caller(scope, c.Origin(client_id, "", scope.member_id), now)
     results: list[dict[str, Any]] = []
     seen: dict[str, dict[str, Any]] = {}
-    applied = 0
+    created_here: set[str] = set()
+    outcomes: list[dict[str, Any]] = []
     for raw in mutations:
         if raw.mutation_id in stored:
             results.append(stored[raw.mutation_id].result)
@@ -153,35 +159,44 @@ async def push_in(
         if raw.mutation_id in seen:  # the same id twice in one batch: one outcome
             results.append(seen[raw.mutation_id])
             continue
-        result = await _one(session, caller, raw, rejected_creates)
-        if result["status"] == MutationStatus.REJECTED.value and raw.op == CREATE:
-            rejected_creates.add(str(raw.id))
-        session.add(
-            StoredMutation(
-                client_id=client_id,
-                mutation_id=raw.mutation_id,
-                member_id=scope.member_id,
-                collection=raw.collection[:32],
-                record_id=str(raw.id)[:64],
-                op=raw.op[:8],
-                status=MutationStatus(result["status"]),
-                result=result,
-                at=now,
-            )
+        result = await _one(session, caller, raw, rejected_creates, created_here)
+        if raw.op == CREATE:
+            rejected = result["status"] == MutationStatus.REJECTED.value
+            (rejected_creates if rejected else created_here).add(str(raw.id))
+        outcomes.append(
+            {
+                "id": uuid.uuid4(),
+                "client_id": client_id,
+                "mutation_id": raw.mutation_id,
+                "member_id": scope.member_id,
+                "collection": raw.collection[:32],
+                "record_id": str(raw.id)[:64],
+                "op": raw.op[:8],
+                "status": MutationStatus(result["status"]),
+                "result": result,
+                "at": now,
+            }
         )
         seen[raw.mutation_id] = result
         results.append(result)
-        applied += 1
-    if applied:
+    if outcomes:
+        # Every outcome in one multi-row INSERT, in the batch's transaction: durable together
+        # with the changes they describe. A batch racing the same one from another request
+        # fails here on (client_id, mutation_id) and is run again by push().
+        await session.execute(insert(StoredMutation), outcomes)
         await ledger.pushed(
-            session, client_id=client_id, last_mutation_id=ids[-1], count=applied, now=now
+            session, client_id=client_id, last_mutation_id=ids[-1], count=len(outcomes), now=now
         )
     await session.flush()
     return results
 
 
 async def _one(
-    session: AsyncSession, caller: Caller, raw: MutationInput, rejected_creates: set[str]
+    session: AsyncSession,
+    caller: Caller,
+    raw: MutationInput,
+    rejected_creates: set[str],
+    created_here: set[str],
 ) -> dict[str, Any]:
     caller = Caller(
         caller.scope,
@@ -198,7 +213,7 @@ async def _one(
                 "id",
             )
         if mutation.op != CREATE and mutation.base_version is None:
-            mutation.base_version = await _own_creation(session, caller, mutation)
+            mutation.base_version = await _own_creation(session, caller, mutation, created_here)
         handler = handler_for(mutation.collection, mutation.op)
         if caller.scope.read_only:
             raise DomainError("FORBIDDEN", "this token is read-only")

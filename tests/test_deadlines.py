@@ -404,3 +404,41 @@ async def test_two_workers_racing_act_once_per_ticket(
 async def test_now_defaults_to_the_clock(session_factory, world) -> None:
     await _ticket(session_factory, world, at=utcnow() - timedelta(days=3))
     assert await check_deadlines(session_factory) == 2  # both deadlines long missed
+
+
+async def test_policies_read_once_per_transaction_follow_a_change_in_it(session_factory) -> None:
+    """load_policies keeps what it read for the transaction (a push of many tickets reads
+    the table once) and forgets it when a policy is written in the same transaction."""
+    from api.tickets.deadlines import load_policies
+
+    key = (Tier.GRID, Severity.LOW, TicketSource.WORKER_REQUEST)
+    async with session_factory() as session, session.begin():
+        first = await load_policies(session)
+        assert await load_policies(session) is first
+        session.add(
+            DeadlinePolicy(
+                tier=Tier.GRID,
+                severity=Severity.LOW,
+                source="ANY",
+                first_response_seconds=60,
+                resolution_seconds=120,
+                warning_percent=50,
+                auto_escalate=False,
+            )
+        )
+        await session.flush()
+        changed = await load_policies(session)
+        assert changed is not first
+        assert changed.lookup(*key).resolution == timedelta(seconds=120)
+        with pytest.raises(LookupError):
+            async with session.begin_nested():
+                policy = await session.scalar(select(DeadlinePolicy))
+                policy.resolution_seconds = 240
+                await session.flush()
+                assert (await load_policies(session)).lookup(*key).resolution.seconds == 240
+                raise LookupError("roll the savepoint back")
+        # The rolled-back value is not kept.
+        assert (await load_policies(session)).lookup(*key).resolution.seconds == 120
+    async with session_factory() as session:
+        book = await load_policies(session)
+        assert book.lookup(*key).resolution == timedelta(seconds=120)

@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from api.records import utcnow
 from api.tickets.deadline_models import ANY_SOURCE, DeadlineKind, DeadlinePolicy
@@ -127,11 +128,43 @@ class PolicyBook:
         return max(p.warning_lead(kind) for p in self.table.values() for kind in DeadlineKind)
 
 
+# session.info key: the policies read in this transaction (a push of 500 new tickets reads
+# the table once). Dropped when a transaction begins or rolls back, and whenever policies are
+# written through the session (_policies_written, ensure_default_policies).
+_BOOK = "deadline_policy_book"
+
+
 async def load_policies(session: AsyncSession) -> PolicyBook:
-    # No autoflush: called in the middle of a ticket change, which must flush (and bump the
-    # ticket's version) once, not once per read.
-    with session.no_autoflush:
-        return PolicyBook(await session.scalars(select(DeadlinePolicy)))
+    book: PolicyBook | None = session.info.get(_BOOK)
+    if book is None:
+        # No autoflush: called in the middle of a ticket change, which must flush (and bump
+        # the ticket's version) once, not once per read.
+        with session.no_autoflush:
+            book = PolicyBook(await session.scalars(select(DeadlinePolicy)))
+        session.info[_BOOK] = book
+    return book
+
+
+def forget_policies(session: AsyncSession | Session) -> None:
+    session.info.pop(_BOOK, None)
+
+
+@event.listens_for(Session, "after_begin")
+def _new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
+    if not transaction.nested:
+        forget_policies(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _transaction: SessionTransaction) -> None:
+    forget_policies(session)
+
+
+@event.listens_for(Session, "before_flush")
+def _policies_written(session: Session, _context: Any, _instances: Any) -> None:
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, DeadlinePolicy) for obj in touched):
+        forget_policies(session)
 
 
 async def ensure_default_policies(session: AsyncSession, *, now: datetime | None = None) -> int:
@@ -157,6 +190,7 @@ async def ensure_default_policies(session: AsyncSession, *, now: datetime | None
             .on_conflict_do_nothing()
         )
         added += result.rowcount or 0
+    forget_policies(session)
     return added
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,16 +14,14 @@ PREFIX = "SY"
 
 
 async def next_ticket_number(session: AsyncSession, at: datetime) -> str:
-    """The next number of the year. The UPDATE takes the row lock on PostgreSQL (and SQLite
-    writes one at a time), so two transactions never get the same number."""
+    """The next number of the year, in one statement: the upsert makes the year's counter if
+    missing or bumps it, taking the row lock on PostgreSQL (and SQLite writes one at a time),
+    so two transactions never get the same number."""
     name = f"ticket-{at.year}"
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Make the year's counter if missing without racing another transaction doing the same.
-    await session.execute(insert(Counter).values(name=name, value=0).on_conflict_do_nothing())
-    value = await session.scalar(
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
+    statement = insert(Counter).values(name=name, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Counter.name], set_={"value": Counter.value + 1}
+    ).returning(Counter.value)
+    value = await session.scalar(statement)
     return f"{PREFIX}-{at.year}-{value:06d}"

@@ -1,0 +1,129 @@
+"""The pull's read path: Core rows give the same wire data as ORM records (one mapping, two
+producers), and the positions query reads O(limit) index entries whatever the backlog."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from api.tickets import lifecycle
+from sync.checkpoint import Checkpoint, scope_fingerprint
+from sync.collections import MODELS, current_views, record_data, row_data, wire_select
+from sync.pull import log_bound, positions_query
+from sync.push import MutationInput, push_in
+from tests.sync_support import build_county, server_ticket
+
+
+async def test_core_rows_and_orm_records_give_the_same_wire_data(session_factory) -> None:
+    county = await build_county(session_factory)
+    a, d = county.liaison_a, county.dispatcher
+    ticket_id = await server_ticket(session_factory, d, county.grid_a, "Unpaid overtime")
+    async with session_factory() as session, session.begin():
+        # A notification (assignment) and a ticket with every kind of value set.
+        await lifecycle.assign_ticket(
+            session, scope=d.scope, ticket_id=ticket_id, assignee_id=a.member.id
+        )
+    comment_id, attendance_id = uuid.uuid4(), uuid.uuid4()
+    async with session_factory() as session, session.begin():
+        results = await push_in(
+            session,
+            scope=a.scope,
+            client_id="wire",
+            mutations=[
+                MutationInput(
+                    "1",
+                    "ticketComments",
+                    str(comment_id),
+                    "CREATE",
+                    None,
+                    {"ticketId": str(ticket_id), "body": "called the foreman"},
+                ),
+                MutationInput(
+                    "2",
+                    "attendances",
+                    str(attendance_id),
+                    "CREATE",
+                    None,
+                    {"activityId": str(county.activity.id), "attendeeName": "Li Lei"},
+                ),
+                # An edit merged with the server's assignment.
+                MutationInput(
+                    "3", "tickets", str(ticket_id), "UPDATE", 1, {"title": "Overtime unpaid"}
+                ),
+            ],
+        )
+    assert [r["status"] for r in results][:2] == ["APPLIED", "APPLIED"], results
+    compared: set[str] = set()
+    async with session_factory() as session:
+        for model in MODELS:
+            m: Any = model
+            records = {r.id: r for r in await session.scalars(select(model))}
+            rows = (await session.execute(wire_select(model))).all()
+            assert {row.id for row in rows} == set(records)
+            by_orm = await current_views(session, list(records.values()))
+            by_core = await current_views(session, rows, model)
+            assert by_core == by_orm, m.__name__
+            for row in rows:
+                data = row_data(model, row)
+                assert data == record_data(records[row.id])
+                json.dumps(data)  # JSON leaves only
+            if rows:
+                compared.add(model.sync_collection)
+    assert {"grids", "members", "tickets", "ticketComments", "notifications"} <= compared
+    assert {"attendances", "enterprises", "stations", "stationActivities"} <= compared
+
+
+def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [plan] if "Relation Name" in plan else []
+    for child in plan.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+@pytest.mark.postgres_only
+async def test_the_positions_query_reads_only_a_page_of_the_index(engine, session_factory):
+    """Invariant 7 on PostgreSQL's real plan: with a backlog of thousands of changes in the
+    caller's grid, a page of 10 reads at most 11 index entries per key and scans no table."""
+    county = await build_county(session_factory)
+    scope = county.liaison_a.scope
+    limit, backlog = 10, 5000
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.text(
+                "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
+                " keys_after, keys_before, fields, at)"
+                " SELECT 1, 'tickets', md5('t' || n)::uuid, 1, false, '[]', '[]', '[]', now()"
+                " FROM generate_series(1, :n) AS n ORDER BY n"
+            ),
+            {"n": backlog},
+        )
+        await connection.execute(
+            sa.text(
+                "INSERT INTO sync_change_key (key, txid, seq)"
+                " SELECT :key, 1, seq FROM sync_change WHERE txid = 1"
+            ),
+            {"key": f"grid:{county.grid_a.id}"},
+        )
+        await connection.execute(sa.text("ANALYZE sync_change_key"))
+        await connection.execute(sa.text("ANALYZE sync_change"))
+    async with session_factory() as session:
+        bound = await log_bound(session)
+        position = Checkpoint(0, 0, scope_fingerprint(scope))
+        query = positions_query(scope, position, bound, limit)
+        sql = str(query.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))
+        explained = await session.scalar(sa.text("EXPLAIN (ANALYZE, FORMAT JSON) " + sql))
+        found = (await session.execute(query)).all()
+    assert len(found) == limit + 1
+    plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+    scans = _scans(plan)
+    assert scans and all("Index" in s["Node Type"] for s in scans), scans
+    keyed = [s for s in scans if s["Relation Name"] == "sync_change_key"]
+    assert len(keyed) == len(scope.keys())
+    for scan in keyed:
+        read = scan["Actual Rows"] + scan.get("Rows Removed by Filter", 0)
+        assert read * scan["Actual Loops"] <= limit + 1, scan
