@@ -9,7 +9,16 @@ Two data sets: the demo county (`gridlink demo`), and the demo county grown to N
 (default 100 000). Each server is a real uvicorn process (one worker); load comes from
 `wrk -t1 -c16` (apt-get install -y wrk). The API runs twice: as configured (hot queries
 planned, schema/fastpath.py) and with GRIDLINK_GRAPHQL_FAST_PATH=false (graphql-core executes
-every field). Prints a table of requests per second and the share of the floor."""
+every field). Prints a table of requests per second and the share of the floor.
+
+The tables are analysed (ANALYZE, committed) as a deployed database's would be by autovacuum.
+Both servers then run every statement with a custom plan for its parameter values
+(``plan_cache_mode=force_custom_plan`` on their connections; api/db.py sets it for the API in
+production too): asyncpg prepares each statement and, after five executions, PostgreSQL may
+switch to a generic plan that ignores the values. For a list filtered by the caller's grids
+and ordered by time, that generic plan walks the time index over every ticket (25 ms instead
+of well under 1 ms at 100 000 tickets). Planning afresh costs a fraction of a millisecond.
+``--keep`` reuses the databases of an earlier run (only a new token is issued)."""
 
 from __future__ import annotations
 
@@ -84,17 +93,19 @@ async def recreate(url: str, name: str) -> None:
         await connection.close()
 
 
-async def prepare(url: str, tickets: int | None) -> dict[str, str]:
-    """Migrate, load the demo, grow to ``tickets`` tickets; the liaison's token and scope."""
+async def prepare(url: str, tickets: int | None, *, fresh: bool = True) -> dict[str, str]:
+    """Migrate, load the demo, grow to ``tickets`` tickets (unless not ``fresh``: an earlier
+    run's database); the liaison's token and scope."""
     engine = create_engine(Settings(database_url=url))
-    await upgrade(engine)
     sessions = session_factory(engine)
-    async with sessions() as session, session.begin():
-        await load_demo(session)
+    if fresh:
+        await upgrade(engine)
+        async with sessions() as session, session.begin():
+            await load_demo(session)
     async with sessions() as session, session.begin():
         liaison = await session.scalar(select(Member).where(Member.phone == LIAISON_PHONE))
         assert liaison is not None
-        if tickets:
+        if tickets and fresh:
             await grow(session, liaison, tickets)
         issued = await issue_token(
             session, member=liaison, kind=TokenKind.API, lifetime=None, name="bench"
@@ -105,7 +116,7 @@ async def prepare(url: str, tickets: int | None) -> dict[str, str]:
                 select(MemberGrid.grid_id).where(MemberGrid.member_id == liaison.id)
             )
         )
-    async with engine.connect() as connection:
+    async with engine.begin() as connection:  # committed: planner statistics, as deployed
         await connection.exec_driver_sql("ANALYZE")
     await engine.dispose()
     return {
@@ -287,8 +298,9 @@ def main() -> int:
     ):
         url = database_url(base, database)
         started = time.monotonic()
-        asyncio.run(recreate(base, database))
-        info = asyncio.run(prepare(url, tickets))
+        if not args.keep:
+            asyncio.run(recreate(base, database))
+        info = asyncio.run(prepare(url, tickets, fresh=not args.keep))
         print(f"{name}: ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
         results += measure(name, url, info, args.duration, args.rounds)
     print()
