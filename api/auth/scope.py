@@ -81,22 +81,38 @@ class Scope:
             return sa.true()
         if not self.grid_ids:
             return sa.false()
-        return column.in_(list(self.grid_ids))
+        return column.in_(sa.bindparam("scope_grids", list(self.grid_ids), expanding=True))
 
     # --- SQL visibility per table: the same rule as each record's scope_keys(), as a WHERE
     # clause, so that lists, node lookups and counts never load what the caller may not see.
+    # The caller's values are named parameters (``scope_*``): a statement built for one caller
+    # serves another of the same ``shape`` when run with that caller's ``parameters()``.
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool, bool]:
+        """What the visibility clauses' SQL depends on; the values are parameters()."""
+        personal = self.member_id is not None and self.personal
+        return self.everything, bool(self.grid_ids), bool(self.station_ids), personal
+
+    def parameters(self) -> dict[str, Any]:
+        """The values of the visibility clauses' parameters."""
+        return {
+            "scope_grids": list(self.grid_ids),
+            "scope_stations": list(self.station_ids),
+            "scope_member": self.member_id,
+        }
 
     def _member_clause(self, column: Any) -> sa.ColumnElement[bool]:
         if self.member_id is None or not self.personal:
             return sa.false()
-        return column == self.member_id
+        return column == sa.bindparam("scope_member", self.member_id, type_=column.type)
 
     def _station_clause(self, column: Any) -> sa.ColumnElement[bool]:
         if self.everything:
             return sa.true()
         if not self.station_ids:
             return sa.false()
-        return column.in_(list(self.station_ids))
+        return column.in_(sa.bindparam("scope_stations", list(self.station_ids), expanding=True))
 
     def grid_visible(self) -> sa.ColumnElement[bool]:
         if self.everything:
@@ -279,7 +295,9 @@ def _sign_in_statement() -> sa.Select[Any]:
     rows = _scope_rows(walk=True, granted=False, by_token=True).subquery()
     tag, value = list(rows.c)
     item = sa.cast(tag, sa.String).concat(":").concat(sa.cast(value, sa.String))
-    packed = select(sa.func.aggregate_strings(item, ",")).scalar_subquery()
+    # The separator as SQL text, not a literal bound at execution (which costs Python per run).
+    comma: Any = sa.literal_column("','")
+    packed = select(sa.func.aggregate_strings(item, comma)).scalar_subquery()
     return tokens.token_and_member(packed.label("scope_rows"))
 
 
