@@ -75,9 +75,9 @@ async def list_connection(
         listed.where(*where), key=key, id_column=view.table.c.id, ascending=ascending, args=args
     )
     rows = await context.reader.rows(page.statement, context.scope.parameters())
-    conditions = [view.visible(context.scope), view.live(), *where]
 
     async def count() -> int:
+        conditions = [view.visible(context.scope), view.live(), *where]
         statement = sa.select(sa.func.count()).select_from(view.table).where(*conditions)
         return int(await context.reader.scalar(statement))
 
