@@ -44,16 +44,18 @@ def _listed(view: View, nodes: Selection, key: SortKey, context: Context) -> tup
     values are parameters (``Scope.parameters()``), given when the statement runs. Computed
     columns (read at the request's clock) make a plan of the request's own."""
     scope = context.scope
-    if view.computed_keys(nodes):
-        p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
-        return p, select_for(p).where(view.visible(scope), view.live())
-    cache_key = (view.name, _frozen(nodes), key.name, scope.shape)
-    found = _LISTED.get(cache_key)
-    if found is None:
+    cache_key = None
+    if not view.computed_keys(nodes):
+        cache_key = (view.name, _frozen(nodes), key.name, key.expression, scope.shape)
+        found = _LISTED.get(cache_key)
+        if found is not None:
+            return found
+    p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
+    found = (p, select_for(p).where(view.visible(scope), view.live()))
+    if cache_key is not None:
         if len(_LISTED) >= _LISTED_SIZE:
             _LISTED.clear()
-        p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
-        found = _LISTED[cache_key] = (p, select_for(p).where(view.visible(scope), view.live()))
+        _LISTED[cache_key] = found
     return found
 
 
