@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -21,7 +22,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.auth import tokens
-from api.auth.scope import scope_for
+from api.auth.scope import sign_in
 from api.config import Settings
 from schema.build import build_schema
 from schema.context import Context
@@ -51,18 +52,27 @@ def _bearer(header: str) -> str | None:
 
 
 async def resolve_caller(token: str | None, context: Context) -> None:
-    """Fill the context with the member, token and scope behind a bearer token: two statements
-    on the request's own read connection."""
+    """Fill the context with the member, token and scope behind a bearer token: one statement
+    on the request's own read connection. Sign-in is a request's first statement: on a pooled
+    connection the database closed meanwhile (a restart), it runs once more on a new one (the
+    engine does not ping connections at checkout, api/db.py)."""
     if not token:
         return
+    try:
+        await _sign_in(token, context)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        await context.reader.close()
+        await _sign_in(token, context)
+
+
+async def _sign_in(token: str, context: Context) -> None:
     async with context.reader.session() as session:
         try:
-            member, record = await tokens.authenticate(session, token)
+            context.member, context.token, context.scope = await sign_in(session, token)
         except tokens.TokenRejected as rejected:
             context.auth_error = rejected.reason
-            return
-        context.member, context.token = member, record
-        context.scope = await scope_for(session, member, record)
 
 
 def _is_request_error(result: ExecutionResult) -> bool:

@@ -64,7 +64,13 @@ def create_app() -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state["pool"] = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=2, max_size=10)
+        # As the API's connections (api/db.py): a custom plan for every execution.
+        state["pool"] = await asyncpg.create_pool(
+            os.environ["BENCH_DSN"],
+            min_size=2,
+            max_size=10,
+            server_settings={"plan_cache_mode": "force_custom_plan"},
+        )
         yield
         await state["pool"].close()
 

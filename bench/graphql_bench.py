@@ -9,7 +9,18 @@ Two data sets: the demo county (`gridlink demo`), and the demo county grown to N
 (default 100 000). Each server is a real uvicorn process (one worker); load comes from
 `wrk -t1 -c16` (apt-get install -y wrk). The API runs twice: as configured (hot queries
 planned, schema/fastpath.py) and with GRIDLINK_GRAPHQL_FAST_PATH=false (graphql-core executes
-every field). Prints a table of requests per second and the share of the floor."""
+every field). Prints a table of requests per second and the share of the floor, and the
+server's CPU time per request (from /proc): on a machine shared with other work, requests per
+second follow the CPU the scheduler grants, CPU per request does not.
+
+The tables are analysed (ANALYZE, committed) as a deployed database's would be by autovacuum.
+Both servers then run every statement with a custom plan for its parameter values
+(``plan_cache_mode=force_custom_plan`` on their connections; api/db.py sets it for the API in
+production too): asyncpg prepares each statement and, after five executions, PostgreSQL may
+switch to a generic plan that ignores the values. For a list filtered by the caller's grids
+and ordered by time, that generic plan walks the time index over every ticket (25 ms instead
+of well under 1 ms at 100 000 tickets). Planning afresh costs a fraction of a millisecond.
+``--keep`` reuses the databases of an earlier run (only a new token is issued)."""
 
 from __future__ import annotations
 
@@ -84,17 +95,19 @@ async def recreate(url: str, name: str) -> None:
         await connection.close()
 
 
-async def prepare(url: str, tickets: int | None) -> dict[str, str]:
-    """Migrate, load the demo, grow to ``tickets`` tickets; the liaison's token and scope."""
+async def prepare(url: str, tickets: int | None, *, fresh: bool = True) -> dict[str, str]:
+    """Migrate, load the demo, grow to ``tickets`` tickets (unless not ``fresh``: an earlier
+    run's database); the liaison's token and scope."""
     engine = create_engine(Settings(database_url=url))
-    await upgrade(engine)
     sessions = session_factory(engine)
-    async with sessions() as session, session.begin():
-        await load_demo(session)
+    if fresh:
+        await upgrade(engine)
+        async with sessions() as session, session.begin():
+            await load_demo(session)
     async with sessions() as session, session.begin():
         liaison = await session.scalar(select(Member).where(Member.phone == LIAISON_PHONE))
         assert liaison is not None
-        if tickets:
+        if tickets and fresh:
             await grow(session, liaison, tickets)
         issued = await issue_token(
             session, member=liaison, kind=TokenKind.API, lifetime=None, name="bench"
@@ -105,7 +118,7 @@ async def prepare(url: str, tickets: int | None) -> dict[str, str]:
                 select(MemberGrid.grid_id).where(MemberGrid.member_id == liaison.id)
             )
         )
-    async with engine.connect() as connection:
+    async with engine.begin() as connection:  # committed: planner statistics, as deployed
         await connection.exec_driver_sql("ANALYZE")
     await engine.dispose()
     return {
@@ -196,22 +209,34 @@ class Server:
         self.process.wait(timeout=10)
 
 
-def wrk(url: str, body: str, headers: dict[str, str], duration: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    url: str, body: str, headers: dict[str, str], duration: int, server: Server | None = None
+) -> tuple[float, float]:
+    """Requests per second, and the server's CPU milliseconds per request (0 without it)."""
     script = "wrk.method = 'POST'\n" + f"wrk.body = {json.dumps(body)}\n"
     for key, value in headers.items():
         script += f"wrk.headers[{json.dumps(key)}] = {json.dumps(value)}\n"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
+    cpu_before = cpu_seconds(server.process.pid) if server else 0.0
     out = subprocess.run(
         ["wrk", "-t1", "-c16", f"-d{duration}s", "-s", handle.name, url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    cpu = cpu_seconds(server.process.pid) - cpu_before if server else 0.0
     os.unlink(handle.name)
     if "Non-2xx" in out:
         raise RuntimeError(f"errors under load:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), 1000 * cpu / requests
 
 
 def check_same_rows(graphql: dict, floor: dict) -> int:
@@ -256,10 +281,10 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
         assert fast_answer.content == answers[1], "the planned answer differs"
         wrk("http://127.0.0.1:18732/tickets", "", {}, 2)
         for round_ in range(1, rounds + 1):
-            floor_rps = wrk("http://127.0.0.1:18732/tickets", "", {}, duration)
-            plain_rps = wrk("http://127.0.0.1:18733/graphql", body, headers, duration)
-            api_rps = wrk("http://127.0.0.1:18731/graphql", body, headers, duration)
-            results.append((name, rows, round_, floor_rps, plain_rps, api_rps))
+            floor_run = wrk("http://127.0.0.1:18732/tickets", "", {}, duration, floor)
+            plain_run = wrk("http://127.0.0.1:18733/graphql", body, headers, duration, plain)
+            api_run = wrk("http://127.0.0.1:18731/graphql", body, headers, duration, api)
+            results.append((name, rows, round_, floor_run, plain_run, api_run))
     finally:
         api.stop()
         plain.stop()
@@ -287,8 +312,9 @@ def main() -> int:
     ):
         url = database_url(base, database)
         started = time.monotonic()
-        asyncio.run(recreate(base, database))
-        info = asyncio.run(prepare(url, tickets))
+        if not args.keep:
+            asyncio.run(recreate(base, database))
+        info = asyncio.run(prepare(url, tickets, fresh=not args.keep))
         print(f"{name}: ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
         results += measure(name, url, info, args.duration, args.rounds)
     print()
@@ -297,15 +323,16 @@ def main() -> int:
     )
     print()
     print(
-        "| data set | rows | round | floor req/s | GraphQL, executor only req/s (share) "
-        "| GraphQL req/s (share) |"
+        "| data set | rows | round | floor req/s (CPU ms/req) "
+        "| GraphQL, executor only req/s (share) | GraphQL req/s (share) (CPU ms/req, share) |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
-    for name, rows, round_, floor_rps, plain_rps, api_rps in results:
+    for name, rows, round_, (floor_rps, floor_cpu), (plain_rps, _), (api_rps, api_cpu) in results:
         print(
-            f"| {name} | {rows} | {round_} | {floor_rps:,.0f} "
+            f"| {name} | {rows} | {round_} | {floor_rps:,.0f} ({floor_cpu:.2f}) "
             f"| {plain_rps:,.0f} ({plain_rps / floor_rps:.2f}) "
-            f"| {api_rps:,.0f} ({api_rps / floor_rps:.2f}) |"
+            f"| {api_rps:,.0f} ({api_rps / floor_rps:.2f}) "
+            f"({api_cpu:.2f}, {floor_cpu / api_cpu:.2f}) |"
         )
     return 0
 

@@ -53,12 +53,14 @@ class Reader:
             connection, self._connection = self._connection, None
             await connection.close()
 
-    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+    async def rows(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
         async with self._lock:
             connection = await self._connect()
             try:
                 async with connection.begin():
-                    result = await connection.execute(statement)
+                    result = await connection.execute(statement, parameters)
                     return result.all()
             finally:
                 await self._release()

@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.errors import invalid
-from schema.context import Info
+from schema.context import Context, Info
 from schema.errors import query_error
 from schema.pagination import Connection, PageArgs, SortKey, connection, page_args, paginate
 from schema.selection import Selection, selection_of
-from schema.views import View, plan, select_for
+from schema.views import Plan, View, plan, select_for
 
 
 def merged(*selections: Selection) -> Selection:
@@ -29,6 +29,36 @@ def relay_args(
     return page_args(first, after, last, before, info.context.settings.max_page_size)
 
 
+def _frozen(selection: Selection) -> tuple[Any, ...]:
+    return tuple((name, _frozen(child)) for name, child in selection.items())
+
+
+# (view, selection, sort key, scope shape) -> the plan and its SELECT within the scope.
+_LISTED: dict[tuple[Any, ...], tuple[Plan, sa.Select[Any]]] = {}
+_LISTED_SIZE = 512
+
+
+def _listed(view: View, nodes: Selection, key: SortKey, context: Context) -> tuple[Plan, Any]:
+    """The plan of a list level and its SELECT limited to the caller's scope, built once per
+    shape: building them costs more Python than the database takes to answer. The scope's
+    values are parameters (``Scope.parameters()``), given when the statement runs. Computed
+    columns (read at the request's clock) make a plan of the request's own."""
+    scope = context.scope
+    cache_key = None
+    if not view.computed_keys(nodes):
+        cache_key = (view.name, _frozen(nodes), key.name, key.expression, scope.shape)
+        found = _LISTED.get(cache_key)
+        if found is not None:
+            return found
+    p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
+    found = (p, select_for(p).where(view.visible(scope), view.live()))
+    if cache_key is not None:
+        if len(_LISTED) >= _LISTED_SIZE:
+            _LISTED.clear()
+        _LISTED[cache_key] = found
+    return found
+
+
 async def list_connection(
     info: Info,
     view: View,
@@ -42,18 +72,14 @@ async def list_connection(
     context = info.context
     selection = selection_of(info)
     nodes = merged(selection.at("edges", "node"), selection.at("nodes"))
-    conditions = [view.visible(context.scope), view.live(), *where]
-    p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
+    p, listed = _listed(view, nodes, key, context)
     page = paginate(
-        select_for(p).where(*conditions),
-        key=key,
-        id_column=view.table.c.id,
-        ascending=ascending,
-        args=args,
+        listed.where(*where), key=key, id_column=view.table.c.id, ascending=ascending, args=args
     )
-    rows = await context.reader.rows(page.statement)
+    rows = await context.reader.rows(page.statement, context.scope.parameters())
 
     async def count() -> int:
+        conditions = [view.visible(context.scope), view.live(), *where]
         statement = sa.select(sa.func.count()).select_from(view.table).where(*conditions)
         return int(await context.reader.scalar(statement))
 

@@ -4,10 +4,12 @@ as for a page of 100 (counted with a before_cursor_execute listener on the real 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from api.db import create_engine
 from api.tickets import lifecycle
 from api.tickets.models import TicketSource
+from bench.graphql_bench import QUERY as BENCH_QUERY
 from tests.graphql_world import _scope, build_world
 from tests.helpers import gql
 
@@ -70,3 +72,44 @@ async def test_statement_count_does_not_grow_with_the_page(client, engine, many)
     assert counts[10] == counts[100], counts
     # Sign-in and scope (a handful), the page, its count, and one per nested level.
     assert counts[100] <= 14, [s.split("\n")[0][:80] for s in statements]
+
+
+async def test_a_list_costs_sign_in_and_its_page(client, engine, many) -> None:
+    """Token, member and scope in one statement, the page in another: nothing else."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if not statement.startswith("BEGIN"):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for token in ("liaison1", "county"):
+            statements.clear()
+            await gql(client, BENCH_QUERY, token=many.tokens[token])
+            assert len(statements) == 2, [s.split("\n")[0][:80] for s in statements]
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.mark.postgres_only
+async def test_a_connection_the_database_closed_is_replaced(client, settings, many) -> None:
+    """Pooled connections are not pinged at checkout (api/db.py): after the database ends
+    them (a restart), the next request's sign-in finds its connection dead, and answers on a
+    new one instead of failing."""
+    query = "{ tickets(first: 1) { nodes { number } } }"
+    token = many.tokens["county"]
+    assert (await gql(client, query, token=token))["data"]["tickets"]["nodes"]
+    other = create_engine(settings)  # not the app's: its pooled connection must stay idle
+    try:
+        async with other.connect() as connection:
+            ended = await connection.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        await other.dispose()
+    assert ended
+    assert (await gql(client, query, token=token))["data"]["tickets"]["nodes"]

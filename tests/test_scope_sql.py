@@ -1,6 +1,7 @@
 """scope_for walks the grid tree in SQL (one statement per request); it must give the very scope
 the plain walk over the whole tree gives, for every kind of caller and token, with deleted
-grids in the tree, and see a change of membership on the next call (nothing cached)."""
+grids in the tree, and see a change of membership on the next call (nothing cached). sign_in,
+which reads the scope within the token's own statement, must give the same scope."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 from sqlalchemy import select
 
-from api.auth.scope import COUNTY_WIDE, Scope, scope_for
+from api.auth.scope import COUNTY_WIDE, Scope, scope_for, sign_in
 from api.auth.tokens import authenticate
 from api.grids.models import GridKind
 from api.grids.service import create_grid, descendants, grid_tree
@@ -65,6 +66,10 @@ async def test_sql_walk_matches_the_tree_walk(session_factory) -> None:
             member, record = await authenticate(session, token)
             scope = await scope_for(session, member, record)
             assert _summary(scope) == await _walked(session, member, record), role
+            # Sign-in reads the same scope within the token's own statement.
+            signed_member, signed_record, signed = await sign_in(session, token)
+            assert (signed_member.id, signed_record.id) == (member.id, record.id)
+            assert signed == scope, role
 
 
 async def test_a_new_grid_counts_at_once(session_factory) -> None:

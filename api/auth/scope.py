@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import tokens
 from api.auth.models import AuthToken, TokenKind
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid
@@ -79,22 +81,38 @@ class Scope:
             return sa.true()
         if not self.grid_ids:
             return sa.false()
-        return column.in_(list(self.grid_ids))
+        return column.in_(sa.bindparam("scope_grids", list(self.grid_ids), expanding=True))
 
     # --- SQL visibility per table: the same rule as each record's scope_keys(), as a WHERE
     # clause, so that lists, node lookups and counts never load what the caller may not see.
+    # The caller's values are named parameters (``scope_*``): a statement built for one caller
+    # serves another of the same ``shape`` when run with that caller's ``parameters()``.
+
+    @property
+    def shape(self) -> tuple[bool, bool, bool, bool]:
+        """What the visibility clauses' SQL depends on; the values are parameters()."""
+        personal = self.member_id is not None and self.personal
+        return self.everything, bool(self.grid_ids), bool(self.station_ids), personal
+
+    def parameters(self) -> dict[str, Any]:
+        """The values of the visibility clauses' parameters."""
+        return {
+            "scope_grids": list(self.grid_ids),
+            "scope_stations": list(self.station_ids),
+            "scope_member": self.member_id,
+        }
 
     def _member_clause(self, column: Any) -> sa.ColumnElement[bool]:
         if self.member_id is None or not self.personal:
             return sa.false()
-        return column == self.member_id
+        return column == sa.bindparam("scope_member", self.member_id, type_=column.type)
 
     def _station_clause(self, column: Any) -> sa.ColumnElement[bool]:
         if self.everything:
             return sa.true()
         if not self.station_ids:
             return sa.false()
-        return column.in_(list(self.station_ids))
+        return column.in_(sa.bindparam("scope_stations", list(self.station_ids), expanding=True))
 
     def grid_visible(self) -> sa.ColumnElement[bool]:
         if self.everything:
@@ -182,13 +200,36 @@ class Scope:
 ANONYMOUS = Scope(member_id=None, roles=frozenset(), everything=False)
 
 
-async def scope_for(session: AsyncSession, member: Member, token: AuthToken | None = None) -> Scope:
+async def sign_in(
+    session: AsyncSession, token: str, *, now: datetime | None = None
+) -> tuple[Member, AuthToken, Scope]:
+    """``tokens.authenticate`` and ``scope_for`` in one statement: the token's row carries the
+    scope rows of its member (found by the token's hash), so that a request signs in with one
+    round trip. A token issued for some grids needs a second statement (``scope_for``)."""
+    member, record, (packed,) = await tokens.authenticate_with(
+        session, token, _sign_in_statement(), now=now
+    )
+    rows = []
+    for item in packed.split(",") if packed else ():
+        tag, _, value = item.partition(":")
+        rows.append((tag, uuid.UUID(value)))
+    return member, record, await scope_for(session, member, record, rows=rows)
+
+
+async def scope_for(
+    session: AsyncSession,
+    member: Member,
+    token: AuthToken | None = None,
+    *,
+    rows: list[tuple[str, uuid.UUID]] | None = None,
+) -> Scope:
     """Compute the caller's scope from its roles, its grids and stations, and its token.
 
     Runs on every request, so it reads everything in one statement (two for a token issued for
     some grids): the grids and stations served, and the grids below them walked in SQL rather
     than by loading the whole grid tree. Nothing is cached, so a changed grid or membership
-    counts from the next request on, in every process."""
+    counts from the next request on, in every process. ``rows``: this member's rows of
+    ``_scope_rows(walk=True, granted=False)``, read already (``sign_in``)."""
     roles = frozenset(member.roles)
     grants: dict[str, Any] = token.grants if token is not None else {}
     read_only = bool(grants.get("readOnly"))
@@ -201,9 +242,14 @@ async def scope_for(session: AsyncSession, member: Member, token: AuthToken | No
         "station_below": set(),
         "allowed": set(),
     }
-    statement = _scope_rows(walk=not everything, granted=bool(granted))
-    parameters = {"member_id": member.id, "granted": sorted(granted)}
-    for tag, value in await session.execute(statement, parameters):
+    if rows is None or granted:
+        statement = _scope_rows(walk=not everything, granted=bool(granted))
+        parameters = {"member_id": member.id, "granted": sorted(granted)}
+        rows = list(await session.execute(statement, parameters))  # type: ignore[arg-type]
+    elif everything:
+        # Read with the walk below the grids served, which the whole county makes moot.
+        rows = [(tag, value) for tag, value in rows if tag in ("served", "station")]
+    for tag, value in rows:
         found[tag].add(value)
     served = frozenset(found["served"])
     stations = found["station"] | found["station_below"]
@@ -243,20 +289,41 @@ def _stations_in(grids: Any) -> sa.Select[Any]:
 
 
 @functools.cache
-def _scope_rows(*, walk: bool, granted: bool) -> sa.CompoundSelect:
-    """(tag, id) rows for the member ``:member_id``: the grids and stations served; with
+def _sign_in_statement() -> sa.Select[Any]:
+    """The token with the hash ``:token_hash``, its member and, packed into one string of
+    ``tag:id`` items, the scope rows of that member (``_scope_rows(walk=True)``)."""
+    rows = _scope_rows(walk=True, granted=False, by_token=True).subquery()
+    tag, value = list(rows.c)
+    item = sa.cast(tag, sa.String).concat(":").concat(sa.cast(value, sa.String))
+    # The separator as SQL text, not a literal bound at execution (which costs Python per run).
+    comma: Any = sa.literal_column("','")
+    packed = select(sa.func.aggregate_strings(item, comma)).scalar_subquery()
+    return tokens.token_and_member(packed.label("scope_rows"))
+
+
+@functools.cache
+def _scope_rows(*, walk: bool, granted: bool, by_token: bool = False) -> sa.CompoundSelect:
+    """(tag, id) rows for the member ``:member_id`` (``by_token``: the member of the token
+    with the hash ``:token_hash``): the grids and stations served; with
     ``walk`` the grids below the served ones and (no grant) a station in any of them, which
     that grid's people serve too; with ``granted`` the grids below ``:granted``, those a token
     was issued for. Built once per shape: building a CTE costs more than running it. Plain
     table columns (not the ORM's) keep the ORM out of a statement run on every request."""
     grid, member_grid = Grid.__table__, MemberGrid.__table__
     member_station = MemberStation.__table__
-    member_id = sa.bindparam("member_id", type_=member_grid.c.member_id.type)
+    member_id: Any = sa.bindparam("member_id", type_=member_grid.c.member_id.type)
+    if by_token:
+        auth_token = AuthToken.__table__
+        member_id = (
+            select(auth_token.c.member_id)
+            .where(auth_token.c.token_hash == sa.bindparam("token_hash"))
+            .scalar_subquery()
+        )
     parts = [
-        select(sa.literal_column("'served'"), member_grid.c.grid_id).where(
+        select(sa.literal_column("'served'").label("tag"), member_grid.c.grid_id).where(
             member_grid.c.member_id == member_id
         ),
-        select(sa.literal_column("'station'"), member_station.c.station_id).where(
+        select(sa.literal_column("'station'").label("tag"), member_station.c.station_id).where(
             member_station.c.member_id == member_id
         ),
     ]
@@ -275,14 +342,14 @@ def _scope_rows(*, walk: bool, granted: bool) -> sa.CompoundSelect:
             .where(grid.c.deleted_at.is_(None))
         )
         visible = _grids_below(served, "visible")
-        parts.append(select(sa.literal_column("'visible'"), visible.c.id))
+        parts.append(select(sa.literal_column("'visible'").label("tag"), visible.c.id))
         if not granted:
             stations = _stations_in(select(visible.c.id)).subquery()
-            parts.append(select(sa.literal_column("'station_below'"), stations.c.id))
+            parts.append(select(sa.literal_column("'station_below'").label("tag"), stations.c.id))
     if granted:
         roots = sa.bindparam("granted", expanding=True, type_=grid.c.id.type)
         allowed = _grids_below(
             select(grid.c.id).where(grid.c.id.in_(roots), grid.c.deleted_at.is_(None)), "allowed"
         )
-        parts.append(select(sa.literal_column("'allowed'"), allowed.c.id))
+        parts.append(select(sa.literal_column("'allowed'").label("tag"), allowed.c.id))
     return sa.union_all(*parts)

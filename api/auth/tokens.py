@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.models import AuthToken, TokenKind
@@ -94,34 +94,48 @@ class TokenRejected(Exception):
         self.reason = reason
 
 
+def token_and_member(*columns: Any) -> Select[Any]:
+    """The token with the hash ``:token_hash``, its member, and ``columns``."""
+    return (
+        select(AuthToken, Member, *columns)
+        .outerjoin(Member, Member.id == AuthToken.member_id)  # type: ignore[arg-type]
+        .where(AuthToken.token_hash == bindparam("token_hash"))
+    )
+
+
 # Built once (a bound parameter, not the hash): a statement made per request costs more
 # Python than the database takes to answer it.
-_TOKEN_AND_MEMBER = (
-    select(AuthToken, Member)
-    .outerjoin(Member, Member.id == AuthToken.member_id)  # type: ignore[arg-type]
-    .where(AuthToken.token_hash == bindparam("token_hash"))
-)
+_TOKEN_AND_MEMBER = token_and_member()
 
 
 async def authenticate(
     session: AsyncSession, token: str, *, now: datetime | None = None
 ) -> tuple[Member, AuthToken]:
+    member, record, _ = await authenticate_with(session, token, _TOKEN_AND_MEMBER, now=now)
+    return member, record
+
+
+async def authenticate_with(
+    session: AsyncSession, token: str, statement: Select[Any], *, now: datetime | None = None
+) -> tuple[Member, AuthToken, tuple[Any, ...]]:
+    """authenticate, reading the token by ``statement`` (``token_and_member(...)``); also the
+    values of the statement's further columns."""
     now = now or utcnow()
     if not token.startswith(TOKEN_PREFIX):
         raise TokenRejected("the token is not a gridlink token")
     # Token and member in one statement: this runs on every request. Nothing is cached, so a
     # revocation or a disabled account counts from the next request on, in every process.
-    found = (await session.execute(_TOKEN_AND_MEMBER, {"token_hash": hash_token(token)})).first()
+    found = (await session.execute(statement, {"token_hash": hash_token(token)})).first()
     if found is None:
         raise TokenRejected("the token is unknown")
-    record, member = found
+    record, member, *more = found
     if record.revoked_at is not None:
         raise TokenRejected("the token was revoked; sign in again")
     if record.expires_at is not None and record.expires_at <= now:
         raise TokenRejected("the token has expired; sign in again")
     if member is None or not member.is_active or member.deleted:
         raise TokenRejected("the account behind the token is disabled")
-    return member, record
+    return member, record, tuple(more)
 
 
 async def revoke(

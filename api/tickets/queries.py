@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ _RUNNING = sorted(s.value for s in OPEN_STATUSES if s != TicketStatus.WAITING_ON
 _AWAITING = sorted(s.value for s in AWAITING_RESPONSE)
 
 
+@functools.cache  # a constant: built once
 def open_condition() -> sa.ColumnElement[bool]:
     return Ticket.__table__.c.status.in_(sorted(s.value for s in OPEN_STATUSES))
 
