@@ -66,8 +66,13 @@ class Scope:
             keys.add(f"member:{self.member_id}")
         return frozenset(keys)
 
+    @functools.cached_property
+    def _keys(self) -> frozenset[str]:
+        # Asked once per record in a pull: built once per scope (the scope never changes).
+        return self.keys()
+
     def sees_keys(self, record_keys: set[str] | frozenset[str] | list[str]) -> bool:
-        return self.everything or not self.keys().isdisjoint(record_keys)
+        return self.everything or not self._keys.isdisjoint(record_keys)
 
     def sees(self, record: SyncedRecord) -> bool:
         return self.sees_keys(record.scope_keys())
