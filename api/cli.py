@@ -28,10 +28,6 @@ from api.migrate import upgrade
 from sync import push_models  # noqa: F401  (queues Web Push for notifications commands write)
 
 
-class CommandError(Exception):
-    """A bad argument or a refused operation: printed as one line, exit status 2."""
-
-
 def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
     async def main() -> int:
         engine = create_engine(settings)
@@ -278,9 +274,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as error:
         where = f"{error.field}: " if error.field else ""
         print(f"gridlink {args.command}: error: {where}{error.message}", file=sys.stderr)
-        return 2
-    except CommandError as error:
-        print(f"gridlink {args.command}: error: {error}", file=sys.stderr)
         return 2
     except (OSError, SQLAlchemyError) as error:
         # Most often the database is down or the URL points nowhere: say so, not a traceback.

@@ -169,12 +169,6 @@ async def update_member(
     return member
 
 
-async def grid_ids_of(session: AsyncSession, member_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(
-        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id))
-    )
-
-
 async def members_serving(
     session: AsyncSession, grid_ids: Iterable[uuid.UUID | None], roles: Iterable[Role]
 ) -> list[uuid.UUID]:
