@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
@@ -89,6 +91,20 @@ async def horizon(session: AsyncSession) -> tuple[int, int]:
     return (await log_state(session)).horizon
 
 
+async def _one_snapshot(session: AsyncSession) -> None:
+    """On PostgreSQL a page is read in one snapshot (REPEATABLE READ; the pull only reads, so
+    it never waits or fails for it): the log positions and the records they point at then
+    agree — a record committed again between two statements is not sent at an old position
+    with its new version and then again at the new one. Takes effect when pull() opens the
+    transaction's connection, as syncPull does."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    with warnings.catch_warnings():
+        # Already connected (a caller that read first): that transaction's level stands.
+        warnings.simplefilter("ignore", SAWarning)
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def _reset(scope: Scope) -> PullPage:
     return PullPage([], "", False, True)
 
@@ -97,6 +113,7 @@ async def pull(
     session: AsyncSession, *, scope: Scope, checkpoint: str | None, limit: int
 ) -> PullPage:
     limit = max(1, min(limit, MAX_LIMIT))
+    await _one_snapshot(session)
     fingerprint = scope_fingerprint(scope)
     if checkpoint is None:
         txid, seq = await log_head(session)
@@ -171,29 +188,70 @@ def positions_query(scope: Scope, position: Checkpoint, bound: int | None, limit
     )
 
 
+# A page whose positions were all superseded later in the log is refilled from further on,
+# at most this many times (then it is sent short, with hasMore).
+_REFILLS = 8
+
+
 async def _log_page(
     session: AsyncSession, scope: Scope, position: Checkpoint, limit: int, bound: int | None
 ) -> PullPage:
     connection = await session.connection()
-    found = (await connection.execute(positions_query(scope, position, bound, limit))).all()
-    has_more = len(found) > limit
-    found = found[:limit]
+    changes: list[dict[str, Any]] = []
+    at = position
+    has_more = False
+    for _ in range(_REFILLS):
+        want = limit - len(changes)
+        query = positions_query(scope, at, bound, want)
+        found = (await connection.execute(query)).all()
+        has_more = len(found) > want
+        found = found[:want]
+        if not found:
+            break
+        latest = await _latest_positions(session, scope, found)
+        # A record is sent at its last position in the caller's log only: an earlier one
+        # would send the same (record, version) twice (its data is the current record).
+        fresh = [r for r in found if latest[r.record_id] == (r.txid, r.seq)]
+        changes += await _current(session, scope, [(r.collection, r.record_id) for r in fresh])
+        at = Checkpoint(found[-1].txid, found[-1].seq, position.scope)
+        if len(changes) >= limit or not has_more:
+            break
     if not has_more and bound is not None:
         # Committed changes held back behind a transaction still running: pull again soon.
         table: Any = ChangeRow if scope.everything else ChangeKey
         held = select(table.seq).where(
-            sa.tuple_(table.txid, table.seq) > sa.tuple_(position.txid, position.seq),
+            sa.tuple_(table.txid, table.seq) > sa.tuple_(at.txid, at.seq),
             table.txid >= bound,
         )
         if not scope.everything:
             held = held.where(ChangeKey.key.in_(sorted(scope.keys())))
         has_more = (await session.scalar(held.limit(1))) is not None
-    if not found:
-        return PullPage([], position.encode(), has_more, False)
-    last = found[-1]
-    changes = await _current(session, scope, [(r.collection, r.record_id) for r in found])
-    after = Checkpoint(last.txid, last.seq, position.scope)
-    return PullPage(changes, after.encode(), has_more, False)
+    return PullPage(changes, at.encode(), has_more, False)
+
+
+async def _latest_positions(
+    session: AsyncSession, scope: Scope, found: Sequence[Any]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """For each record of the page, its last position in the log that the caller's pulls
+    read (any key of the scope) — committed rows past the bound included, so that a record
+    already changed again is sent once, at that later position."""
+    first = (found[0].txid, found[0].seq)
+    latest = {r.record_id: (r.txid, r.seq) for r in found}
+    query = select(ChangeRow.record_id, ChangeRow.txid, ChangeRow.seq).where(
+        ChangeRow.record_id.in_(list(latest)),
+        sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(*first),
+    )
+    if not scope.everything:
+        query = query.where(
+            sa.exists().where(
+                ChangeKey.txid == ChangeRow.txid,
+                ChangeKey.seq == ChangeRow.seq,
+                ChangeKey.key.in_(sorted(scope.keys())),
+            )
+        )
+    for record_id, txid, seq in (await session.execute(query)).all():
+        latest[record_id] = max(latest[record_id], (txid, seq))
+    return latest
 
 
 async def _current(
