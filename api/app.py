@@ -14,6 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api.attachment_routes import PREFIX as ATTACHMENTS
+from api.attachment_routes import attachment_routes
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
@@ -67,8 +69,11 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *attachment_routes(),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(ATTACHMENTS,))
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

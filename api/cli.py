@@ -145,6 +145,7 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
+    from api.attachments.storage import store_for
     from sync.prune import prune
 
     raw = args.older_than or f"{settings.sync_retention_seconds}s"
@@ -152,7 +153,7 @@ def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(engine: AsyncEngine) -> int:
         async with session_factory(engine)() as session, session.begin():
-            pruned = await prune(session, older_than=older_than)
+            pruned = await prune(session, older_than=older_than, media=store_for(settings))
         print(
             f"pruned {pruned.changes} change-log rows and {pruned.tombstones} tombstones "
             f"older than {raw}; clients behind the horizon will be asked to reset"

@@ -109,6 +109,12 @@ class Settings:
     # Planned execution of the hot list queries (schema/fastpath.py); off: every query runs
     # through graphql-core's executor (the benchmark measures both).
     graphql_fast_path: bool = True
+    # Attachments (sync2): the largest file accepted, where the files live — a directory,
+    # or an S3-compatible store by URL (s3://[key:secret@]bucket[/prefix]?endpoint=...&region=...)
+    # which then wins over the directory.
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    media_dir: str = "./var/media"
+    media_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -182,6 +188,20 @@ class Settings:
             values["risk_rules_json"] = _risk_rules_text("GRIDLINK_RISK_RULES", raw)
         if (raw := get("GRAPHQL_FAST_PATH")) is not None:
             values["graphql_fast_path"] = _parse_bool("GRIDLINK_GRAPHQL_FAST_PATH", raw)
+        if (raw := get("MAX_ATTACHMENT_BYTES")) is not None:
+            values["max_attachment_bytes"] = _parse_int(
+                "GRIDLINK_MAX_ATTACHMENT_BYTES", raw, minimum=1024, maximum=2 * 1024**3
+            )
+        if (raw := get("MEDIA_DIR")) is not None:
+            if not raw.strip():
+                raise SettingsError("GRIDLINK_MEDIA_DIR must be a directory path")
+            values["media_dir"] = raw.strip()
+        if (raw := get("MEDIA_URL")) is not None and raw.strip():
+            if not raw.strip().startswith("s3://"):
+                raise SettingsError(
+                    f"GRIDLINK_MEDIA_URL must be s3://bucket[/prefix]?endpoint=..., got {raw!r}"
+                )
+            values["media_url"] = raw.strip()
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:

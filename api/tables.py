@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from api.attachments.models import TicketAttachment
 from api.auth.models import AuthToken
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
@@ -23,6 +24,7 @@ from api.warnings.models import RiskLevelRecord
 metadata = SQLModel.metadata
 
 __all__ = [
+    "TicketAttachment",
     "Attendance",
     "AuthToken",
     "CoachingRequest",

@@ -33,10 +33,16 @@ class Job:
 
 
 def _sync_prune_job(settings: Settings) -> Job:
+    from api.attachments.storage import store_for
     from sync.prune import prune_job
 
     retention = settings.sync_retention_seconds
-    return Job("sync-prune", 3600, functools.partial(prune_job, retention_seconds=retention))
+    media = store_for(settings)
+    return Job(
+        "sync-prune",
+        3600,
+        functools.partial(prune_job, retention_seconds=retention, media=media),
+    )
 
 
 def registered_jobs(settings: Settings | None = None) -> list[Job]:

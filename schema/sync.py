@@ -340,7 +340,11 @@ class SyncMutation:
         ]
         try:
             results = await push(
-                ctx.sessions, scope=ctx.scope, client_id=client_id, mutations=inputs
+                ctx.sessions,
+                scope=ctx.scope,
+                client_id=client_id,
+                mutations=inputs,
+                max_attachment_bytes=ctx.settings.max_attachment_bytes,
             )
         except DomainError as error:
             raise coded_error(error.message, error.code) from None

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from api.members.models import Member, MemberGrid
 from api.records import SyncedRecord, utcnow
-from api.tickets.models import Ticket, TicketComment
+from api.tickets.models import Ticket
 from sync.collections import (
+    TICKET_CHILD_MODELS,
     camel,
     columns,
     member_grid_ids_sync,
@@ -148,7 +149,9 @@ def _complete_keys(
     ticket's keys change, its comments move with it."""
     members = [e.record.id for e in entries if isinstance(e.record, Member)]
     grids = member_grid_ids_sync(session, members) if members else {}
-    comment_tickets = {e.record.ticket_id for e in entries if isinstance(e.record, TicketComment)}
+    comment_tickets = {
+        e.record.ticket_id for e in entries if isinstance(e.record, TICKET_CHILD_MODELS)
+    }
     ticket_keys = ticket_keys_sync(session, comment_tickets)
     moved: list[tuple[uuid.UUID, set[str], set[str]]] = []
     for entry in entries:
@@ -158,9 +161,9 @@ def _complete_keys(
             if entry.old is not None:
                 served_before = grids_before.get(record.id, grids.get(record.id, []))
                 entry.keys_before = member_keys(entry.old, served_before)
-        elif isinstance(record, TicketComment):
+        elif isinstance(record, TICKET_CHILD_MODELS):
             entry.keys_after = ticket_keys.get(record.ticket_id, {"all"})
-            # A comment never moves by itself; it moves with its ticket (below).
+            # A comment (attachment) never moves by itself; it moves with its ticket (below).
             entry.keys_before = entry.keys_after if entry.old else set()
         elif entry.record not in session.deleted:
             entry.keys_after = record.scope_keys()
@@ -171,16 +174,18 @@ def _complete_keys(
         ):
             moved.append((record.id, entry.keys_before, entry.keys_after))
     for ticket_id, before, after in moved:
-        rows = session.connection().execute(
-            select(TicketComment.id, TicketComment.version, TicketComment.deleted_at).where(
-                TicketComment.ticket_id == ticket_id
+        for model in TICKET_CHILD_MODELS:
+            m: Any = model
+            rows = session.connection().execute(
+                select(m.id, m.version, m.deleted_at).where(m.ticket_id == ticket_id)
             )
-        )
-        for row in rows:
-            stand_in = SimpleNamespace(id=row.id, ticket_id=ticket_id)
-            entries.append(
-                _Entry(stand_in, row.version, row.deleted_at is not None, after, before, [])  # type: ignore[arg-type]
-            )
+            for row in rows:
+                stand_in = SimpleNamespace(
+                    id=row.id, ticket_id=ticket_id, collection=model.sync_collection
+                )
+                entries.append(
+                    _Entry(stand_in, row.version, row.deleted_at is not None, after, before, [])  # type: ignore[arg-type]
+                )
 
 
 def _write(session: Session, entries: list[_Entry]) -> None:
@@ -217,5 +222,5 @@ def _write(session: Session, entries: list[_Entry]) -> None:
 
 def _collection(record: Any) -> str:
     if isinstance(record, SimpleNamespace):
-        return TicketComment.sync_collection
+        return record.collection
     return type(record).sync_collection

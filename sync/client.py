@@ -16,6 +16,7 @@ It keeps nothing but plain dicts, so a script can save `state()` to a file betwe
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,10 @@ class SyncClient:
     # Every result the server gave, by mutationId (a replay must give the same).
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     resets: int = 0
+    # Attachment bytes waiting for upload (by attachment id), and uploads the server refused.
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    upload_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload_chunk: int = 1024 * 1024
 
     # --- offline work: change the local copy, queue a mutation ---------------------------
 
@@ -112,6 +117,30 @@ class SyncClient:
     def delete(self, collection: str, record_id: str) -> str:
         record = self.records.pop((collection, record_id))
         return self._queue(collection, record_id, "DELETE", None, record.version or None)
+
+    def attach(
+        self,
+        ticket_id: str,
+        data: bytes,
+        *,
+        kind: str = "PHOTO",
+        content_type: str = "image/jpeg",
+        **fields: Any,
+    ) -> str:
+        """A photo (document, voice note) taken offline: the record goes in the outbox, the
+        bytes wait for upload() once the record has reached the server. `fields`: caption,
+        takenAt, latitude, longitude, width, height."""
+        record = {
+            "ticketId": ticket_id,
+            "kind": kind,
+            "contentType": content_type,
+            "byteSize": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            **fields,
+        }
+        attachment_id = self.create("ticketAttachments", record)
+        self.blobs[attachment_id] = data
+        return attachment_id
 
     # --- the wire ----------------------------------------------------------------------
 
@@ -209,9 +238,72 @@ class SyncClient:
         raise SyncFailed("TOO_MANY_ROUNDS", "the server kept saying hasMore")
 
     async def sync(self) -> None:
-        """Push what is waiting, then pull: the usual reconnect."""
+        """Push what is waiting, upload the files of pushed attachments, then pull."""
         await self.push()
+        await self.upload()
         await self.pull()
+
+    # --- attachment bytes: resumable upload --------------------------------------------
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def upload_offset(self, attachment_id: str) -> int | None:
+        """How many bytes the server holds (None: complete)."""
+        response = await self.http.head(f"/attachments/{attachment_id}", headers=self._auth())
+        if response.status_code == 200:
+            return None
+        if response.status_code == 204:
+            return int(response.headers["Upload-Offset"])
+        raise SyncFailed(f"HTTP_{response.status_code}", "cannot learn the upload offset")
+
+    async def upload(self, *, attempts: int = 5) -> dict[str, str]:
+        """Upload every waiting file whose record the server has, in pieces of upload_chunk
+        bytes; after a dropped connection ask the server how far it got and go on from
+        there. Returns attachment id -> "UPLOADED" or the refusal's code."""
+        pushed = {m["id"] for m in self.outbox}
+        done: dict[str, str] = {}
+        for attachment_id in [a for a in self.blobs if a not in pushed]:
+            if ("ticketAttachments", attachment_id) not in self.records:
+                self.blobs.pop(attachment_id)  # its CREATE was refused or it was deleted
+                continue
+            done[attachment_id] = await self._upload_one(attachment_id, attempts)
+        return done
+
+    async def _upload_one(self, attachment_id: str, attempts: int) -> str:
+        data = self.blobs[attachment_id]
+        for _ in range(attempts):
+            try:
+                offset = await self.upload_offset(attachment_id)
+                while offset is not None:
+                    end = min(offset + self.upload_chunk, len(data)) - 1
+                    response = await self.http.put(
+                        f"/attachments/{attachment_id}",
+                        content=data[offset : end + 1],
+                        headers={
+                            **self._auth(),
+                            "Content-Type": "application/octet-stream",
+                            "Content-Range": f"bytes {offset}-{end}/{len(data)}",
+                        },
+                    )
+                    if response.status_code == 202:
+                        offset = int(response.headers["Upload-Offset"])
+                    elif response.status_code in (200, 201):
+                        offset = None
+                    else:
+                        error = response.json()["errors"][0]
+                        code = error["extensions"]["code"]
+                        if code == "UPLOAD_OFFSET_MISMATCH":
+                            break  # ask again where the server is
+                        self.upload_errors[attachment_id] = error
+                        self.blobs.pop(attachment_id)
+                        return code
+                else:
+                    self.blobs.pop(attachment_id)
+                    return "UPLOADED"
+            except httpx.TransportError:
+                continue  # the link dropped: ask the server how far it got
+        return "PENDING"
 
     # --- reading the copy ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from api.attachments.models import TicketAttachment
 from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid
@@ -39,6 +40,7 @@ MODELS: tuple[type[SyncedRecord], ...] = (
     Member,
     Ticket,
     TicketComment,
+    TicketAttachment,
     Station,
     Room,
     StationActivity,
@@ -49,6 +51,8 @@ MODELS: tuple[type[SyncedRecord], ...] = (
     SyncConflict,
 )
 BY_NAME: dict[str, type[SyncedRecord]] = {m.sync_collection: m for m in MODELS}
+# Records seen exactly where their ticket is (their scope keys are their ticket's).
+TICKET_CHILD_MODELS: tuple[type[SyncedRecord], ...] = (TicketComment, TicketAttachment)
 
 # Never on the wire.
 HIDDEN_COLUMNS = frozenset({"password_hash"})
@@ -210,7 +214,7 @@ async def current_views(
         return row_data(model, record, extra) if model else record_data(record, extra)
 
     members = [r.id for r in records if kind(r) is Member]
-    ticket_ids = {r.ticket_id for r in records if kind(r) is TicketComment}
+    ticket_ids = {r.ticket_id for r in records if kind(r) in TICKET_CHILD_MODELS}
     grids: dict[uuid.UUID, list] = {}
     if members:
         grids = await session.run_sync(lambda s: member_grid_ids_sync(s, members))
@@ -226,7 +230,7 @@ async def current_views(
                 member_keys(record, served),
                 data(record, {"gridIds": [str(g) for g in served]}),
             )
-        elif of is TicketComment:
+        elif of in TICKET_CHILD_MODELS:
             views[record.id] = (tickets.get(record.ticket_id, {"all"}), data(record))
         else:
             views[record.id] = (of.scope_keys(record), data(record))
@@ -269,7 +273,7 @@ def scope_clause(model: type[SyncedRecord], scope: Scope) -> sa.ColumnElement[bo
         return sa.or_(_is(m.id, me), m.id.in_(served))
     if model is Ticket:
         return ticket_clause(scope)
-    if model is TicketComment:
+    if model in TICKET_CHILD_MODELS:
         return m.ticket_id.in_(select(Ticket.id).where(ticket_clause(scope)))
     if model is Station:
         return sa.or_(_in(m.id, stations), _in(m.grid_id, grids))

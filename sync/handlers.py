@@ -13,7 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.attachments import service as attachments
+from api.attachments.models import TicketAttachment
 from api.auth.scope import Scope
+from api.config import Settings
 from api.errors import DomainError, forbidden, invalid, not_found
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
@@ -23,10 +26,12 @@ from api.tickets import lifecycle
 from api.tickets.models import Severity, Ticket, TicketSource
 from api.tickets.models import TicketStatus as S
 from sync import conflicts as c
+from sync import push_rules
 from sync.collections import BY_NAME, current_views, record_data, wire_value
 from sync.models import ChangeKey, ChangeRow, ConflictWinner, SyncConflict
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
+DEFAULT_MAX_ATTACHMENT_BYTES = Settings.max_attachment_bytes
 # Fields only the server sets: a client may send them back unchanged; they are ignored.
 SERVER_OWNED = frozenset(
     {"id", "version", "createdAt", "updatedAt", "deletedAt", "number", "tier", "authorId"}
@@ -55,6 +60,8 @@ class Caller:
     scope: Scope
     origin: c.Origin
     now: datetime
+    # GRIDLINK_MAX_ATTACHMENT_BYTES: an attachment record larger than this is refused.
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES
 
 
 Handler = Callable[[AsyncSession, Caller, Mutation], Awaitable[Outcome]]
@@ -82,7 +89,7 @@ def parse_time(value: Any, name: str) -> datetime | None:
     return parsed
 
 
-def only_fields(fields: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> dict[str, Any]:
     unknown = sorted(set(fields) - allowed - SERVER_OWNED)
     if unknown:
         raise invalid(unknown[0], f"{unknown[0]} cannot be set through sync")
@@ -221,26 +228,8 @@ async def reachable(
 
 # --- tickets --------------------------------------------------------------------------------
 
-TICKET_CREATE_FIELDS = {
-    "title",
-    "source",
-    "gridId",
-    "enterpriseId",
-    "description",
-    "category",
-    "severity",
-    "reporterName",
-    "reporterPhone",
-    "reportedAt",
-    "status",
-}
-TICKET_UPDATE_FIELDS = {
-    *lifecycle.EDITABLE_FIELDS,
-    "status",
-    "assigneeId",
-    "gridId",
-    "resolutionNote",
-}
+TICKET_CREATE_FIELDS = push_rules.allowed("tickets", CREATE)
+TICKET_UPDATE_FIELDS = push_rules.allowed("tickets", UPDATE)
 DISPATCH_FIELDS = ("gridId", "assigneeId")
 
 
@@ -483,7 +472,7 @@ async def delete_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
 
 
 async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
-    f = only_fields(m.fields, {"ticketId", "body", "occurredAt"})
+    f = only_fields(m.fields, push_rules.allowed("ticketComments", CREATE))
     ticket_id = parse_uuid(f.get("ticketId"), "ticketId")
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
@@ -510,9 +499,7 @@ async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> 
 
 
 async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
-    f = only_fields(
-        m.fields, {"activityId", "memberId", "attendeeName", "enterpriseId", "signedInAt"}
-    )
+    f = only_fields(m.fields, push_rules.allowed("attendances", CREATE))
     activity_id = parse_uuid(f.get("activityId"), "activityId")
     activity = await session.get(StationActivity, activity_id)
     if activity is None or activity.deleted:
@@ -538,9 +525,7 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
 
 
 async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
-    f = only_fields(
-        m.fields, {"chairId", "evaluatorKind", "period", "scores", "stationId", "comment"}
-    )
+    f = only_fields(m.fields, push_rules.allowed("evaluations", CREATE))
     if await session.get(Evaluation, m.record_id) is not None:
         raise DomainError("DUPLICATE_ID", "an evaluation with this id already exists", "id")
     scores = f.get("scores") or {}
@@ -559,6 +544,66 @@ async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) 
         now=caller.now,
     )
     return Outcome("APPLIED", evaluation)
+
+
+# --- attachments: the record only; the bytes come by upload (api/attachments) --------------
+
+
+async def create_attachment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    f = only_fields(m.fields, push_rules.allowed("ticketAttachments", CREATE))
+    ticket_id = parse_uuid(f.get("ticketId"), "ticketId")
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None or ticket.deleted:
+        raise not_found("ticketId", "the ticket")
+    if not caller.scope.sees(ticket):
+        if await was_in_scope(session, caller.scope, ticket_id):
+            message = "the ticket was moved out of your scope before your photo reached the server"
+            return keep_all_as_conflicts(
+                session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
+            )
+        raise out_of_scope()
+    attachment = await attachments.create_attachment(
+        session,
+        scope=caller.scope,
+        attachment_id=m.record_id,
+        new=attachments.NewAttachment(
+            ticket_id=ticket_id,
+            kind=str(f.get("kind") or ""),
+            content_type=str(f.get("contentType") or ""),
+            byte_size=f.get("byteSize"),
+            sha256=f.get("sha256"),
+            width=f.get("width"),
+            height=f.get("height"),
+            caption=f.get("caption"),
+            taken_at=parse_time(f.get("takenAt"), "takenAt"),
+            latitude=f.get("latitude"),
+            longitude=f.get("longitude"),
+        ),
+        max_bytes=caller.max_attachment_bytes,
+        now=caller.now,
+    )
+    return Outcome("APPLIED", attachment)
+
+
+async def update_attachment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    record, early = await reachable(session, caller, m, TicketAttachment)
+    if early is not None:
+        return early
+    f = only_fields(m.fields, push_rules.allowed("ticketAttachments", UPDATE))
+    attachment = await attachments.update_caption(
+        session, scope=caller.scope, attachment_id=record.id, caption=f.get("caption")
+    )
+    return Outcome("APPLIED", attachment)
+
+
+async def delete_attachment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    record, early = await reachable(session, caller, m, TicketAttachment)
+    if early is not None:
+        return early
+    attachment = await attachments.delete_attachment(
+        session, scope=caller.scope, attachment_id=record.id, now=caller.now
+    )
+    return Outcome("APPLIED", attachment)
 
 
 def append_only(collection: str) -> Handler:
@@ -580,7 +625,7 @@ async def update_notification(session: AsyncSession, caller: Caller, m: Mutation
     if early is not None:
         return early
     notification: Notification = record  # type: ignore[assignment]
-    f = only_fields(m.fields, {"readAt"})
+    f = only_fields(m.fields, push_rules.allowed("notifications", UPDATE))
     if notification.recipient_id != caller.scope.member_id:
         raise forbidden("only the recipient marks a notification read", "readAt")
     read_at = parse_time(f.get("readAt"), "readAt")
@@ -610,6 +655,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("tickets", UPDATE): update_ticket,
     ("tickets", DELETE): delete_ticket,
     ("ticketComments", CREATE): create_comment,
+    ("ticketAttachments", CREATE): create_attachment,
+    ("ticketAttachments", UPDATE): update_attachment,
+    ("ticketAttachments", DELETE): delete_attachment,
     ("attendances", CREATE): create_attendance,
     ("evaluations", CREATE): create_evaluation,
     ("notifications", UPDATE): update_notification,
@@ -624,7 +672,7 @@ def handler_for(collection: str, op: str) -> Handler:
         )
     if (collection, op) in HANDLERS:
         return HANDLERS[(collection, op)]
-    if collection in {"ticketComments", "attendances", "evaluations"}:
+    if push_rules.append_only(collection):
         return append_only(collection)
     return read_only(collection)
 

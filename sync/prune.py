@@ -14,6 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.attachments.service import purge_files
+from api.attachments.storage import Store
 from api.records import utcnow
 from sync.collections import MODELS
 from sync.models import ChangeKey, ChangeRow, SyncState
@@ -28,9 +30,17 @@ class Pruned:
 
 
 async def prune(
-    session: AsyncSession, *, older_than: timedelta, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    older_than: timedelta,
+    now: datetime | None = None,
+    media: Store | None = None,
 ) -> Pruned:
+    """`media`: the attachment store, whose files of attachments deleted before the horizon
+    go first (their tombstones go below)."""
     cutoff = (now or utcnow()) - older_than
+    if media is not None:
+        await purge_files(session, media, older_than=older_than, now=now)
     bound = await log_bound(session)
     old = select(ChangeRow.txid, ChangeRow.seq).where(ChangeRow.at < cutoff)
     if bound is not None:
@@ -71,8 +81,14 @@ async def prune(
 
 
 async def prune_job(
-    sessions: async_sessionmaker[AsyncSession], now: datetime, *, retention_seconds: int
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
+    *,
+    retention_seconds: int,
+    media: Store | None = None,
 ) -> int:
     async with sessions() as session, session.begin():
-        pruned = await prune(session, older_than=timedelta(seconds=retention_seconds), now=now)
+        pruned = await prune(
+            session, older_than=timedelta(seconds=retention_seconds), now=now, media=media
+        )
     return pruned.changes + pruned.tombstones

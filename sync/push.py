@@ -23,7 +23,14 @@ from sync import conflicts as c
 from sync import ledger
 from sync.changelog import ORIGIN
 from sync.collections import BY_NAME, current_views, record_data
-from sync.handlers import CREATE, Caller, Mutation, Outcome, handler_for
+from sync.handlers import (
+    CREATE,
+    DEFAULT_MAX_ATTACHMENT_BYTES,
+    Caller,
+    Mutation,
+    Outcome,
+    handler_for,
+)
 from sync.models import MutationStatus, StoredMutation
 
 log = logging.getLogger(__name__)
@@ -135,6 +142,7 @@ async def push_in(
     client_id: str,
     mutations: list[MutationInput],
     now: datetime | None = None,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
 ) -> list[dict[str, Any]]:
     """Apply a batch inside the caller's transaction; one result per mutation, in order."""
     now = now or utcnow()
@@ -160,7 +168,7 @@ async def push_in(
     rejected_creates = await _rejected_creates(
         session, client_id, sorted({m.id for m in mutations if m.op != CREATE})
     )
-    caller = Caller(scope, c.Origin(client_id, "", scope.member_id), now)
+    caller = Caller(scope, c.Origin(client_id, "", scope.member_id), now, max_attachment_bytes)
     results: list[dict[str, Any]] = []
     seen: dict[str, dict[str, Any]] = {}
     created_here: set[str] = set()
@@ -248,6 +256,7 @@ async def _one(
         caller.scope,
         c.Origin(caller.origin.client_id, raw.mutation_id, caller.origin.member_id),
         caller.now,
+        caller.max_attachment_bytes,
     )
     try:
         mutation = _parse(raw)
@@ -309,6 +318,7 @@ async def push(
     client_id: str,
     mutations: list[MutationInput],
     now: datetime | None = None,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
 ) -> list[dict[str, Any]]:
     """One transaction per batch. When the same batch arrives twice at once (a retry while
     the first is still running), the second loses the race on the unique (clientId,
@@ -319,7 +329,12 @@ async def push(
         try:
             async with sessions() as session, session.begin():
                 return await push_in(
-                    session, scope=scope, client_id=client_id, mutations=mutations, now=now
+                    session,
+                    scope=scope,
+                    client_id=client_id,
+                    mutations=mutations,
+                    now=now,
+                    max_attachment_bytes=max_attachment_bytes,
                 )
         except IntegrityError:
             if last:

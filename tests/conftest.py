@@ -145,12 +145,13 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         env="development",
         push_allow_insecure_endpoints=True,
         run_worker_in_process=False,
+        media_dir=str(tmp_path / "media"),
     )
 
 
