@@ -179,8 +179,16 @@ class SyncClient:
         self.results[mutation["mutationId"]] = result
         key = (mutation["collection"], mutation["id"])
         data = result.get("data")
-        if result["status"] == "REJECTED" and mutation["op"] == "CREATE":
-            self.records.pop(key, None)  # never made on the server: the local draft goes
+        if mutation["op"] == "CREATE" and (
+            result["status"] == "REJECTED" or (result["status"] == "CONFLICT" and not data)
+        ):
+            # Never made on the server (refused, or its ticket left the phone's scope and the
+            # record is kept in a conflict): the local draft goes, and any file waiting for it.
+            self.records.pop(key, None)
+            if self.blobs.pop(mutation["id"], None) is not None:
+                self.upload_errors[mutation["id"]] = result.get("error") or {
+                    "extensions": {"code": result["status"]}
+                }
             return
         if not data:
             return
@@ -255,7 +263,8 @@ class SyncClient:
             return None
         if response.status_code == 204:
             return int(response.headers["Upload-Offset"])
-        raise SyncFailed(f"HTTP_{response.status_code}", "cannot learn the upload offset")
+        error = response.json()["errors"][0]
+        raise SyncFailed(error["extensions"]["code"], error["message"])
 
     async def upload(self, *, attempts: int = 5) -> dict[str, str]:
         """Upload every waiting file whose record the server has, in pieces of upload_chunk
@@ -303,6 +312,10 @@ class SyncClient:
                     return "UPLOADED"
             except httpx.TransportError:
                 continue  # the link dropped: ask the server how far it got
+            except SyncFailed as refused:  # e.g. NOT_FOUND: the record (or ticket) is gone
+                self.upload_errors[attachment_id] = {"extensions": {"code": refused.code}}
+                self.blobs.pop(attachment_id)
+                return refused.code
         return "PENDING"
 
     # --- reading the copy ----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The offline day, over real HTTP: a liaison works all day without network (20 new tickets,
-50 edits, 30 sign-ins) while the dispatcher moves two of its tickets to another grid; one
+50 edits, 30 sign-ins, 5 photos) while the dispatcher moves two of its tickets to another grid; one
 reconnect; nothing is lost, and the two moved tickets leave the phone with their edits kept
 as conflicts."""
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from api.tickets import lifecycle
 from api.tickets.models import Ticket
 from sync.models import StoredMutation, SyncConflict
+from tests.attachment_support import photo
 from tests.sync_support import build_county, do, phone, server_ticket, server_view
 
 EDITS = [
@@ -72,7 +73,13 @@ async def test_a_day_offline(live_server, session_factory) -> None:
             )
             for i in range(30)
         ]
-        assert len(a.outbox) == 20 + 50 + 30
+        # Five photos: three of new cases, two of tickets in hand (one of them moved away
+        # meanwhile, below: its photo stays with the phone's conflict, not uploaded).
+        photos = {
+            a.attach(ticket_id, photo(320, 240, seed=n), takenAt="2026-11-27T10:30:00+08:00"): n
+            for n, ticket_id in enumerate([*created[:3], assigned[2], assigned[0]])
+        }
+        assert len(a.outbox) == 20 + 50 + 30 + 5
         sent = [m["mutationId"] for m in a.outbox]
 
         # --- meanwhile, at the office ---
@@ -98,7 +105,7 @@ async def test_a_day_offline(live_server, session_factory) -> None:
                 .select_from(StoredMutation)
                 .where(StoredMutation.client_id == a.client_id)
             )
-            assert stored == 100
+            assert stored == 105
             statuses = {a.results[m]["status"] for m in sent}
             assert "REJECTED" not in statuses, [
                 a.results[m]["error"] for m in sent if a.results[m]["error"]
@@ -140,6 +147,14 @@ async def test_a_day_offline(live_server, session_factory) -> None:
 
         # The phone: the moved tickets are gone, the conflicts are there, all 30 sign-ins.
         assert not set(moved) & set(a.of("tickets"))
-        assert len(a.of("syncConflicts")) == 10
+        # Ten edits and the photo of a moved ticket (its whole record, LEFT_SCOPE).
+        assert len(a.of("syncConflicts")) == 11
         assert set(signins) == set(a.of("attendances"))
+        # The four photos of tickets in scope are uploaded and say so; the fifth went with
+        # its ticket (LEFT_SCOPE, kept as a conflict) and waits on nothing.
+        landed = [p for p, n in photos.items() if n < 4]
+        assert {p: a.of("ticketAttachments")[p]["uploaded"] for p in landed} == dict.fromkeys(
+            landed, True
+        )
+        assert a.blobs == {}
         assert a.snapshot() == await server_view(http, county.liaison_a)
