@@ -12,6 +12,11 @@ HTTP or GraphQL); the baseline is the minimal SQL a hand-written server would is
 same result: one indexed range read of the log joined to the records; and for the push, per
 mutation one INSERT of the ticket, one of its change-log row and one of the stored result.
 
+Uploads (`--uploads 100`, on by default; 0 skips): 100 photos of 2 MB, each a record made by
+syncPush and then its bytes by `PUT /attachments/{id}` over real HTTP to a uvicorn server
+(whole file, and in 3 resumable pieces), against a plain file copy of the same 100 files on
+the same disk in the same run — the floor for storing bytes on that disk.
+
 Figures (function level, PostgreSQL 15, a loaded 2-core machine; `--repeat 3`, median ms;
 the hand-SQL column is measured in the same run, so compare the ratios):
 
@@ -40,21 +45,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import shutil
 import statistics
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+import httpx
+import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import sync  # noqa: E402,F401
+from api.app import create_app  # noqa: E402
+from api.auth.models import TokenKind  # noqa: E402
 from api.auth.scope import scope_for  # noqa: E402
+from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
 from api.grids.models import GridKind  # noqa: E402
@@ -63,6 +77,7 @@ from api.members.service import create_member  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
 from sync.pull import pull  # noqa: E402
 from sync.push import MutationInput, push_in  # noqa: E402
+from tests.attachment_support import photo  # noqa: E402
 
 FILL = """
 WITH g AS (SELECT generate_series(1, $1) AS n)
@@ -247,17 +262,167 @@ async def bench_rows(base_url: str, rows: int, repeat: int) -> list[tuple[str, f
         await admin.close()
 
 
+class _Server:
+    """The app under uvicorn on a free port, in a thread of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+async def bench_uploads(base_url: str, count: int, size: int) -> list[tuple[str, float, float]]:
+    """`count` photos of `size` bytes uploaded over HTTP, against copying the same files."""
+    name = f"gl_bench_{uuid.uuid4().hex[:8]}"
+    admin_dsn = make_url(base_url).set(drivername="postgresql").render_as_string(False)
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    work = Path(tempfile.mkdtemp(prefix="gl_bench_media_"))
+    settings = Settings(
+        database_url=pg_url(base_url, name),
+        media_dir=str(work / "media"),
+        run_worker_in_process=False,
+    )
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            county = await create_grid(
+                session, code="B", name="Bench", kind=GridKind.COUNTY, parent_id=None
+            )
+            member = await create_member(
+                session, name="Bench", phone="13911112222", roles=["ADMIN"], grid_ids=[]
+            )
+            token = (
+                await issue_token(session, member=member, kind=TokenKind.SESSION, lifetime=None)
+            ).token
+            scope = await scope_for(session, member)
+        files = [photo(960, 720, pad_to=size, seed=n) for n in range(count)]
+        source = work / "source"
+        source.mkdir()
+        for n, data in enumerate(files):
+            (source / f"{n}.jpg").write_bytes(data)
+
+        async def records() -> list[str]:
+            ids = [str(uuid.uuid4()) for _ in files]
+            ticket = str(uuid.uuid4())
+            mutations = [
+                MutationInput(
+                    uuid.uuid4().hex,
+                    "tickets",
+                    ticket,
+                    "CREATE",
+                    None,
+                    {"title": "photos", "source": "RISK_HAZARD", "gridId": str(county.id)},
+                )
+            ] + [
+                MutationInput(
+                    uuid.uuid4().hex,
+                    "ticketAttachments",
+                    attachment_id,
+                    "CREATE",
+                    None,
+                    {
+                        "ticketId": ticket,
+                        "kind": "PHOTO",
+                        "contentType": "image/jpeg",
+                        "byteSize": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                    },
+                )
+                for attachment_id, data in zip(ids, files, strict=True)
+            ]
+            async with sessions() as session, session.begin():
+                out = await push_in(session, scope=scope, client_id="bench", mutations=mutations)
+            assert all(r["status"] == "APPLIED" for r in out), out[:2]
+            return ids
+
+        results: list[tuple[str, float, float]] = []
+        with _Server(settings) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+                auth = {"Authorization": f"Bearer {token}"}
+                for pieces in (1, 3):
+                    ids = await records()
+                    start = time.perf_counter()
+                    for attachment_id, data in zip(ids, files, strict=True):
+                        step = -(-len(data) // pieces)
+                        for first in range(0, len(data), step):
+                            last = min(first + step, len(data)) - 1
+                            answer = await http.put(
+                                f"/attachments/{attachment_id}",
+                                content=data[first : last + 1],
+                                headers={
+                                    **auth,
+                                    "Content-Range": f"bytes {first}-{last}/{len(data)}",
+                                },
+                            )
+                            assert answer.status_code in (201, 202), answer.text
+                    ours = time.perf_counter() - start
+                    target = work / f"copy-{pieces}"
+                    target.mkdir()
+                    start = time.perf_counter()
+                    for n in range(count):
+                        shutil.copyfile(source / f"{n}.jpg", target / f"{n}.jpg")
+                    copy = time.perf_counter() - start
+                    label = f"upload {count} x {size / 2**20:.0f} MB, {pieces} piece(s)"
+                    results.append((label, ours, copy))
+        return results
+    finally:
+        await engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, action="append", help="table size (repeatable)")
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--uploads", type=int, default=100, help="photos to upload (0: none)")
+    parser.add_argument("--upload-bytes", type=int, default=2 * 1024 * 1024)
+    parser.add_argument("--no-rows", action="store_true", help="only the upload table")
     args = parser.parse_args()
-    sizes = args.rows or [10_000, 1_000_000]
+    sizes = [] if args.no_rows else args.rows or [10_000, 1_000_000]
     table: list[tuple[str, float, float]] = []
     for rows in sizes:
         print(f"table of {rows:,} rows")
         table += await bench_rows(args.url, rows, args.repeat)
+    if args.uploads:
+        print(f"{args.uploads} uploads of {args.upload_bytes:,} bytes")
+        uploads = await bench_uploads(args.url, args.uploads, args.upload_bytes)
+        print()
+        print(
+            f"| {'operation':<36} | {'gridlink s':>10} | {'MB/s':>6} | {'file copy s':>11} "
+            f"| {'MB/s':>6} | {'ratio':>6} |"
+        )
+        print(f"| {'-' * 36} | {'-' * 9}: | {'-' * 5}: | {'-' * 10}: | {'-' * 5}: | {'-' * 5}: |")
+        volume = args.uploads * args.upload_bytes / 2**20
+        for label, ours, copy in uploads:
+            print(
+                f"| {label:<36} | {ours:>10.2f} | {volume / ours:>6.0f} | {copy:>11.3f} "
+                f"| {volume / copy:>6.0f} | {ours / copy:>6.1f} |"
+            )
+    if not table:
+        return
     print()
     print(f"| {'operation':<36} | {'gridlink ms':>11} | {'hand SQL ms':>11} | {'ratio':>6} |")
     print(f"| {'-' * 36} | {'-' * 10}: | {'-' * 10}: | {'-' * 5}: |")

@@ -51,6 +51,7 @@ THUMBNAIL_SIZES = (64, 160, 320, 640, 1280)
 MAGIC_BYTES = 262
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GPS_IFD = 0x8825
+_ORIENTATION = 0x0112
 
 
 # --- the record ----------------------------------------------------------------------------
@@ -343,13 +344,12 @@ async def receive_piece(
             except UploadRefused:
                 await store.delete_prefix(staging)
                 raise
-    if fresh:
-        await store.put(f"{staging}/{offset:012d}-{len(fresh)}", fresh)
-        pieces.append((offset, f"{staging}/{offset:012d}-{len(fresh)}", len(fresh)))
-        offset += len(fresh)
-    if offset < total:
-        return state_of(attachment, offset)
-    return await _complete(session, store, attachment, sorted(pieces), now or utcnow())
+    if offset + len(fresh) < total:
+        if fresh:
+            await store.put(f"{staging}/{offset:012d}-{len(fresh)}", fresh)
+        return state_of(attachment, offset + len(fresh))
+    # The last piece is checked from memory with the earlier ones: it never goes to staging.
+    return await _complete(session, store, attachment, pieces, fresh, now or utcnow())
 
 
 async def _complete(
@@ -357,15 +357,18 @@ async def _complete(
     store: Store,
     attachment: TicketAttachment,
     pieces: list[tuple[int, str, int]],
+    last: bytes,
     now: datetime,
 ) -> UploadState:
     parts = bytearray()
-    for start, key, _size in pieces:
+    for start, key, size in pieces:
+        if start + size <= len(parts):
+            continue  # an overlapping resend already covered
         chunk = await store.get(key)
         if chunk is None or start > len(parts):
             raise UploadRefused(409, "UPLOAD_OFFSET_MISMATCH", "a piece went missing; resend")
         parts += chunk[len(parts) - start :]
-    data = bytes(parts[: attachment.byte_size])
+    data = bytes(parts) + last if parts else last
     staging = _staging(attachment.id)
     if hashlib.sha256(data).hexdigest() != attachment.sha256:
         await store.delete_prefix(staging)
@@ -392,11 +395,13 @@ async def _complete(
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height as shown (EXIF orientation applied), read from the headers."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            turned = image.getexif().get(_ORIENTATION) in {5, 6, 7, 8}
             image.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            return ImageOps.exif_transpose(image).size
+            return (height, width) if turned else (width, height)
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise UploadRefused(
             415, "TYPE_MISMATCH", f"the image cannot be read: {type(error).__name__}", "contentType"
