@@ -471,21 +471,30 @@ async def delete_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
 # --- comments, attendances: append-only -----------------------------------------------------
 
 
-async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
-    f = only_fields(m.fields, push_rules.allowed("ticketComments", CREATE))
-    ticket_id = parse_uuid(f.get("ticketId"), "ticketId")
+async def ticket_left_scope(
+    session: AsyncSession, caller: Caller, m: Mutation, ticket_id: uuid.UUID, what: str
+) -> Outcome | None:
+    """A record hung on a ticket (comment, attachment) arriving after its ticket left the
+    caller's scope: kept whole as a LEFT_SCOPE conflict. None when the ticket is in scope;
+    NOT_FOUND or FORBIDDEN when the caller never saw it."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         raise not_found("ticketId", "the ticket")
-    if not caller.scope.sees(ticket):
-        if await was_in_scope(session, caller.scope, ticket_id):
-            message = (
-                "the ticket was moved out of your scope before your comment reached the server"
-            )
-            return keep_all_as_conflicts(
-                session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
-            )
-        raise out_of_scope()
+    if caller.scope.sees(ticket):
+        return None
+    if await was_in_scope(session, caller.scope, ticket_id):
+        message = f"the ticket was moved out of your scope before your {what} reached the server"
+        return keep_all_as_conflicts(
+            session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
+        )
+    raise out_of_scope()
+
+
+async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
+    f = only_fields(m.fields, push_rules.allowed("ticketComments", CREATE))
+    ticket_id = parse_uuid(f.get("ticketId"), "ticketId")
+    if (gone := await ticket_left_scope(session, caller, m, ticket_id, "comment")) is not None:
+        return gone
     comment = await lifecycle.add_comment(
         session,
         scope=caller.scope,
@@ -552,16 +561,8 @@ async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) 
 async def create_attachment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
     f = only_fields(m.fields, push_rules.allowed("ticketAttachments", CREATE))
     ticket_id = parse_uuid(f.get("ticketId"), "ticketId")
-    ticket = await session.get(Ticket, ticket_id)
-    if ticket is None or ticket.deleted:
-        raise not_found("ticketId", "the ticket")
-    if not caller.scope.sees(ticket):
-        if await was_in_scope(session, caller.scope, ticket_id):
-            message = "the ticket was moved out of your scope before your photo reached the server"
-            return keep_all_as_conflicts(
-                session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
-            )
-        raise out_of_scope()
+    if (gone := await ticket_left_scope(session, caller, m, ticket_id, "photo")) is not None:
+        return gone
     attachment = await attachments.create_attachment(
         session,
         scope=caller.scope,
