@@ -59,6 +59,18 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_ticket_attachment_ticket_id"), ["ticket_id"], unique=False
         )
+    # Comments of tickets deleted before deleting a ticket took its comments with it: gone
+    # too, so that a first sync no longer hands them out.
+    op.execute(
+        """
+        UPDATE ticket_comment
+        SET deleted_at = (SELECT t.deleted_at FROM ticket t WHERE t.id = ticket_comment.ticket_id),
+            updated_at = (SELECT t.deleted_at FROM ticket t WHERE t.id = ticket_comment.ticket_id),
+            version = version + 1
+        WHERE deleted_at IS NULL
+          AND ticket_id IN (SELECT id FROM ticket WHERE deleted_at IS NOT NULL)
+        """
+    )
 
 
 def downgrade() -> None:
