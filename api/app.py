@@ -20,6 +20,7 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.i18n.http import RequestLanguage
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             *attachment_routes(),
         ],
         middleware=[
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(ATTACHMENTS,))
+            Middleware(RequestLanguage),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(ATTACHMENTS,)),
         ],
         lifespan=lifespan,
     )

@@ -20,6 +20,7 @@ from schema.dashboard import DashboardQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
 from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
+from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
@@ -42,6 +43,7 @@ class Query(
     DashboardQuery,
     NotificationQuery,
     SyncQuery,
+    LanguageQuery,
 ):
     pass
 
@@ -56,6 +58,7 @@ class Mutation(
     StationMutation,
     NotificationMutation,
     SyncMutation,
+    LanguageMutation,
 ):
     pass
 
