@@ -1,7 +1,7 @@
 """ticket attachments (photos, documents, voice notes)
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01 00:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import api.records
 
 revision: str = "0006"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"  # "0005" as assigned; chained after main's 0008 to stay one head
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
