@@ -237,20 +237,19 @@ async def _latest_positions(
     already changed again is sent once, at that later position."""
     first = (found[0].txid, found[0].seq)
     latest = {r.record_id: (r.txid, r.seq) for r in found}
-    query = select(ChangeRow.record_id, ChangeRow.txid, ChangeRow.seq).where(
+    wanted: list[Any] = [ChangeRow.record_id, ChangeRow.txid, ChangeRow.seq]
+    if not scope.everything:
+        wanted += [ChangeRow.keys_after, ChangeRow.keys_before]
+    query = select(*wanted).where(
         ChangeRow.record_id.in_(list(latest)),
         sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(*first),
     )
-    if not scope.everything:
-        query = query.where(
-            sa.exists().where(
-                ChangeKey.txid == ChangeRow.txid,
-                ChangeKey.seq == ChangeRow.seq,
-                ChangeKey.key.in_(sorted(scope.keys())),
-            )
-        )
-    for record_id, txid, seq in (await session.execute(query)).all():
-        latest[record_id] = max(latest[record_id], (txid, seq))
+    keys = scope.keys()
+    for row in (await session.execute(query)).all():
+        # The row's keys are those its sync_change_key rows carry: the caller reads it iff
+        # one of them is the caller's (checked here rather than joined, per row, in SQL).
+        if scope.everything or not keys.isdisjoint(row.keys_after + row.keys_before):
+            latest[row.record_id] = max(latest[row.record_id], (row.txid, row.seq))
     return latest
 
 
