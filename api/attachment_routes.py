@@ -18,31 +18,11 @@ from api.auth import tokens
 from api.auth.scope import Scope, sign_in
 from api.errors import DomainError
 from api.graphql_view import bearer_token
+from api.i18n import _
 
 PREFIX = "/attachments/"
 _CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-# Chinese first (the users read Chinese); English on Accept-Language: en.
-_ZH = {
-    "UNAUTHENTICATED": "请先登录：请求头需带 Authorization: Bearer <token>",
-    "NOT_FOUND": "没有这个附件（或它所属的工单不在您的范围内）",
-    "FORBIDDEN": "只有创建该附件的成员可以上传它的文件",
-    "INVALID": "请求有误",
-    "TOO_LARGE": "文件超过了允许的大小",
-    "TYPE_MISMATCH": "文件内容与声明的类型不符，本次上传已作废",
-    "HASH_MISMATCH": "文件的 SHA-256 与记录不符，本次上传已作废",
-    "UPLOAD_OFFSET_MISMATCH": "服务器上的进度与本段的起点不符，请从 Upload-Offset 继续",
-    "ALREADY_UPLOADED": "这个附件已上传了另一份文件",
-    "NOT_UPLOADED": "文件尚未完整上传",
-}
-
-
-def _message(request: Request, code: str, english: str) -> str:
-    wanted = request.headers.get("accept-language", "").lower()
-    if wanted.startswith("en") or code not in _ZH:
-        return english
-    return f"{_ZH[code]}（{english}）"
 
 
 def _error(
@@ -56,7 +36,7 @@ def _error(
     extensions: dict[str, Any] = {"code": code}
     if field:
         extensions["field"] = field
-    body = {"errors": [{"message": _message(request, code, message), "extensions": extensions}]}
+    body = {"errors": [{"message": str(message), "extensions": extensions}]}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -69,7 +49,7 @@ def _store(request: Request) -> Store:
 
 async def _caller(request: Request) -> Scope | JSONResponse:
     token = bearer_token(request)
-    refused = "sign in first: send Authorization: Bearer <token>"
+    refused: str = _("sign in first: send Authorization: Bearer <token>")
     if token:
         async with request.app.state.sessions() as session:
             try:
@@ -105,7 +85,7 @@ async def attachment(request: Request) -> Response:
     try:
         attachment_id = uuid.UUID(request.path_params["attachment_id"])
     except ValueError:
-        return _error(request, 400, "INVALID", "the attachment id must be a UUID", "id")
+        return _error(request, 400, "INVALID", _("the attachment id must be a UUID"), "id")
     scope = await _caller(request)
     if isinstance(scope, JSONResponse):
         return scope
@@ -131,7 +111,9 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
         async for chunk in request.stream():
             body += chunk
             if len(body) > limit:
-                raise service.UploadRefused(413, "TOO_LARGE", f"at most {limit} bytes")
+                raise service.UploadRefused(
+                    413, "TOO_LARGE", _("at most {limit} bytes", limit=limit)
+                )
     except ClientDisconnect:
         return bytes(body), False
     return bytes(body), True
@@ -151,7 +133,7 @@ async def _put(request: Request, scope: Scope, attachment_id: uuid.UUID) -> Resp
                 request,
                 400,
                 "INVALID",
-                "Content-Range is 'bytes START-END/TOTAL' or 'bytes */TOTAL'",
+                _("Content-Range is 'bytes START-END/TOTAL' or 'bytes */TOTAL'"),
                 "Content-Range",
             )
         total = int(found.group(3))
@@ -164,11 +146,16 @@ async def _put(request: Request, scope: Scope, attachment_id: uuid.UUID) -> Resp
                     request,
                     400,
                     "INVALID",
-                    "Content-Range needs START <= END < TOTAL",
+                    _("Content-Range needs START <= END < TOTAL"),
                     "Content-Range",
                 )
     if total is not None and total > settings.max_attachment_bytes:
-        return _error(request, 413, "TOO_LARGE", f"at most {settings.max_attachment_bytes} bytes")
+        return _error(
+            request,
+            413,
+            "TOO_LARGE",
+            _("at most {limit} bytes", limit=settings.max_attachment_bytes),
+        )
     limit = settings.max_attachment_bytes if end is None or start is None else end - start + 1
     data, whole = await _read_body(request, limit)
     if whole and end is not None and start is not None and len(data) != end - start + 1:
@@ -176,7 +163,7 @@ async def _put(request: Request, scope: Scope, attachment_id: uuid.UUID) -> Resp
             request,
             400,
             "INVALID",
-            "the body is not as long as Content-Range says",
+            _("the body is not as long as Content-Range says"),
             "Content-Range",
         )
     async with request.app.state.sessions() as session, session.begin():
@@ -207,7 +194,7 @@ async def _get(request: Request, scope: Scope, attachment_id: uuid.UUID) -> Resp
     size: int | None = None
     if raw_size is not None:
         if not raw_size.isdigit():
-            return _error(request, 400, "INVALID", "size is a number of pixels", "size")
+            return _error(request, 400, "INVALID", _("size is a number of pixels"), "size")
         size = int(raw_size)
     async with request.app.state.sessions() as session:
         record, _ticket = await service.visible_attachment(session, scope, attachment_id)
@@ -217,7 +204,7 @@ async def _get(request: Request, scope: Scope, attachment_id: uuid.UUID) -> Resp
         if request.method == "HEAD":
             return Response(status_code=204, headers=_state_headers(state))
         raise service.UploadRefused(
-            409, "NOT_UPLOADED", "the file has not been uploaded completely yet"
+            409, "NOT_UPLOADED", _("the file has not been uploaded completely yet")
         )
     answer = await service.served(store, record, staff=service.is_staff(scope), size=size)
     headers = {

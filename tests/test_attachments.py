@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import hashlib
 import io
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -217,6 +218,9 @@ async def test_refused_uploads_and_reads(live, session_factory) -> None:
         # A wrong hash: refused, nothing kept, nothing served.
         response = await put(county.liaison_a, wrong_hash, data)
         assert (response.status_code, code(response)) == (422, "HASH_MISMATCH")
+        assert re.search(r"[\u4e00-\u9fff]", response.json()["errors"][0]["message"])
+        response = await put(county.liaison_a, wrong_hash, data, **{"Accept-Language": "en"})
+        assert "SHA-256" in response.json()["errors"][0]["message"]
         assert await _offset(http, county.liaison_a, wrong_hash) == 0
         response = await http.get(f"/attachments/{wrong_hash}", headers=_auth(county.admin))
         assert response.status_code == 409

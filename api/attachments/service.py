@@ -21,6 +21,7 @@ from api.attachments.models import AttachmentKind, TicketAttachment
 from api.attachments.storage import Store
 from api.auth.scope import Scope
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import _
 from api.records import utcnow
 from api.tickets import lifecycle
 from api.tickets.models import Ticket
@@ -275,8 +276,11 @@ def _check_type(attachment: TicketAttachment, head: bytes) -> None:
         raise UploadRefused(
             415,
             "TYPE_MISMATCH",
-            f"the file is not {attachment.content_type} (its first bytes say "
-            f"{detected or 'unknown'}); upload discarded",
+            _(
+                "the file is not {declared} (its first bytes say {detected}); upload discarded",
+                declared=attachment.content_type,
+                detected=detected or "?",
+            ),
             "contentType",
         )
 
@@ -301,19 +305,21 @@ async def receive_piece(
     attachment, ticket = await visible_attachment(session, scope, attachment_id, for_update=True)
     if scope.read_only or attachment.uploaded_by_id != scope.member_id:
         raise UploadRefused(
-            403, "FORBIDDEN", "only the member who created the attachment uploads its bytes"
+            403, "FORBIDDEN", _("only the member who created the attachment uploads its bytes")
         )
     total = attachment.byte_size if total is None else total
     if total != attachment.byte_size:
         raise UploadRefused(
             400,
             "INVALID",
-            f"the total in Content-Range must be the attachment's byteSize "
-            f"({attachment.byte_size})",
+            _(
+                "the total in Content-Range must be the attachment's byteSize ({size})",
+                size=attachment.byte_size,
+            ),
             "Content-Range",
         )
     if start + len(data) > total:
-        raise UploadRefused(413, "TOO_LARGE", "more bytes than the attachment's byteSize")
+        raise UploadRefused(413, "TOO_LARGE", _("more bytes than the attachment's byteSize"))
     if attachment.uploaded:
         # A retry after the answer was lost: the same bytes get the same answer; other
         # bytes (or a whole file of another length) are another file.
@@ -321,7 +327,7 @@ async def receive_piece(
         other = data != stored[start : start + len(data)]
         if other or (whole_file and len(data) != total and whole_request):
             raise UploadRefused(
-                409, "ALREADY_UPLOADED", "a different file was already uploaded for this id"
+                409, "ALREADY_UPLOADED", _("a different file was already uploaded for this id")
             )
         return state_of(attachment, attachment.byte_size)
     staging = _staging(attachment.id)
@@ -331,7 +337,7 @@ async def receive_piece(
         raise UploadRefused(
             409,
             "UPLOAD_OFFSET_MISMATCH",
-            f"the server has {offset} bytes; continue from there",
+            _("the server has {offset} bytes; continue from there", offset=offset),
             "Content-Range",
             offset=offset,
         )
@@ -366,7 +372,7 @@ async def _complete(
             continue  # an overlapping resend already covered
         chunk = await store.get(key)
         if chunk is None or start > len(parts):
-            raise UploadRefused(409, "UPLOAD_OFFSET_MISMATCH", "a piece went missing; resend")
+            raise UploadRefused(409, "UPLOAD_OFFSET_MISMATCH", _("a piece went missing; resend"))
         parts += chunk[len(parts) - start :]
     data = bytes(parts) + last if parts else last
     staging = _staging(attachment.id)
@@ -375,7 +381,7 @@ async def _complete(
         raise UploadRefused(
             422,
             "HASH_MISMATCH",
-            "the file's SHA-256 is not the record's sha256; upload discarded",
+            _("the file's SHA-256 is not the record's sha256; upload discarded"),
             "sha256",
         )
     try:
@@ -402,9 +408,9 @@ def _image_size(data: bytes) -> tuple[int, int]:
             turned = image.getexif().get(_ORIENTATION) in {5, 6, 7, 8}
             image.verify()
             return (height, width) if turned else (width, height)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise UploadRefused(
-            415, "TYPE_MISMATCH", f"the image cannot be read: {type(error).__name__}", "contentType"
+            415, "TYPE_MISMATCH", _("the image cannot be read; upload discarded"), "contentType"
         ) from None
 
 
@@ -424,13 +430,13 @@ async def served(
     """What a caller gets: the original (staff), the original without its GPS data (others;
     made once and cached), or a thumbnail (made once and cached). Only for a complete file."""
     if not attachment.uploaded:
-        raise UploadRefused(409, "NOT_UPLOADED", "the file has not been uploaded completely yet")
+        raise UploadRefused(409, "NOT_UPLOADED", _("the file has not been uploaded completely yet"))
     if size is not None:
         if size not in THUMBNAIL_SIZES:
             sizes = ", ".join(map(str, THUMBNAIL_SIZES))
-            raise UploadRefused(400, "INVALID", f"size is one of {sizes}", "size")
+            raise UploadRefused(400, "INVALID", _("size is one of {sizes}", sizes=sizes), "size")
         if attachment.content_type not in IMAGES:
-            raise UploadRefused(400, "INVALID", "thumbnails are made of images only", "size")
+            raise UploadRefused(400, "INVALID", _("thumbnails are made of images only"), "size")
         return await _variant(store, attachment, f"thumb-{size}", lambda b: _thumbnail(b, size))
     if staff or attachment.content_type not in IMAGES:
         original = await _original(store, attachment)
@@ -441,7 +447,7 @@ async def served(
 async def _original(store: Store, attachment: TicketAttachment) -> bytes:
     data = await store.get(object_key(attachment.id))
     if data is None:
-        raise UploadRefused(409, "NOT_UPLOADED", "the file is not in the store")
+        raise UploadRefused(409, "NOT_UPLOADED", _("the file is not in the store"))
     return data
 
 
