@@ -35,7 +35,6 @@ MEMBER = register(
     View(
         name="Member",
         model=MemberRow,
-        visible=Scope.member_visible,
         to_one={"enterprise": ToOne("enterprise_id", "Enterprise")},
         hidden=frozenset({"password_hash"}),
     )
@@ -270,7 +269,7 @@ class MemberMutation:
                 sa.select(MemberRow).where(
                     MemberRow.id == member_id,
                     MemberRow.deleted_at.is_(None),
-                    info.context.scope.member_visible(),
+                    info.context.scope.visible(MemberRow),
                 )
             )
             if current is None:

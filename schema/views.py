@@ -44,7 +44,6 @@ class ToOne:
 class View:
     name: str
     model: Any
-    visible: Callable[[Scope], sa.ColumnElement[bool]]
     to_one: dict[str, ToOne] = field(default_factory=dict)
     # GraphQL field → the columns a resolver of that field reads from the source object.
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -57,6 +56,10 @@ class View:
     @property
     def table(self) -> sa.Table:
         return self.model.__table__
+
+    def visible(self, scope: Scope) -> sa.ColumnElement[bool]:
+        """The rows the caller sees: derived from the table's rule (api.auth.visibility)."""
+        return scope.visible(self.model)
 
     def live(self) -> sa.ColumnElement[bool]:
         return self.table.c.deleted_at.is_(None) if self.soft_delete else sa.true()

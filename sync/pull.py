@@ -123,22 +123,14 @@ def positions_query(scope: Scope, position: Checkpoint, bound: int | None, limit
     """The next `limit` + 1 settled log positions in the caller's scope, with what changed —
     O(limit) index reads whatever the size of the log or how far behind the caller is.
 
-    A county-wide scope reads the log itself in index order. Any other scope reads
-    sync_change_key once per key of the scope, each an ordered range of the primary key
+    It reads sync_change_key once per key of the scope, each an ordered range of the primary key
     (key, txid, seq) stopped after `limit` + 1, and merges those: a single `key IN (...)`
     range cannot be read in (txid, seq) order, so the database would read and sort every
     change after the checkpoint before applying the limit (a phone a month behind would
     pay for the whole month on every page)."""
     after = (position.txid, position.seq)
     wanted = [ChangeRow.txid, ChangeRow.seq, ChangeRow.collection, ChangeRow.record_id]
-    if scope.everything:
-        # Every row carries the key "all": read the log itself, in index order.
-        where = [sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(*after)]
-        if bound is not None:
-            where.append(ChangeRow.txid < bound)
-        return (
-            select(*wanted).where(*where).order_by(ChangeRow.txid, ChangeRow.seq).limit(limit + 1)
-        )
+    # A county-wide scope too: "all" is not every row (a notification is its recipient's).
     keys = sorted(scope.keys())
     if not keys:
         return select(*wanted).where(sa.false())
@@ -180,13 +172,11 @@ async def _log_page(
     found = found[:limit]
     if not has_more and bound is not None:
         # Committed changes held back behind a transaction still running: pull again soon.
-        table: Any = ChangeRow if scope.everything else ChangeKey
-        held = select(table.seq).where(
-            sa.tuple_(table.txid, table.seq) > sa.tuple_(position.txid, position.seq),
-            table.txid >= bound,
+        held = select(ChangeKey.seq).where(
+            sa.tuple_(ChangeKey.txid, ChangeKey.seq) > sa.tuple_(position.txid, position.seq),
+            ChangeKey.txid >= bound,
+            ChangeKey.key.in_(sorted(scope.keys())),
         )
-        if not scope.everything:
-            held = held.where(ChangeKey.key.in_(sorted(scope.keys())))
         has_more = (await session.scalar(held.limit(1))) is not None
     if not found:
         return PullPage([], position.encode(), has_more, False)
@@ -263,7 +253,10 @@ def _steps(scope: Scope) -> list[tuple[type[SyncedRecord], sa.ColumnElement[bool
     then every collection in wire order (tickets without those already sent)."""
     me = scope.member_id
     mine = Ticket.assignee_id == me if me is not None else sa.false()
-    steps: list[tuple[type[SyncedRecord], sa.ColumnElement[bool]]] = [(Ticket, mine)]
+    # Only those the scope sees (a token limited to some grids may not see its own).
+    steps: list[tuple[type[SyncedRecord], sa.ColumnElement[bool]]] = [
+        (Ticket, sa.and_(mine, scope_clause(Ticket, scope)))
+    ]
     for model in MODELS:
         clause = scope_clause(model, scope)
         if model is Ticket:
