@@ -7,6 +7,7 @@ process than the one holding the socket."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from datetime import timedelta
@@ -89,10 +90,8 @@ async def test_logout_closes_the_socket_and_nothing_runs_on_it(
             }
         },
     }
-    try:
+    with contextlib.suppress(websockets.ConnectionClosed):
         await ws.send(json.dumps({"id": "m", "type": "subscribe", "payload": create}))
-    except websockets.ConnectionClosed:
-        pass
     code, _ = await closed_with(ws)
     assert code == 4401
     async with session_factory() as session:
