@@ -377,3 +377,236 @@ async def test_every_door_shows_the_same_records(demo: Demo, http: httpx.AsyncCl
         }
         problems += differences(caller, doors)
     assert not problems, "\n".join(problems)
+
+
+# --- the findings, as reported -----------------------------------------------------------
+
+TICKETS = "{ tickets(first: 1000) { nodes { uuid } } }"
+MEMBERS = "{ members(first: 1000) { nodes { uuid } } }"
+
+
+async def first_sync(http: httpx.AsyncClient, token: str) -> dict[str, set[str]]:
+    changes, _ = await pull_all(http, token)
+    found: dict[str, set[str]] = {}
+    apply(found, changes)
+    return found
+
+
+async def test_a_token_limited_to_a_grid_gets_the_same_through_sync(
+    demo: Demo, http: httpx.AsyncClient
+) -> None:
+    """The demo liaison limited to a grid not its own, and the town officer limited to a grid
+    of its town, with tokens made by `gridlink create-token`."""
+    for phone, expected_tickets in (("13800000003", 0), ("13800000002", None)):
+        token = cli(
+            demo.database_url,
+            "create-token",
+            "--phone",
+            phone,
+            "--name",
+            "probe",
+            "--grid",
+            LIMITED_TO,
+            "--read-only",
+        )
+        synced = await first_sync(http, token)
+        listed_tickets = {
+            n["uuid"] for n in (await gql(http, TICKETS, token=token))["data"]["tickets"]["nodes"]
+        }
+        assert synced.get("tickets", set()) == listed_tickets, phone
+        if expected_tickets is not None:
+            assert len(listed_tickets) == expected_tickets
+            # Nothing of the owner's own beyond the grid: no comments, no notifications.
+            assert not synced.get("ticketComments") and not synced.get("notifications")
+        members = {
+            n["uuid"] for n in (await gql(http, MEMBERS, token=token))["data"]["members"]["nodes"]
+        }
+        assert synced.get("members", set()) == members, phone
+
+
+async def test_staff_of_visible_enterprises_come_through_sync(
+    demo: Demo, http: httpx.AsyncClient
+) -> None:
+    login = """mutation { login(phone: "13800000003", password: "gridlink-demo") { token } }"""
+    token = (await gql(http, login))["data"]["login"]["token"]
+    members = {
+        n["uuid"] for n in (await gql(http, MEMBERS, token=token))["data"]["members"]["nodes"]
+    }
+    engine = create_engine(demo.settings)
+    async with session_factory(engine)() as session:
+        staff = set(
+            map(
+                str,
+                await session.scalars(
+                    sa.select(Member.id)
+                    .join(Enterprise, Enterprise.id == Member.enterprise_id)
+                    .join(Grid, Grid.id == Enterprise.grid_id)
+                    .where(Grid.code == "SY-T01-J01", Member.deleted_at.is_(None))
+                ),
+            )
+        )
+    await engine.dispose()
+    assert staff and staff <= members
+    assert (await first_sync(http, token))["members"] == members
+
+
+async def _login(http: httpx.AsyncClient, phone: str) -> str:
+    query = """mutation($phone: String!) { login(phone: $phone, password: "gridlink-demo") {
+        token } }"""
+    return (await gql(http, query, {"phone": phone}))["data"]["login"]["token"]
+
+
+CREATE_TICKET = """mutation($input: CreateTicketInput!) { createTicket(input: $input) {
+  errors { code field } ticket { uuid reporter { uuid name phone roles } } } }"""
+
+
+async def _ids(demo: Demo, phone: str, grid: str) -> tuple[str, str]:
+    engine = create_engine(demo.settings)
+    async with session_factory(engine)() as session:
+        member = await session.scalar(sa.select(Member.id).where(Member.phone == phone))
+        grid_id = await session.scalar(sa.select(Grid.id).where(Grid.code == grid))
+    await engine.dispose()
+    return to_global_id("Member", member), to_global_id("Grid", grid_id)
+
+
+async def test_only_staff_name_another_reporter(demo: Demo, http: httpx.AsyncClient) -> None:
+    liaison = await _login(http, PHONES["liaison"])
+    admin_id, grid = await _ids(demo, PHONES["admin"], "SY-T01-J01")
+    sent = {"title": "reported for the admin", "source": "RISK_HAZARD", "gridId": grid}
+    answer = await gql(
+        http, CREATE_TICKET, {"input": {**sent, "reporterId": admin_id}}, token=liaison
+    )
+    payload = answer["data"]["createTicket"]
+    assert payload["ticket"] is None
+    assert payload["errors"] == [{"code": "FORBIDDEN", "field": "reporterId"}]
+    # Staff may, for a member they see; the reporter's phone and roles then show only to
+    # callers who see that member.
+    town = await _login(http, PHONES["town"])
+    town_id, _ = await _ids(demo, PHONES["town"], "SY-T01-J01")
+    made = await gql(http, CREATE_TICKET, {"input": {**sent, "reporterId": town_id}}, token=town)
+    ticket = made["data"]["createTicket"]["ticket"]
+    assert ticket["reporter"]["phone"] == PHONES["town"]
+    seen = await gql(
+        http,
+        "query($id: ID!) { node(id: $id) { ... on Ticket { reporter { name phone roles } } } }",
+        {"id": to_global_id("Ticket", uuid.UUID(ticket["uuid"]))},
+        token=liaison,
+    )
+    reporter = seen["data"]["node"]["reporter"]
+    assert reporter["name"] and reporter["phone"] is None and reporter["roles"] is None
+    listed = await gql(
+        http,
+        "{ tickets(first: 1000) { nodes { uuid reporter { phone roles } } } }",
+        token=liaison,
+    )
+    row = next(n for n in listed["data"]["tickets"]["nodes"] if n["uuid"] == ticket["uuid"])
+    assert row["reporter"] == {"phone": None, "roles": None}
+    assert (
+        await gql(http, "query($id: ID!) { node(id: $id) { id } }", {"id": town_id}, token=liaison)
+    )["data"]["node"] is None
+
+
+PUSH = """mutation($client: String!, $mutations: [SyncMutationInput!]!) {
+  syncPush(clientId: $client, mutations: $mutations) {
+    results { status error { code message field } } } }"""
+
+
+async def _push(http: httpx.AsyncClient, token: str, **mutation: Any) -> dict[str, Any]:
+    mutation = {"mutationId": uuid.uuid4().hex, **mutation}
+    # A device of its own per push: one device's rejected CREATE colours its later edits.
+    variables = {"client": uuid.uuid4().hex, "mutations": [mutation]}
+    body = await gql(http, PUSH, variables, token=token)
+    return body["data"]["syncPush"]["results"][0]
+
+
+async def test_not_yours_and_not_there_get_one_answer(demo: Demo, http: httpx.AsyncClient) -> None:
+    liaison = await _login(http, PHONES["liaison"])
+    engine = create_engine(demo.settings)
+    async with session_factory(engine)() as session:
+        own_grid = await session.scalar(sa.select(Grid.id).where(Grid.code == "SY-T01-J01"))
+        foreign = await session.scalar(
+            sa.select(Ticket)
+            .where(Ticket.grid_id != own_grid, Ticket.deleted_at.is_(None))
+            .limit(1)
+        )
+        mine = await session.scalar(
+            sa.select(Ticket.id).where(Ticket.grid_id == own_grid, Ticket.deleted_at.is_(None))
+        )
+    await engine.dispose()
+    assert foreign is not None and mine is not None
+    random_id = str(uuid.uuid4())
+    new = {"title": "t", "source": "RISK_HAZARD", "gridId": str(own_grid)}
+    # CREATE with a foreign ticket's id: the answer of an id that cannot be a new record's.
+    taken = await _push(
+        http, liaison, collection="tickets", id=str(foreign.id), op="CREATE", fields=new
+    )
+    unusable = await _push(
+        http, liaison, collection="tickets", id=str(uuid.uuid1()), op="CREATE", fields=new
+    )
+    assert taken["status"] == unusable["status"] == "REJECTED"
+    assert taken["error"] == unusable["error"]
+    assert taken["error"]["code"] != "DUPLICATE_ID"
+    # One's own ticket's id: DUPLICATE_ID, which tells nothing new.
+    again = await _push(http, liaison, collection="tickets", id=str(mine), op="CREATE", fields=new)
+    assert again["error"]["code"] == "DUPLICATE_ID"
+    # UPDATE of a foreign ticket and of no ticket at all.
+    edit = {"title": "mine now"}
+    foreign_edit = await _push(
+        http,
+        liaison,
+        collection="tickets",
+        id=str(foreign.id),
+        op="UPDATE",
+        baseVersion=1,
+        fields=edit,
+    )
+    random_edit = await _push(
+        http, liaison, collection="tickets", id=random_id, op="UPDATE", baseVersion=1, fields=edit
+    )
+    assert foreign_edit["error"] == random_edit["error"]
+    assert foreign_edit["error"]["code"] == "NOT_FOUND"
+    # A comment on a foreign ticket and on none.
+    on_foreign = await _push(
+        http,
+        liaison,
+        collection="ticketComments",
+        id=str(uuid.uuid4()),
+        op="CREATE",
+        fields={"ticketId": str(foreign.id), "body": "hi"},
+    )
+    on_none = await _push(
+        http,
+        liaison,
+        collection="ticketComments",
+        id=str(uuid.uuid4()),
+        op="CREATE",
+        fields={"ticketId": random_id, "body": "hi"},
+    )
+    assert on_foreign["error"] == on_none["error"] and on_none["error"]["code"] == "NOT_FOUND"
+
+
+async def test_another_members_conflict_is_not_found(demo: Demo, http: httpx.AsyncClient) -> None:
+    engine = create_engine(demo.settings)
+    async with session_factory(engine)() as session, session.begin():
+        town = await session.scalar(sa.select(Member.id).where(Member.phone == PHONES["town"]))
+        assert town is not None
+        conflict = conflicts.keep_conflict(
+            session,
+            origin=conflicts.Origin(client_id="town-phone", mutation_id="m", member_id=town),
+            collection="tickets",
+            record_id=uuid.uuid4(),
+            field="title",
+            client_value="a",
+            server_value="b",
+            rule="SERVER_WINS",
+        )
+        await session.flush()
+        conflict_id = conflict.id
+    await engine.dispose()
+    liaison = await _login(http, PHONES["liaison"])
+    resolve = """mutation($id: ID!) { resolveSyncConflict(id: $id, choice: KEEP_SERVER) {
+        errors { code field message } } }"""
+    theirs = await gql(http, resolve, {"id": str(conflict_id)}, token=liaison)
+    none = await gql(http, resolve, {"id": str(uuid.uuid4())}, token=liaison)
+    assert theirs["data"] == none["data"]
+    assert theirs["data"]["resolveSyncConflict"]["errors"][0]["code"] == "NOT_FOUND"
