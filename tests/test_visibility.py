@@ -195,15 +195,18 @@ def _node_uuid(global_id: str) -> str:
 
 
 async def by_node(
-    http: httpx.AsyncClient, token: str, every: dict[str, list[uuid.UUID]]
+    http: httpx.AsyncClient,
+    token: str,
+    every: dict[str, list[uuid.UUID]],
+    only: frozenset[str] | None = None,
 ) -> dict[str, set[str]]:
-    """nodes(ids) over every record of every collection with a GraphQL type; node(id) for one
-    of each (the same loader answers both)."""
+    """nodes(ids) over every record of every collection with a GraphQL type (``only`` those
+    collections); node(id) for one of each (the same loader answers both)."""
     found: dict[str, set[str]] = {}
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Node { id } } }"
     for collection, ids in every.items():
         type_name = _type_of(collection)
-        if type_name is None:
+        if type_name is None or (only is not None and collection not in only):
             continue
         seen: set[str] = set()
         for start in range(0, len(ids), PAGE):
@@ -290,6 +293,9 @@ def differences(caller: tuple[str, str], doors: dict[str, dict[str, set[str]]]) 
     return out
 
 
+CHANGED = frozenset({"tickets", "ticketComments", "enterprises", "members", "notifications"})
+
+
 async def change_things(demo: Demo) -> None:
     """Changes that move records between scopes: a ticket reported in the limited grid, one
     moved into it and assigned, a comment on a moved ticket, an enterprise (and its staff)
@@ -366,14 +372,11 @@ async def test_every_door_shows_the_same_records(demo: Demo, http: httpx.AsyncCl
         replica, checkpoint = replicas[caller]
         changes, _ = await pull_all(http, token, checkpoint)
         apply(replica, changes)
-        fresh, _ = await pull_all(http, token)
-        first = {m.sync_collection: set() for m in MODELS}
-        apply(first, fresh)
         doors = {
             "incremental syncPull": replica,
-            "first syncPull": first,
             "lists": await listed(http, token),
-            "nodes": await by_node(http, token, every),
+            # The collections the changes touched (the others were compared above).
+            "nodes": await by_node(http, token, every, CHANGED),
         }
         problems += differences(caller, doors)
     assert not problems, "\n".join(problems)
