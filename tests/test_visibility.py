@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
+from api.auth import visibility
 from api.auth.models import TokenKind
 from api.auth.scope import scope_for
 from api.auth.tokens import issue_token
@@ -613,3 +614,17 @@ async def test_another_members_conflict_is_not_found(demo: Demo, http: httpx.Asy
     none = await gql(http, resolve, {"id": str(uuid.uuid4())}, token=liaison)
     assert theirs["data"] == none["data"]
     assert theirs["data"]["resolveSyncConflict"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+def test_every_collection_and_node_type_is_declared() -> None:
+    """Each table on the sync wire or behind a GraphQL type has its rule; each rule's columns
+    and parents exist."""
+    tables = {visibility.table_name(m) for m in MODELS}
+    tables |= {visibility.table_name(v.model) for v in VIEWS.values()}
+    for name in sorted(tables):
+        rule = visibility.rule_of(name)
+        table = visibility.table_of(name)
+        for column in (*rule.grids, *rule.members, *rule.stations):
+            assert column in table.c, (name, column)
+        for via in rule.via:
+            assert via.column in table.c and via.parent in visibility.RULES, (name, via)

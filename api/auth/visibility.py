@@ -100,7 +100,7 @@ def rule_of(model: Any) -> Rule:
         raise AssertionError(f"no visibility rule for table {name!r}") from None
 
 
-def _table(name: str) -> sa.Table:
+def table_of(name: str) -> sa.Table:
     return SQLModel.metadata.tables[name]
 
 
@@ -149,7 +149,7 @@ def _reach_keys(
         known = dict(served or {})
         wanted = [_value(r, "id") for r in records if _value(r, "id") not in known]
         if wanted:
-            link = _table("member_grid")
+            link = table_of("member_grid")
             found: dict[Any, list[Any]] = {i: [] for i in wanted}
             rows = connection.execute(
                 sa.select(link.c.member_id, link.c.grid_id).where(link.c.member_id.in_(wanted))
@@ -163,7 +163,7 @@ def _reach_keys(
         parent_ids = {_value(r, via.column) for r in records} - {None}
         if not parent_ids:
             continue
-        parent = _table(via.parent)
+        parent = table_of(via.parent)
         parent_rule = rule_of(via.parent)
         needed = {"id", *parent_rule.grids, *parent_rule.members, *parent_rule.stations}
         needed.update(v.column for v in parent_rule.via)
@@ -215,7 +215,7 @@ def clause(scope: Any, model: Any, table: sa.FromClause | None = None) -> sa.Col
     rule = rule_of(name)
     if scope.everything and scope.roles & rule.county:
         return sa.true()
-    return _reach(scope, rule, table if table is not None else _table(name))
+    return _reach(scope, rule, table if table is not None else table_of(name))
 
 
 def _in(column: Any, name: str, values: Iterable[Any]) -> sa.ColumnElement[bool]:
@@ -231,7 +231,7 @@ def _reach(scope: Any, rule: Rule, table: sa.FromClause) -> sa.ColumnElement[boo
     if grids:
         parts.extend(_in(c[name], "scope_grids", grids) for name in rule.grids)
         if rule.served_grids:
-            link = _table("member_grid")
+            link = table_of("member_grid")
             serving = sa.select(link.c.member_id).where(_in(link.c.grid_id, "scope_grids", grids))
             parts.append(c.id.in_(serving))
     if stations:
@@ -241,7 +241,7 @@ def _reach(scope: Any, rule: Rule, table: sa.FromClause) -> sa.ColumnElement[boo
             column = c[name]
             parts.append(column == sa.bindparam("scope_member", scope.member_id, type_=column.type))
     for via in rule.via:
-        parent = _table(via.parent)
+        parent = table_of(via.parent)
         inner = _reach(scope, rule_of(via.parent), parent)
         if inner is not _FALSE:
             parts.append(c[via.column].in_(sa.select(parent.c.id).where(inner)))
