@@ -218,6 +218,11 @@ def plan(
             for key in target.computed_keys(sub):
                 spec.append((len(columns), snake(key)))
                 columns.append(target.computed[key](context).label(f"j_{name}_c_{key}"))
+            if target.guarded & set(sub):
+                # Whether the caller sees the referenced record, in the same statement.
+                spec.append((len(columns), IN_SCOPE))
+                seen = context.scope.visible(target.model, alias)
+                columns.append(sa.case((seen, True), else_=False).label(f"j_{name}_in_scope"))
             from_clause = from_clause.outerjoin(alias, alias.c.id == table.c[ref.fk])
             joins.append((name, target, alias, spec, id_index))
     columns.extend(extra)
@@ -242,8 +247,9 @@ def _guarded_resolver(view: View, name: str) -> Callable[..., Any]:
 
     def resolve_guarded(source: Any, info: Any) -> Any:
         values = source.__dict__
-        if values.get(IN_SCOPE):
-            return values.get(name)
+        seen = values.get(IN_SCOPE)
+        if seen is not None:
+            return values.get(name) if seen else None
         if info is None:
             from schema.fastpath import Unplanned
 
