@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from api.auth import visibility
-from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid
@@ -206,8 +205,3 @@ async def current_views(
     if not records:
         return {}
     return await session.run_sync(read)
-
-
-def scope_clause(model: type[SyncedRecord], scope: Scope) -> sa.ColumnElement[bool]:
-    """Rows of `model` the scope sees: the same condition GraphQL lists use."""
-    return scope.visible(model)

@@ -15,7 +15,7 @@ from api.auth.scope import Scope
 from api.records import SyncedRecord
 from api.tickets.models import Ticket
 from sync.checkpoint import BadCheckpoint, Checkpoint, scope_fingerprint
-from sync.collections import BY_NAME, MODELS, View, current_views, scope_clause, wire_select
+from sync.collections import BY_NAME, MODELS, View, current_views, wire_select
 from sync.models import ChangeKey, ChangeRow, SyncState
 
 MAX_LIMIT = 1000
@@ -255,10 +255,10 @@ def _steps(scope: Scope) -> list[tuple[type[SyncedRecord], sa.ColumnElement[bool
     mine = Ticket.assignee_id == me if me is not None else sa.false()
     # Only those the scope sees (a token limited to some grids may not see its own).
     steps: list[tuple[type[SyncedRecord], sa.ColumnElement[bool]]] = [
-        (Ticket, sa.and_(mine, scope_clause(Ticket, scope)))
+        (Ticket, sa.and_(mine, scope.visible(Ticket)))
     ]
     for model in MODELS:
-        clause = scope_clause(model, scope)
+        clause = scope.visible(model)
         if model is Ticket:
             others = sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id != me)
             clause = sa.and_(clause, others if me is not None else sa.true())

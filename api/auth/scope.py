@@ -83,14 +83,6 @@ class Scope:
     def sees_grid(self, grid_id: uuid.UUID | None) -> bool:
         return self.everything or (grid_id is not None and grid_id in self.grid_ids)
 
-    def grid_clause(self, column: Any) -> sa.ColumnElement[bool]:
-        """SQL condition: the grid column lies in this caller's grids."""
-        if self.everything:
-            return sa.true()
-        if not self.grid_ids:
-            return sa.false()
-        return column.in_(sa.bindparam("scope_grids", list(self.grid_ids), expanding=True))
-
     # --- SQL visibility per table, derived from the one declaration (api.auth.visibility),
     # so that lists, node lookups, counts and sync pulls never load what the caller may not
     # see. The caller's values are named parameters (``scope_*``): a statement built for one
