@@ -61,6 +61,7 @@ RULES: dict[str, Rule] = {
     "ticket": Rule(grids=("grid_id",), members=("assignee_id", "reporter_id")),
     "ticket_comment": _BY_TICKET,
     "ticket_event": _BY_TICKET,
+    "ticket_attachment": _BY_TICKET,
     "station": Rule(grids=("grid_id",), stations=("id",)),
     "room": _BY_STATION,
     "station_activity": _BY_STATION,
