@@ -63,7 +63,7 @@ class Subscription:
                 n = Notification.__table__.c
                 rows = await context.reader.rows(
                     sa.select(n.id, n.kind, n.title, n.body, n.created_at, n.ticket_id).where(
-                        n.id == uuid.UUID(item["id"])
+                        n.id == uuid.UUID(item["id"]), context.scope.visible(Notification)
                     )
                 )
                 if not rows:
