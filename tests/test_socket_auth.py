@@ -22,7 +22,16 @@ from api.auth.models import AuthToken, TokenKind
 from api.members.models import Member
 from api.tickets.models import Ticket
 from tests.graphql_world import build_world
-from tests.test_graphql_subscriptions import PROTOCOL, ServerProcess, next_message, post
+from tests.test_graphql_subscriptions import (
+    ASSIGN,
+    PROTOCOL,
+    ServerProcess,
+    create_ticket,
+    first_event,
+    next_message,
+    open_subscription,
+    post,
+)
 
 CLOSE_WITHIN = 5.0
 LOGOUT = "mutation { logout { ok } }"
@@ -160,3 +169,38 @@ async def test_a_live_token_keeps_its_socket(world, servers) -> None:
     assert message["type"] == "next"
     assert message["payload"]["data"]["me"]["uuid"] == str(world.ids["member"])
     await ws.close()
+
+
+async def test_a_grid_limited_token_hears_nothing_of_its_owner(
+    world, live_server, session_factory
+) -> None:
+    """myAssignments streams the notifications a token sees: a token issued for some grids
+    sees none of its owner's (api/auth/visibility.py)."""
+    async with session_factory() as session, session.begin():
+        member = await session.get(Member, world.ids["liaison1"])
+        assert member is not None
+        issued = await tokens.issue_token(
+            session,
+            member=member,
+            kind=TokenKind.API,
+            lifetime=timedelta(days=1),
+            grants={"grids": [str(world.ids["grid_e1"])]},
+        )
+    url = live_server.url
+    own = await open_subscription(url, world.tokens["liaison1"], SUBSCRIBE, {})
+    limited = await open_subscription(url, issued.token, SUBSCRIBE, {})
+
+    async def assign(attempt: int) -> None:
+        ticket_id = await create_ticket(url, world, f"Limited {attempt}")
+        variables = {
+            "input": {"ticketId": ticket_id, "assigneeId": world.gid("Member", "liaison1")}
+        }
+        data = await post(url, world.tokens["town1"], ASSIGN, variables)
+        assert data["assignTicket"]["errors"] == []
+
+    message = await first_event(own, assign)
+    assert message["type"] == "next"
+    with pytest.raises(TimeoutError):
+        await next_message(limited, timeout=1.0)
+    for ws in (own, limited):
+        await ws.close()
