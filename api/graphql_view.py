@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
+from api.socket_auth import TokenBoundHandler
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
@@ -71,6 +72,7 @@ async def _sign_in(token: str, context: Context) -> None:
     async with context.reader.session() as session:
         try:
             context.member, context.token, context.scope = await sign_in(session, token)
+            context.bearer = token
         except tokens.TokenRejected as rejected:
             context.auth_error = rejected.reason
 
@@ -81,6 +83,9 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 class GridlinkGraphQL(GraphQL[Context, None]):
+    # WebSockets follow their token (re-checked per operation, closed when it stops holding).
+    graphql_transport_ws_handler_class = TokenBoundHandler
+
     def __init__(
         self,
         *,

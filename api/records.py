@@ -75,10 +75,6 @@ class SyncedRecord(SQLModel):
     def deleted(self) -> bool:
         return self.deleted_at is not None
 
-    def scope_keys(self) -> set[str]:
-        """Who may see this record, as keys matched against a caller's scope (auth.scope)."""
-        return {"all"}
-
 
 @event.listens_for(Session, "before_flush")
 def _stamp_versions(session: Session, _context: Any, _instances: Any) -> None:

@@ -34,7 +34,7 @@ class AuthQuery:
     @strawberry.field(description="The signed-in member, or null for an anonymous caller.")
     def me(self, info: Info) -> MemberType | None:
         member = info.context.member
-        return MemberType.from_row(member) if member else None
+        return MemberType.from_row(member, in_scope=True) if member else None
 
 
 @strawberry.type
@@ -57,7 +57,7 @@ class AuthMutation:
         return LoginPayload(
             token=issued.token,
             expires_at=issued.record.expires_at,
-            member=MemberType.from_row(member),
+            member=MemberType.from_row(member, in_scope=True),
             errors=[],
         )
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.enterprises.service import EnterprisePlacement, register_enterprise, update_enterprise
 from api.errors import forbidden, not_found
@@ -32,7 +31,6 @@ ENTERPRISE = register(
     View(
         name="Enterprise",
         model=Enterprise,
-        visible=Scope.enterprise_visible,
         to_one={
             "grid": ToOne("grid_id", "Grid"),
             "town": ToOne("town_id", "Grid"),
@@ -283,7 +281,7 @@ class EnterpriseMutation:
                 sa.select(Enterprise).where(
                     Enterprise.id == enterprise_id,
                     Enterprise.deleted_at.is_(None),
-                    scope.enterprise_visible(),
+                    scope.visible(Enterprise),
                 )
             )
             if current is None:

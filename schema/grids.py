@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.scope import Scope
 from api.errors import DomainError, forbidden
 from api.grids.models import Grid
 from api.grids.models import GridKind as GridKindValue
@@ -35,7 +34,6 @@ GRID = register(
     View(
         name="Grid",
         model=Grid,
-        visible=Scope.grid_visible,
         to_one={"parent": ToOne("parent_id", "Grid"), "town": ToOne("town_id", "Grid")},
     )
 )

@@ -51,6 +51,7 @@ def _listed(view: View, nodes: Selection, key: SortKey, context: Context) -> tup
         if found is not None:
             return found
     p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
+    p.scoped = True
     found = (p, select_for(p).where(view.visible(scope), view.live()))
     if cache_key is not None:
         if len(_LISTED) >= _LISTED_SIZE:
@@ -117,6 +118,7 @@ def nested_connection_loader(
             context,
             extra=[parent.label("parent_key"), key.expression.label("sort_key")],
         )
+        p.scoped = True
         page = paginate(
             select_for(p).where(*conditions),
             key=key,

@@ -45,6 +45,7 @@ class Loaders:
             p = plan(view, None, context, join=False)
             statement = select_for(p).where(view.table.c.id.in_(ids))
             if scoped:
+                p.scoped = True
                 statement = statement.where(view.visible(context.scope), view.live())
             objects = p.rows_to_objects(await context.reader.rows(statement))
             found = {obj.id: obj for obj in objects}
@@ -72,6 +73,7 @@ class Loaders:
             parent = table.c[parent_column]
             order = [table.c[c] for c in order_by]
             p = plan(view, None, context, join=False)
+            p.scoped = True
             conditions = [parent.in_(parent_ids), view.visible(context.scope), view.live()]
             if where is not None:
                 conditions.append(where())

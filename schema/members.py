@@ -24,7 +24,7 @@ from schema.lists import list_connection, relay_args
 from schema.mutations import reload, run_mutation
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
-from schema.views import ToOne, View, bind, register
+from schema.views import IN_SCOPE, ToOne, View, bind, register
 
 if TYPE_CHECKING:
     from schema.enterprises import EnterpriseType
@@ -35,9 +35,9 @@ MEMBER = register(
     View(
         name="Member",
         model=MemberRow,
-        visible=Scope.member_visible,
         to_one={"enterprise": ToOne("enterprise_id", "Enterprise")},
         hidden=frozenset({"password_hash"}),
+        guarded=frozenset({"phone", "roles"}),
     )
 )
 
@@ -47,8 +47,13 @@ MEMBER = register(
 class MemberType(Node):
     uuid: strawberry.ID = strawberry.field(description="The record's UUID, as used by sync.")
     name: str
-    phone: str
-    roles: list[Role]
+    phone: str | None = strawberry.field(
+        description="Null unless the member is in your scope (yourself, the people of your "
+        "grids and enterprises)."
+    )
+    roles: list[Role] | None = strawberry.field(
+        description="Null unless the member is in your scope."
+    )
     is_active: bool
     enterprise: Annotated[EnterpriseType, strawberry.lazy("schema.enterprises")] | None = (
         strawberry.field(description="The enterprise the member works at.")
@@ -72,8 +77,12 @@ class MemberType(Node):
         ).load(self.id)
 
     @classmethod
-    def from_row(cls, row: MemberRow) -> MemberType:
-        return MEMBER.make({key: getattr(row, key) for key in MEMBER.column_keys(None)})
+    def from_row(cls, row: MemberRow, *, in_scope: bool = False) -> MemberType:
+        """``in_scope``: the caller is known to see this member (itself, one it manages)."""
+        values = {key: getattr(row, key) for key in MEMBER.column_keys(None)}
+        if in_scope:
+            values[IN_SCOPE] = True
+        return MEMBER.make(values)
 
 
 def _served_grids(context: Context) -> Any:
@@ -270,7 +279,7 @@ class MemberMutation:
                 sa.select(MemberRow).where(
                     MemberRow.id == member_id,
                     MemberRow.deleted_at.is_(None),
-                    info.context.scope.member_visible(),
+                    info.context.scope.visible(MemberRow),
                 )
             )
             if current is None:

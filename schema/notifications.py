@@ -210,13 +210,16 @@ class NotificationQuery:
                 page = await notifications.list_notifications(
                     session,
                     recipient_id=member.id,
+                    visible=ctx.scope.visible(Notification),
                     unread_only=unread_only,
                     first=size,
                     after=after,
                 )
             except DomainError as error:
                 raise coded_error(f"{error.field}: {error.message}", error.code) from None
-            unread = await notifications.unread_count(session, recipient_id=member.id)
+            unread = await notifications.unread_count(
+                session, recipient_id=member.id, visible=ctx.scope.visible(Notification)
+            )
         return NotificationPage(
             nodes=[NotificationType.from_row(n) for n in page.items],
             end_cursor=page.end_cursor,

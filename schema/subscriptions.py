@@ -11,7 +11,6 @@ from datetime import datetime
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.scope import Scope
 from api.notifications.models import Notification, NotificationKind
 from schema.context import Info
 from schema.grids import subtree, visible_grid_id
@@ -21,7 +20,7 @@ from schema.views import View, bind, register
 from sync.broadcast import Event, subscribe
 
 # Notifications (typed in schema.notifications) answer node(id) within the caller's scope too.
-register(View(name="Notification", model=Notification, visible=Scope.notification_visible))
+register(View(name="Notification", model=Notification))
 bind("Notification")(NotificationType)
 
 ASSIGNMENT_KINDS = frozenset(
@@ -64,7 +63,7 @@ class Subscription:
                 n = Notification.__table__.c
                 rows = await context.reader.rows(
                     sa.select(n.id, n.kind, n.title, n.body, n.created_at, n.ticket_id).where(
-                        n.id == uuid.UUID(item["id"])
+                        n.id == uuid.UUID(item["id"]), context.scope.visible(Notification)
                     )
                 )
                 if not rows:

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import strawberry
 from strawberry.scalars import JSON
 
-from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.errors import DomainError
 from api.tickets import lifecycle
@@ -41,7 +40,6 @@ TICKET = register(
     View(
         name="Ticket",
         model=Ticket,
-        visible=Scope.ticket_visible,
         to_one={
             "grid": ToOne("grid_id", "Grid"),
             "enterprise": ToOne("enterprise_id", "Enterprise"),
@@ -56,7 +54,6 @@ TICKET_EVENT = register(
     View(
         name="TicketEvent",
         model=TicketEvent,
-        visible=lambda scope: scope.ticket_part_visible(TicketEvent.__table__.c.ticket_id),
         to_one={"ticket": ToOne("ticket_id", "Ticket"), "actor": ToOne("actor_id", "Member")},
         soft_delete=False,
     )
@@ -65,7 +62,6 @@ TICKET_COMMENT = register(
     View(
         name="TicketComment",
         model=TicketComment,
-        visible=lambda scope: scope.ticket_part_visible(TicketComment.__table__.c.ticket_id),
         to_one={"ticket": ToOne("ticket_id", "Ticket"), "author": ToOne("author_id", "Member")},
     )
 )

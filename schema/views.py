@@ -44,7 +44,6 @@ class ToOne:
 class View:
     name: str
     model: Any
-    visible: Callable[[Scope], sa.ColumnElement[bool]]
     to_one: dict[str, ToOne] = field(default_factory=dict)
     # GraphQL field → the columns a resolver of that field reads from the source object.
     needs: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -52,11 +51,18 @@ class View:
     soft_delete: bool = True
     # Columns never read (secrets such as password hashes).
     hidden: frozenset[str] = frozenset()
+    # Fields shown only when the record is in the caller's scope (null otherwise): a record
+    # reached through a reference (a ticket's reporter) may lie outside it.
+    guarded: frozenset[str] = frozenset()
     cls: type | None = None
 
     @property
     def table(self) -> sa.Table:
         return self.model.__table__
+
+    def visible(self, scope: Scope) -> sa.ColumnElement[bool]:
+        """The rows the caller sees: derived from the table's rule (api.auth.visibility)."""
+        return scope.visible(self.model)
 
     def live(self) -> sa.ColumnElement[bool]:
         return self.table.c.deleted_at.is_(None) if self.soft_delete else sa.true()
@@ -127,6 +133,8 @@ class Plan:
     # (field, target view, alias, [(row index, attribute)], index of the target's id)
     joins: list[tuple[str, View, sa.FromClause, list[tuple[int, str]], int]]
     from_clause: sa.FromClause
+    # The statement keeps to the caller's scope (its records' guarded fields may show).
+    scoped: bool = False
 
     def rows_to_objects(self, rows: Sequence[sa.Row[Any]]) -> list[Any]:
         view = self.view
@@ -136,9 +144,12 @@ class Plan:
         new = object.__new__
         out = []
         shared: dict[tuple[str, Any], Any] = {}
+        in_scope = self.scoped and bool(view.guarded)
         for row in rows:
             obj = new(cls)
             values = obj.__dict__
+            if in_scope:
+                values[IN_SCOPE] = True
             for index, key in base:
                 values[key] = row[index]
             for attr, target, _alias, spec, id_index in joins:
@@ -207,6 +218,11 @@ def plan(
             for key in target.computed_keys(sub):
                 spec.append((len(columns), snake(key)))
                 columns.append(target.computed[key](context).label(f"j_{name}_c_{key}"))
+            if target.guarded & set(sub):
+                # Whether the caller sees the referenced record, in the same statement.
+                spec.append((len(columns), IN_SCOPE))
+                seen = context.scope.visible(target.model, alias)
+                columns.append(sa.case((seen, True), else_=False).label(f"j_{name}_in_scope"))
             from_clause = from_clause.outerjoin(alias, alias.c.id == table.c[ref.fk])
             joins.append((name, target, alias, spec, id_index))
     columns.extend(extra)
@@ -220,6 +236,32 @@ def select_for(p: Plan) -> sa.Select[Any]:
 # --- Fast field resolvers, installed into the graphql-core schema -----------------------
 
 _MISSING = object()
+# Set on a record known to be in the caller's scope (read by a scoped statement).
+IN_SCOPE = "_in_scope"
+
+
+def _guarded_resolver(view: View, name: str) -> Callable[..., Any]:
+    """The field's value when the record is in the caller's scope, else null. A record not
+    known to be (a reference) is looked up in the scope (batched per request); the planned
+    path (info None) leaves that to the executor."""
+
+    def resolve_guarded(source: Any, info: Any) -> Any:
+        values = source.__dict__
+        seen = values.get(IN_SCOPE)
+        if seen is not None:
+            return values.get(name) if seen else None
+        if info is None:
+            from schema.fastpath import Unplanned
+
+            raise Unplanned
+        return _if_visible(view, source, info, name)
+
+    return resolve_guarded
+
+
+async def _if_visible(view: View, source: Any, info: Any, name: str) -> Any:
+    seen = await info.context.loaders.visible(view.name).load(source.id)
+    return source.__dict__.get(name) if seen is not None else None
 
 
 def _id_resolver(type_name: str) -> Callable[..., Any]:
@@ -270,3 +312,6 @@ def install_fast_resolvers(schema: GraphQLSchema) -> None:
         for name, ref in view.to_one.items():
             if name in fields:
                 fields[name].resolve = _info_free(_to_one_resolver(name, ref))
+        for name in view.guarded:
+            if name in fields:
+                fields[name].resolve = _info_free(_guarded_resolver(view, name))

@@ -60,12 +60,18 @@ def _event_of(session: Session, obj: Any) -> Event | None:
     return None
 
 
+def publish_on_commit(session: Session, item: Event) -> None:
+    """Deliver ``item`` to every subscriber, in every process, if and when the session's
+    transaction commits."""
+    session.info.setdefault(_PENDING, []).append(item)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
     for obj in session.new:
         found = _event_of(session, obj)
         if found is not None:
-            session.info.setdefault(_PENDING, []).append(found)
+            publish_on_commit(session, found)
 
 
 @event.listens_for(Session, "before_commit")

@@ -15,17 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from api.auth import visibility
 from api.members.models import Member, MemberGrid
 from api.records import SyncedRecord, utcnow
-from api.tickets.models import Ticket
-from sync.collections import (
-    TICKET_CHILD_MODELS,
-    camel,
-    columns,
-    member_grid_ids_sync,
-    member_keys,
-    ticket_keys_sync,
-)
+from sync.collections import BY_TABLE, camel, columns
 from sync.models import ChangeKey, ChangeRow
 
 _TXID = "sync_txid"
@@ -131,61 +124,77 @@ def _log_changes(session: Session, _context: Any) -> None:
         old, changed = _old_state(record)
         if record.id in grids_changed:
             changed.append("grid_ids")
-        before = type(record).scope_keys(old)  # type: ignore[arg-type]
-        entries.append(_Entry(record, record.version, record.deleted, set(), before, changed, old))
+        entries.append(_Entry(record, record.version, record.deleted, set(), set(), changed, old))
+    gone = []
     for record in session.deleted:
         if isinstance(record, SyncedRecord):
-            entries.append(_Entry(record, record.version + 1, True, set(), record.scope_keys(), []))
+            gone.append(_Entry(record, record.version + 1, True, set(), set(), []))
+    entries.extend(gone)
     if not entries:
         return
-    _complete_keys(session, entries, grids_before)
+    _complete_keys(session, entries, {id(e) for e in gone}, grids_before)
     _write(session, entries)
 
 
 def _complete_keys(
-    session: Session, entries: list[_Entry], grids_before: dict[uuid.UUID, list[uuid.UUID]]
+    session: Session,
+    entries: list[_Entry],
+    gone: set[int],
+    grids_before: dict[uuid.UUID, list[uuid.UUID]],
 ) -> None:
-    """Scope keys that need other rows: a member's grids, a comment's ticket; and when a
-    ticket's keys change, its comments move with it."""
-    members = [e.record.id for e in entries if isinstance(e.record, Member)]
-    grids = member_grid_ids_sync(session, members) if members else {}
-    comment_tickets = {
-        e.record.ticket_id for e in entries if isinstance(e.record, TICKET_CHILD_MODELS)
-    }
-    ticket_keys = ticket_keys_sync(session, comment_tickets)
-    moved: list[tuple[uuid.UUID, set[str], set[str]]] = []
+    """Each entry's keys before and after (api.auth.visibility.keys_of, batched per table);
+    when a record's keys change, the records seen through it (a ticket's comments, an
+    enterprise's staff) move with it."""
+    connection = session.connection()
+    by_model: dict[type[SyncedRecord], list[_Entry]] = {}
     for entry in entries:
-        record = entry.record
-        if isinstance(record, Member):
-            entry.keys_after = member_keys(record, grids.get(record.id, []))
-            if entry.old is not None:
-                served_before = grids_before.get(record.id, grids.get(record.id, []))
-                entry.keys_before = member_keys(entry.old, served_before)
-        elif isinstance(record, TICKET_CHILD_MODELS):
-            entry.keys_after = ticket_keys.get(record.ticket_id, {"all"})
-            # A comment (attachment) never moves by itself; it moves with its ticket (below).
-            entry.keys_before = entry.keys_after if entry.old else set()
-        elif entry.record not in session.deleted:
-            entry.keys_after = record.scope_keys()
-        if (
-            isinstance(record, Ticket)
-            and entry.keys_before
-            and entry.keys_before != entry.keys_after
-        ):
-            moved.append((record.id, entry.keys_before, entry.keys_after))
-    for ticket_id, before, after in moved:
-        for model in TICKET_CHILD_MODELS:
-            m: Any = model
-            rows = session.connection().execute(
-                select(m.id, m.version, m.deleted_at).where(m.ticket_id == ticket_id)
+        by_model.setdefault(type(entry.record), []).append(entry)
+    moved: list[tuple[type[SyncedRecord], _Entry]] = []
+    for model, group in by_model.items():
+        now = [e for e in group if id(e) not in gone]
+        found = visibility.keys_of(connection, model, [e.record for e in now])
+        for entry, keys in zip(now, found, strict=True):
+            entry.keys_after = keys
+        # What was seen before: the old values (and grids served) of a changed record, the
+        # record itself when deleted.
+        before = [e for e in group if e.old is not None or id(e) in gone]
+        olds = [e.old if e.old is not None else e.record for e in before]
+        served = {
+            e.record.id: grids_before[e.record.id] for e in before if e.record.id in grids_before
+        }
+        found = visibility.keys_of(connection, model, olds, served=served)
+        for entry, keys in zip(before, found, strict=True):
+            entry.keys_before = keys
+            if entry.old is not None and entry.keys_before != entry.keys_after:
+                moved.append((model, entry))
+    for model, entry in moved:
+        _move_children(session, model, entry, entries)
+
+
+def _move_children(
+    session: Session, model: type[SyncedRecord], entry: _Entry, entries: list[_Entry]
+) -> None:
+    """The records seen through ``entry``'s record get a log row with its keys before/after."""
+    parent = visibility.table_name(model)
+    county = visibility.county_key(visibility.rule_of(parent).county)
+    reach_before = entry.keys_before - {county}
+    reach_after = entry.keys_after - {county}
+    connection = session.connection()
+    logged = {(type(e.record), e.record.id) for e in entries}
+    for child, via in visibility.children_of(parent):
+        child_model = BY_TABLE.get(child)
+        if child_model is None:
+            continue  # not on the sync wire
+        table: Any = child_model.__table__  # type: ignore[attr-defined]
+        rows = connection.execute(select(table).where(table.c[via.column] == entry.record.id)).all()
+        rows = [r for r in rows if (child_model, r.id) not in logged]
+        keys = visibility.keys_of(connection, child_model, rows)
+        for row, after in zip(rows, keys, strict=True):
+            before = (after - reach_after) | reach_before
+            stand_in = SimpleNamespace(id=row.id, sync_collection=child_model.sync_collection)
+            entries.append(
+                _Entry(stand_in, row.version, row.deleted_at is not None, after, before, [])  # type: ignore[arg-type]
             )
-            for row in rows:
-                stand_in = SimpleNamespace(
-                    id=row.id, ticket_id=ticket_id, collection=model.sync_collection
-                )
-                entries.append(
-                    _Entry(stand_in, row.version, row.deleted_at is not None, after, before, [])  # type: ignore[arg-type]
-                )
 
 
 def _write(session: Session, entries: list[_Entry]) -> None:
@@ -221,6 +230,4 @@ def _write(session: Session, entries: list[_Entry]) -> None:
 
 
 def _collection(record: Any) -> str:
-    if isinstance(record, SimpleNamespace):
-        return record.collection
-    return type(record).sync_collection
+    return record.sync_collection

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from api.attachments.models import TicketAttachment
-from api.auth.scope import Scope
+from api.auth import visibility
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid
@@ -51,8 +51,7 @@ MODELS: tuple[type[SyncedRecord], ...] = (
     SyncConflict,
 )
 BY_NAME: dict[str, type[SyncedRecord]] = {m.sync_collection: m for m in MODELS}
-# Records seen exactly where their ticket is (their scope keys are their ticket's).
-TICKET_CHILD_MODELS: tuple[type[SyncedRecord], ...] = (TicketComment, TicketAttachment)
+BY_TABLE: dict[str, type[SyncedRecord]] = {m.__table__.name: m for m in MODELS}  # type: ignore[attr-defined]
 
 # Never on the wire.
 HIDDEN_COLUMNS = frozenset({"password_hash"})
@@ -155,7 +154,7 @@ def row_data(
     return data
 
 
-# --- scope keys beyond what a row knows of itself ------------------------------------------
+# --- who sees each record now: its keys, derived from the one declaration ---------------------
 
 
 def member_grid_ids_sync(
@@ -174,30 +173,6 @@ def member_grid_ids_sync(
     return found
 
 
-def member_keys(member: Any, grid_ids: Iterable[uuid.UUID]) -> set[str]:
-    return Member.scope_keys(member) | {f"grid:{g}" for g in grid_ids}
-
-
-def comment_keys(ticket: Any | None) -> set[str]:
-    # A comment is seen by whoever sees its ticket.
-    return Ticket.scope_keys(ticket) if ticket is not None else {"all"}
-
-
-def ticket_keys_sync(
-    session: Session, ticket_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, set[str]]:
-    """The keys of each ticket's comments: only the columns Ticket.scope_keys reads."""
-    ids = list(ticket_ids)
-    if not ids:
-        return {}
-    rows = session.connection().execute(
-        select(Ticket.id, Ticket.grid_id, Ticket.assignee_id, Ticket.reporter_id).where(
-            Ticket.id.in_(ids)
-        )
-    )
-    return {row.id: comment_keys(row) for row in rows}
-
-
 View = tuple[set[str], dict[str, Any]]
 
 
@@ -213,75 +188,22 @@ async def current_views(
     def data(record: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         return row_data(model, record, extra) if model else record_data(record, extra)
 
-    members = [r.id for r in records if kind(r) is Member]
-    ticket_ids = {r.ticket_id for r in records if kind(r) in TICKET_CHILD_MODELS}
-    grids: dict[uuid.UUID, list] = {}
-    if members:
-        grids = await session.run_sync(lambda s: member_grid_ids_sync(s, members))
-    tickets: dict[uuid.UUID, set[str]] = {}
-    if ticket_ids:
-        tickets = await session.run_sync(lambda s: ticket_keys_sync(s, ticket_ids))
-    views: dict[uuid.UUID, View] = {}
+    by_kind: dict[type[SyncedRecord], list[Any]] = {}
     for record in records:
-        of = kind(record)
-        if of is Member:
-            served = grids.get(record.id, [])
-            views[record.id] = (
-                member_keys(record, served),
-                data(record, {"gridIds": [str(g) for g in served]}),
-            )
-        elif of in TICKET_CHILD_MODELS:
-            views[record.id] = (tickets.get(record.ticket_id, {"all"}), data(record))
-        else:
-            views[record.id] = (of.scope_keys(record), data(record))
-    return views
+        by_kind.setdefault(kind(record), []).append(record)
 
+    def read(s: Session) -> dict[uuid.UUID, View]:
+        views: dict[uuid.UUID, View] = {}
+        for of, group in by_kind.items():
+            grids = member_grid_ids_sync(s, [r.id for r in group]) if of is Member else {}
+            found = visibility.keys_of(s.connection(), of, group, served=grids or None)
+            for record, keys in zip(group, found, strict=True):
+                extra = None
+                if of is Member:
+                    extra = {"gridIds": [str(g) for g in grids.get(record.id, [])]}
+                views[record.id] = (keys, data(record, extra))
+        return views
 
-# --- the same visibility as an SQL condition, for the first sync of a scope ---------------
-
-
-def _in(column: Any, ids: Iterable[uuid.UUID]) -> sa.ColumnElement[bool]:
-    values = list(ids)
-    return column.in_(values) if values else sa.false()
-
-
-def _is(column: Any, value: uuid.UUID | None) -> sa.ColumnElement[bool]:
-    return column == value if value is not None else sa.false()
-
-
-def ticket_clause(scope: Scope) -> sa.ColumnElement[bool]:
-    return sa.or_(
-        _in(Ticket.grid_id, scope.grid_ids),
-        _is(Ticket.assignee_id, scope.member_id),
-        _is(Ticket.reporter_id, scope.member_id),
-    )
-
-
-def scope_clause(model: type[SyncedRecord], scope: Scope) -> sa.ColumnElement[bool]:
-    """Rows of `model` the scope sees; must agree with scope.sees_keys(<keys of the row>)
-    (tests/test_sync_scope.py checks the two against each other)."""
-    if scope.everything:
-        return sa.true()
-    grids, stations, me = scope.grid_ids, scope.station_ids, scope.member_id
-    m: Any = model
-    if model is Grid:
-        return sa.or_(_in(m.id, grids), _in(m.parent_id, grids), _in(m.town_id, grids))
-    if model is Enterprise:
-        return sa.or_(_in(m.grid_id, grids), _in(m.town_id, grids))
-    if model is Member:
-        served = select(MemberGrid.member_id).where(_in(MemberGrid.grid_id, grids))
-        return sa.or_(_is(m.id, me), m.id.in_(served))
-    if model is Ticket:
-        return ticket_clause(scope)
-    if model in TICKET_CHILD_MODELS:
-        return m.ticket_id.in_(select(Ticket.id).where(ticket_clause(scope)))
-    if model is Station:
-        return sa.or_(_in(m.id, stations), _in(m.grid_id, grids))
-    if model in (Room, StationActivity, Attendance, CoachingRequest):
-        return _in(m.station_id, stations)
-    if model is Evaluation:
-        return sa.or_(_is(m.chair_id, me), _is(m.evaluator_id, me), _in(m.station_id, stations))
-    if model in (Notification, SyncConflict):
-        column = m.recipient_id if model is Notification else m.member_id
-        return _is(column, me)
-    raise AssertionError(f"no scope clause for {model.__name__}")
+    if not records:
+        return {}
+    return await session.run_sync(read)

@@ -78,12 +78,10 @@ async def list_conflicts(
     limit: int = 100,
     after: datetime | None = None,
 ) -> list[SyncConflict]:
-    """The caller's own conflicts; admins see everyone's."""
-    query = select(SyncConflict).where(SyncConflict.deleted_at.is_(None))
-    if not scope.is_admin:
-        if scope.member_id is None:
-            return []
-        query = query.where(SyncConflict.member_id == scope.member_id)
+    """The caller's own conflicts; admins see everyone's (api.auth.visibility)."""
+    query = select(SyncConflict).where(
+        SyncConflict.deleted_at.is_(None), scope.visible(SyncConflict)
+    )
     if status is not None:
         query = query.where(SyncConflict.status == status)
     if after is not None:
@@ -95,11 +93,12 @@ async def list_conflicts(
 async def get_conflict_for_resolution(
     session: AsyncSession, *, scope: Scope, conflict_id: uuid.UUID
 ) -> SyncConflict:
-    conflict = await session.get(SyncConflict, conflict_id)
+    conflict = await session.scalar(
+        select(SyncConflict).where(SyncConflict.id == conflict_id, scope.visible(SyncConflict))
+    )
+    # Another member's conflict is answered as one that does not exist.
     if conflict is None or conflict.deleted:
         raise not_found("id", "the conflict")
-    if not scope.is_admin and conflict.member_id != scope.member_id:
-        raise forbidden("only the liaison whose edit it was, or an admin, may resolve it", "id")
     if scope.read_only:
         raise forbidden("this token is read-only")
     if conflict.status == ConflictStatus.RESOLVED:

@@ -96,8 +96,10 @@ def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> d
     return {k: v for k, v in fields.items() if k in allowed}
 
 
-def out_of_scope() -> DomainError:
-    return forbidden("this record is outside the grids and stations you may see")
+def out_of_scope(field: str = "id", what: str = "the record") -> DomainError:
+    # Never "forbidden": a record the caller may not see is answered as one that does not
+    # exist, so that no answer tells the two apart (docs/api.md "Visibility").
+    return not_found(field, what)
 
 
 async def was_in_scope(session: AsyncSession, scope: Scope, record_id: uuid.UUID) -> bool:
@@ -202,13 +204,13 @@ async def reachable(
 ) -> tuple[SyncedRecord | None, Outcome | None]:
     """The record an UPDATE or DELETE is about, or the outcome when it cannot be touched:
     deleted on the server or gone from the caller's scope (edits kept as conflicts), never
-    visible (FORBIDDEN), unknown (NOT_FOUND)."""
+    visible or unknown (NOT_FOUND, one answer for both)."""
     statement: Any = select(model).where(model.id == m.record_id)  # type: ignore[attr-defined]
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update()
     record = await session.scalar(statement)
     if record is None:
-        raise not_found("id", "the record")
+        raise out_of_scope()
     keys = (await current_views(session, [record]))[record.id][0]
     if not caller.scope.sees_keys(keys):
         if await was_in_scope(session, caller.scope, record.id):
@@ -479,7 +481,7 @@ async def ticket_left_scope(
     NOT_FOUND or FORBIDDEN when the caller never saw it."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
-        raise not_found("ticketId", "the ticket")
+        raise out_of_scope("ticketId", "the ticket")
     if caller.scope.sees(ticket):
         return None
     if await was_in_scope(session, caller.scope, ticket_id):
@@ -487,7 +489,7 @@ async def ticket_left_scope(
         return keep_all_as_conflicts(
             session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
         )
-    raise out_of_scope()
+    raise out_of_scope("ticketId", "the ticket")
 
 
 async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
@@ -511,10 +513,8 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
     f = only_fields(m.fields, push_rules.allowed("attendances", CREATE))
     activity_id = parse_uuid(f.get("activityId"), "activityId")
     activity = await session.get(StationActivity, activity_id)
-    if activity is None or activity.deleted:
-        raise not_found("activityId", "the activity")
-    if not caller.scope.sees(activity):
-        raise forbidden("you may sign people in only at your own stations", "activityId")
+    if activity is None or activity.deleted or not caller.scope.sees(activity):
+        raise out_of_scope("activityId", "the activity")
     if await session.get(Attendance, m.record_id) is not None:
         raise DomainError("DUPLICATE_ID", "a sign-in with this id already exists", "id")
     attendance = await stations.record_attendance(

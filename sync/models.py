@@ -142,9 +142,6 @@ class SyncConflict(SyncedRecord, table=True):
     resolved_by_id: uuid.UUID | None = Field(default=None, foreign_key="member.id")
     resolved_at: datetime | None = time_column()
 
-    def scope_keys(self) -> set[str]:
-        return {"all", f"member:{self.member_id}"}
-
 
 class SyncClient(SQLModel, table=True):
     """The ledger: what the server knows of each phone (admins read it via syncClients)."""

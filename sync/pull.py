@@ -17,7 +17,7 @@ from api.auth.scope import Scope
 from api.records import SyncedRecord
 from api.tickets.models import Ticket
 from sync.checkpoint import BadCheckpoint, Checkpoint, scope_fingerprint
-from sync.collections import BY_NAME, MODELS, View, current_views, scope_clause, wire_select
+from sync.collections import BY_NAME, MODELS, View, current_views, wire_select
 from sync.models import ChangeKey, ChangeRow, SyncState
 
 MAX_LIMIT = 1000
@@ -140,22 +140,14 @@ def positions_query(scope: Scope, position: Checkpoint, bound: int | None, limit
     """The next `limit` + 1 settled log positions in the caller's scope, with what changed —
     O(limit) index reads whatever the size of the log or how far behind the caller is.
 
-    A county-wide scope reads the log itself in index order. Any other scope reads
-    sync_change_key once per key of the scope, each an ordered range of the primary key
+    It reads sync_change_key once per key of the scope, each an ordered range of the primary key
     (key, txid, seq) stopped after `limit` + 1, and merges those: a single `key IN (...)`
     range cannot be read in (txid, seq) order, so the database would read and sort every
     change after the checkpoint before applying the limit (a phone a month behind would
     pay for the whole month on every page)."""
     after = (position.txid, position.seq)
     wanted = [ChangeRow.txid, ChangeRow.seq, ChangeRow.collection, ChangeRow.record_id]
-    if scope.everything:
-        # Every row carries the key "all": read the log itself, in index order.
-        where = [sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(*after)]
-        if bound is not None:
-            where.append(ChangeRow.txid < bound)
-        return (
-            select(*wanted).where(*where).order_by(ChangeRow.txid, ChangeRow.seq).limit(limit + 1)
-        )
+    # A county-wide scope too: "all" is not every row (a notification is its recipient's).
     keys = sorted(scope.keys())
     if not keys:
         return select(*wanted).where(sa.false())
@@ -218,13 +210,11 @@ async def _log_page(
             break
     if not has_more and bound is not None:
         # Committed changes held back behind a transaction still running: pull again soon.
-        table: Any = ChangeRow if scope.everything else ChangeKey
-        held = select(table.seq).where(
-            sa.tuple_(table.txid, table.seq) > sa.tuple_(at.txid, at.seq),
-            table.txid >= bound,
+        held = select(ChangeKey.seq).where(
+            sa.tuple_(ChangeKey.txid, ChangeKey.seq) > sa.tuple_(at.txid, at.seq),
+            ChangeKey.txid >= bound,
+            ChangeKey.key.in_(sorted(scope.keys())),
         )
-        if not scope.everything:
-            held = held.where(ChangeKey.key.in_(sorted(scope.keys())))
         has_more = (await session.scalar(held.limit(1))) is not None
     return PullPage(changes, at.encode(), has_more, False)
 
@@ -237,9 +227,13 @@ async def _latest_positions(
     already changed again is sent once, at that later position."""
     first = (found[0].txid, found[0].seq)
     latest = {r.record_id: (r.txid, r.seq) for r in found}
-    wanted: list[Any] = [ChangeRow.record_id, ChangeRow.txid, ChangeRow.seq]
-    if not scope.everything:
-        wanted += [ChangeRow.keys_after, ChangeRow.keys_before]
+    wanted: list[Any] = [
+        ChangeRow.record_id,
+        ChangeRow.txid,
+        ChangeRow.seq,
+        ChangeRow.keys_after,
+        ChangeRow.keys_before,
+    ]
     query = select(*wanted).where(
         ChangeRow.record_id.in_(list(latest)),
         sa.tuple_(ChangeRow.txid, ChangeRow.seq) > sa.tuple_(*first),
@@ -248,7 +242,7 @@ async def _latest_positions(
     for row in (await session.execute(query)).all():
         # The row's keys are those its sync_change_key rows carry: the caller reads it iff
         # one of them is the caller's (checked here rather than joined, per row, in SQL).
-        if scope.everything or not keys.isdisjoint(row.keys_after + row.keys_before):
+        if not keys.isdisjoint(row.keys_after + row.keys_before):
             latest[row.record_id] = max(latest[row.record_id], (row.txid, row.seq))
     return latest
 
@@ -320,9 +314,12 @@ def _steps(scope: Scope) -> list[tuple[type[SyncedRecord], sa.ColumnElement[bool
     then every collection in wire order (tickets without those already sent)."""
     me = scope.member_id
     mine = Ticket.assignee_id == me if me is not None else sa.false()
-    steps: list[tuple[type[SyncedRecord], sa.ColumnElement[bool]]] = [(Ticket, mine)]
+    # Only those the scope sees (a token limited to some grids may not see its own).
+    steps: list[tuple[type[SyncedRecord], sa.ColumnElement[bool]]] = [
+        (Ticket, sa.and_(mine, scope.visible(Ticket)))
+    ]
     for model in MODELS:
-        clause = scope_clause(model, scope)
+        clause = scope.visible(model)
         if model is Ticket:
             others = sa.or_(Ticket.assignee_id.is_(None), Ticket.assignee_id != me)
             clause = sa.and_(clause, others if me is not None else sa.true())

@@ -26,6 +26,7 @@ from sync.collections import BY_NAME, current_views, record_data
 from sync.handlers import (
     CREATE,
     DEFAULT_MAX_ATTACHMENT_BYTES,
+    HANDLERS,
     Caller,
     Mutation,
     Outcome,
@@ -272,6 +273,8 @@ async def _one(
         handler = handler_for(mutation.collection, mutation.op)
         if caller.scope.read_only:
             raise DomainError("FORBIDDEN", "this token is read-only")
+        if mutation.op == CREATE and (mutation.collection, CREATE) in HANDLERS:
+            await _check_new_id(session, caller, mutation)
         session.info[ORIGIN] = caller.origin.client_id
         try:
             async with session.begin_nested():
@@ -289,6 +292,30 @@ async def _one(
         )
         return await _with_current(session, caller, raw, refused)
     return _outcome(raw.mutation_id, outcome)
+
+
+# Ids a client may choose for a new record: random ones (UUID version 4, or 7).
+_NEW_ID_VERSIONS = frozenset({4, 7})
+
+
+def _unusable_id() -> DomainError:
+    return invalid("id", "this id cannot be used for a new record; create it with a new random id")
+
+
+async def _check_new_id(session: AsyncSession, caller: Caller, m: Mutation) -> None:
+    """A CREATE's id is new, or taken by a record the caller sees (then the handler answers
+    DUPLICATE_ID). One taken by a record the caller may not see gets the very answer an id
+    that cannot name a new record gets (not a random UUID): the answer never confirms that
+    someone else's record exists."""
+    model = BY_NAME[m.collection]
+    existing = await session.get(model, m.record_id)
+    if existing is not None:
+        keys = (await current_views(session, [existing]))[existing.id][0]
+        if caller.scope.sees_keys(keys):
+            return
+        raise _unusable_id()
+    if m.record_id.version not in _NEW_ID_VERSIONS:
+        raise _unusable_id()
 
 
 async def _with_current(

@@ -177,7 +177,7 @@ async def test_scope_by_role_grid_and_token_grants(session_factory) -> None:
         assert not token_scope.sees(owned)
         assert (
             await session.scalar(
-                select(func.count()).select_from(Ticket).where(token_scope.ticket_visible())
+                select(func.count()).select_from(Ticket).where(token_scope.visible(Ticket))
             )
             == 0
         )

@@ -41,7 +41,7 @@ class TicketAttachment(SyncedRecord, table=True):
     uploaded: bool = Field(default=False)
     uploaded_at: datetime | None = time_column()
     # Seen exactly where its ticket is, like a comment: the sync layer gives it its ticket's
-    # scope keys (sync/collections.py, TICKET_CHILD_MODELS).
+    # scope keys (api/auth/visibility.py declares it seen with its ticket).
 
 
 # Deleting a ticket deletes its attachments (api/tickets/models.py).

@@ -13,18 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import tokens
+from api.auth import tokens, visibility
 from api.auth.models import AuthToken, TokenKind
-from api.enterprises.models import Enterprise
+from api.auth.visibility import COUNTY_WIDE
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid, MemberStation, Role
-from api.notifications.models import Notification
-from api.records import SyncedRecord
-from api.stations.models import Evaluation, Station
-from api.tickets.models import Ticket
+from api.stations.models import Station
 
-# Roles that see the whole county.
-COUNTY_WIDE = frozenset({Role.ADMIN, Role.COUNTY_STAFF})
 # Roles that may dispatch (assign) tickets within their scope.
 DISPATCHERS = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWN_STAFF})
 
@@ -57,11 +52,18 @@ class Scope:
         return not self.read_only and self.has_role(*DISPATCHERS)
 
     def keys(self) -> frozenset[str]:
-        """Keys matched against SyncedRecord.scope_keys()."""
+        """Keys matched against the keys of records (api.auth.visibility.keys_of)."""
+        keys: set[str] = set()
         if self.everything:
-            return frozenset({"all"})
-        keys = {f"grid:{g}" for g in self.grid_ids}
-        keys.update(f"station:{s}" for s in self.station_ids)
+            # The whole county: its county keys decide, not the grids it happens to serve.
+            keys.update(
+                key
+                for roles in visibility.COUNTY_ROLES
+                if self.roles & roles and (key := visibility.county_key(roles))
+            )
+        else:
+            keys.update(f"grid:{g}" for g in self.grid_ids)
+            keys.update(f"station:{s}" for s in self.station_ids)
         if self.member_id and self.personal:
             keys.add(f"member:{self.member_id}")
         return frozenset(keys)
@@ -72,32 +74,26 @@ class Scope:
         return self.keys()
 
     def sees_keys(self, record_keys: set[str] | frozenset[str] | list[str]) -> bool:
-        return self.everything or not self._keys.isdisjoint(record_keys)
+        return not self._keys.isdisjoint(record_keys)
 
-    def sees(self, record: SyncedRecord) -> bool:
-        return self.sees_keys(record.scope_keys())
+    def sees(self, record: Any) -> bool:
+        """For a record whose keys need no other row (a ticket, a grid, an activity)."""
+        return self.sees_keys(visibility.record_keys(record))
 
     def sees_grid(self, grid_id: uuid.UUID | None) -> bool:
         return self.everything or (grid_id is not None and grid_id in self.grid_ids)
 
-    def grid_clause(self, column: Any) -> sa.ColumnElement[bool]:
-        """SQL condition: the grid column lies in this caller's grids."""
-        if self.everything:
-            return sa.true()
-        if not self.grid_ids:
-            return sa.false()
-        return column.in_(sa.bindparam("scope_grids", list(self.grid_ids), expanding=True))
-
-    # --- SQL visibility per table: the same rule as each record's scope_keys(), as a WHERE
-    # clause, so that lists, node lookups and counts never load what the caller may not see.
-    # The caller's values are named parameters (``scope_*``): a statement built for one caller
-    # serves another of the same ``shape`` when run with that caller's ``parameters()``.
+    # --- SQL visibility per table, derived from the one declaration (api.auth.visibility),
+    # so that lists, node lookups, counts and sync pulls never load what the caller may not
+    # see. The caller's values are named parameters (``scope_*``): a statement built for one
+    # caller serves another of the same ``shape`` when run with that caller's ``parameters()``.
 
     @property
-    def shape(self) -> tuple[bool, bool, bool, bool]:
+    def shape(self) -> tuple[Any, ...]:
         """What the visibility clauses' SQL depends on; the values are parameters()."""
         personal = self.member_id is not None and self.personal
-        return self.everything, bool(self.grid_ids), bool(self.station_ids), personal
+        county = tuple(bool(self.roles & r) for r in visibility.COUNTY_ROLES)
+        return self.everything, county, bool(self.grid_ids), bool(self.station_ids), personal
 
     def parameters(self) -> dict[str, Any]:
         """The values of the visibility clauses' parameters."""
@@ -107,82 +103,9 @@ class Scope:
             "scope_member": self.member_id,
         }
 
-    def _member_clause(self, column: Any) -> sa.ColumnElement[bool]:
-        if self.member_id is None or not self.personal:
-            return sa.false()
-        return column == sa.bindparam("scope_member", self.member_id, type_=column.type)
-
-    def _station_clause(self, column: Any) -> sa.ColumnElement[bool]:
-        if self.everything:
-            return sa.true()
-        if not self.station_ids:
-            return sa.false()
-        return column.in_(sa.bindparam("scope_stations", list(self.station_ids), expanding=True))
-
-    def grid_visible(self) -> sa.ColumnElement[bool]:
-        if self.everything:
-            return sa.true()
-        return sa.or_(
-            self.grid_clause(Grid.id),
-            self.grid_clause(Grid.parent_id),
-            self.grid_clause(Grid.town_id),
-        )
-
-    def enterprise_visible(self) -> sa.ColumnElement[bool]:
-        if self.everything:
-            return sa.true()
-        return sa.or_(self.grid_clause(Enterprise.grid_id), self.grid_clause(Enterprise.town_id))
-
-    def ticket_visible(self) -> sa.ColumnElement[bool]:
-        """A ticket is seen by its grid's people, its assignee and its reporter."""
-        if self.everything:
-            return sa.true()
-        return sa.or_(
-            self.grid_clause(Ticket.grid_id),
-            self._member_clause(Ticket.assignee_id),
-            self._member_clause(Ticket.reporter_id),
-        )
-
-    def ticket_part_visible(self, ticket_column: Any) -> sa.ColumnElement[bool]:
-        """Events and comments of a ticket: seen with their ticket."""
-        if self.everything:
-            return sa.true()
-        return ticket_column.in_(sa.select(Ticket.id).where(self.ticket_visible()))
-
-    def member_visible(self) -> sa.ColumnElement[bool]:
-        """Oneself, the people serving a visible grid, and the staff of visible enterprises."""
-        if self.everything:
-            return sa.true()
-        serving = sa.select(MemberGrid.member_id).where(self.grid_clause(MemberGrid.grid_id))
-        employed = sa.select(Enterprise.id).where(self.enterprise_visible())
-        return sa.or_(
-            self._member_clause(Member.id),
-            Member.id.in_(serving),
-            Member.enterprise_id.in_(employed),
-        )
-
-    def station_visible(self) -> sa.ColumnElement[bool]:
-        if self.everything:
-            return sa.true()
-        return sa.or_(self._station_clause(Station.id), self.grid_clause(Station.grid_id))
-
-    def station_record_visible(self, station_column: Any) -> sa.ColumnElement[bool]:
-        """Rooms, activities, attendances and coaching requests: through their station."""
-        return self._station_clause(station_column)
-
-    def evaluation_visible(self) -> sa.ColumnElement[bool]:
-        if self.everything:
-            return sa.true()
-        return sa.or_(
-            self._member_clause(Evaluation.chair_id),
-            self._member_clause(Evaluation.evaluator_id),
-            self._station_clause(Evaluation.station_id),
-        )
-
-    def notification_visible(self) -> sa.ColumnElement[bool]:
-        if self.everything:
-            return sa.true()
-        return self._member_clause(Notification.recipient_id)
+    def visible(self, model: Any, table: sa.FromClause | None = None) -> sa.ColumnElement[bool]:
+        """SQL condition: rows of ``model`` (or of ``table``, an alias of its table) seen."""
+        return visibility.clause(self, model, table)
 
     # --- What a caller may change (the domain services check the finer rules).
 

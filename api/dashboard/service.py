@@ -73,7 +73,7 @@ async def dashboard(
     grid_ids = sorted(descendants(await grid_tree(session), {grid_id}))
     board = Dashboard(grid_id=grid_id, grid_ids=grid_ids, since=since)
     t = Ticket.__table__.c
-    tickets = [t.grid_id.in_(grid_ids), t.deleted_at.is_(None), scope.ticket_visible()]
+    tickets = [t.grid_id.in_(grid_ids), t.deleted_at.is_(None), scope.visible(Ticket)]
 
     rows = await session.execute(
         sa.select(t.status, t.severity, sa.func.count())
@@ -95,7 +95,7 @@ async def dashboard(
     s = Station.__table__.c
     a = StationActivity.__table__.c
     stations = sa.select(s.id).where(
-        s.grid_id.in_(grid_ids), s.deleted_at.is_(None), scope.station_visible()
+        s.grid_id.in_(grid_ids), s.deleted_at.is_(None), scope.visible(Station)
     )
     held = [
         a.station_id.in_(stations),
@@ -123,7 +123,7 @@ async def dashboard(
         .where(
             e.station_id.in_(stations),
             e.deleted_at.is_(None),
-            scope.evaluation_visible(),
+            scope.visible(Evaluation),
             *([e.created_at >= since] if since else []),
         )
         .group_by(e.chair_id, e.evaluator_kind)

@@ -27,9 +27,6 @@ class Enterprise(SyncedRecord, table=True):
     grid_id: uuid.UUID = Field(foreign_key="grid.id", index=True)
     grid_reason: str = Field(default="", max_length=500)
 
-    def scope_keys(self) -> set[str]:
-        return {"all", f"grid:{self.grid_id}", f"grid:{self.town_id}"}
-
 
 class GridMove(SQLModel, table=True):
     """Why and when an enterprise entered a grid (classification history)."""

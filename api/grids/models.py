@@ -34,11 +34,3 @@ class Grid(SyncedRecord, table=True):
     town_id: uuid.UUID | None = Field(default=None, foreign_key="grid.id", index=True)
     # Joint grids group enterprises of one industry; null for the other kinds.
     industry: str | None = Field(default=None, max_length=100)
-
-    def scope_keys(self) -> set[str]:
-        keys = {"all", f"grid:{self.id}"}
-        if self.parent_id:
-            keys.add(f"grid:{self.parent_id}")
-        if self.town_id:
-            keys.add(f"grid:{self.town_id}")
-        return keys

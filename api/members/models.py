@@ -35,11 +35,6 @@ class Member(SyncedRecord, table=True):
     def has_role(self, *roles: Role) -> bool:
         return any(r in self.roles for r in roles)
 
-    def scope_keys(self) -> set[str]:
-        # Grids served live in member_grid; the sync layer adds them when it logs a change.
-        keys = {"all", f"member:{self.id}"}
-        return keys
-
 
 class MemberGrid(SQLModel, table=True):
     """A member serves a grid (liaisons, town staff); indexed both ways for grid.liaisons."""

@@ -38,7 +38,3 @@ class Notification(SyncedRecord, table=True):
     # Makes "recorded once" hold when a timed job runs again: e.g. "breach:<ticket>:<deadline>".
     dedup_key: str | None = Field(default=None, max_length=200, unique=True)
     read_at: datetime | None = time_column()
-
-    def scope_keys(self) -> set[str]:
-        # Only the recipient (and county-wide roles, for support) see a notification.
-        return {"all", f"member:{self.recipient_id}"}

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,13 +86,15 @@ async def list_notifications(
     session: AsyncSession,
     *,
     recipient_id: uuid.UUID,
+    visible: Any = True,
     unread_only: bool = False,
     first: int = 20,
     after: str | None = None,
 ) -> NotificationPage:
-    """A member's own notifications, newest first, in keyset pages (recipient, created_at)."""
+    """A member's own notifications, newest first, in keyset pages (recipient, created_at);
+    ``visible``: the caller's visibility condition (a token limited to grids sees none)."""
     query = select(Notification).where(
-        Notification.recipient_id == recipient_id, Notification.deleted_at.is_(None)
+        Notification.recipient_id == recipient_id, Notification.deleted_at.is_(None), visible
     )
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
@@ -148,10 +151,13 @@ async def mark_read(
     return [found[i] for i in wanted]
 
 
-async def unread_count(session: AsyncSession, *, recipient_id: uuid.UUID) -> int:
+async def unread_count(
+    session: AsyncSession, *, recipient_id: uuid.UUID, visible: Any = True
+) -> int:
     return (
         await session.scalar(
             select(func.count()).where(
+                visible,
                 Notification.recipient_id == recipient_id,
                 Notification.read_at.is_(None),
                 Notification.deleted_at.is_(None),

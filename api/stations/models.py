@@ -65,12 +65,6 @@ class Station(SyncedRecord, table=True):
     host_enterprise_id: uuid.UUID | None = Field(default=None, foreign_key="enterprise.id")
     founded_on: str | None = Field(default=None, max_length=10)
 
-    def scope_keys(self) -> set[str]:
-        keys = {"all", f"station:{self.id}"}
-        if self.grid_id:
-            keys.add(f"grid:{self.grid_id}")
-        return keys
-
 
 class Room(SyncedRecord, table=True):
     sync_collection: ClassVar[str] = "rooms"
@@ -79,9 +73,6 @@ class Room(SyncedRecord, table=True):
     station_id: uuid.UUID = Field(foreign_key="station.id", index=True)
     kind: RoomKind = enum_column(RoomKind)
     name: str = Field(max_length=100)
-
-    def scope_keys(self) -> set[str]:
-        return {"all", f"station:{self.station_id}"}
 
 
 class StationActivity(SyncedRecord, table=True):
@@ -103,9 +94,6 @@ class StationActivity(SyncedRecord, table=True):
     loans_issued_yuan: int | None = Field(default=None, ge=0)
     coaching_request_id: uuid.UUID | None = Field(default=None, foreign_key="coaching_request.id")
 
-    def scope_keys(self) -> set[str]:
-        return {"all", f"station:{self.station_id}"}
-
 
 class Attendance(SyncedRecord, table=True):
     """Append-only sign-in of one attendee to one activity."""
@@ -121,9 +109,6 @@ class Attendance(SyncedRecord, table=True):
     recorded_by_id: uuid.UUID | None = Field(default=None, foreign_key="member.id")
     # The client's time of sign-in.
     signed_in_at: datetime = time_column(nullable=False, default_factory=utcnow)
-
-    def scope_keys(self) -> set[str]:
-        return {"all", f"station:{self.station_id}"}
 
 
 class Evaluation(SyncedRecord, table=True):
@@ -141,12 +126,6 @@ class Evaluation(SyncedRecord, table=True):
     total: float = Field(default=0.0)
     comment: str | None = Field(default=None, max_length=1000)
 
-    def scope_keys(self) -> set[str]:
-        keys = {"all", f"member:{self.chair_id}", f"member:{self.evaluator_id}"}
-        if self.station_id:
-            keys.add(f"station:{self.station_id}")
-        return keys
-
 
 class CoachingRequest(SyncedRecord, table=True):
     """A "small stove" request: an enterprise union asks for on-site coaching."""
@@ -163,6 +142,3 @@ class CoachingRequest(SyncedRecord, table=True):
     requested_at: datetime = time_column(nullable=False, default_factory=utcnow)
     visited_at: datetime | None = time_column()
     visit_note: str | None = Field(default=None, sa_type=sa.Text)
-
-    def scope_keys(self) -> set[str]:
-        return {"all", f"station:{self.station_id}"}

@@ -669,6 +669,7 @@ async def create_ticket(
         own_enterprise = me is not None and me.enterprise_id == enterprise.id
     if not (scope.sees_grid(target_grid) or own_enterprise):
         raise not_found("gridId" if grid_id else "enterpriseId", "the grid")
+    await _check_reporter(session, scope, reporter_id)
     ticket = await report_ticket(
         session,
         title=title,
@@ -687,6 +688,24 @@ async def create_ticket(
         now=now,
     )
     return ticket
+
+
+async def _check_reporter(
+    session: AsyncSession, scope: Scope, reporter_id: uuid.UUID | None
+) -> None:
+    """Only union staff name a reporter other than themselves, and only one they see (the
+    reporter sees the ticket from then on)."""
+    if reporter_id is None or reporter_id == scope.member_id:
+        return
+    if not scope.can_dispatch:
+        raise forbidden("only union staff may name someone else as the reporter", "reporterId")
+    seen = await session.scalar(
+        select(Member.id).where(
+            Member.id == reporter_id, Member.deleted_at.is_(None), scope.visible(Member)
+        )
+    )
+    if seen is None:
+        raise not_found("reporterId", "the member")
 
 
 async def update_ticket(

@@ -114,14 +114,6 @@ class Ticket(SyncedRecord, table=True):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def scope_keys(self) -> set[str]:
-        keys = {"all", f"grid:{self.grid_id}"}
-        if self.assignee_id:
-            keys.add(f"member:{self.assignee_id}")
-        if self.reporter_id:
-            keys.add(f"member:{self.reporter_id}")
-        return keys
-
 
 class TicketEvent(SQLModel, table=True):
     """Audit trail: who did what to a ticket and when, with the values before and after."""
