@@ -3,6 +3,8 @@ status codes and media types, automatic persisted queries, JSON errors for bad r
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -13,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -24,6 +28,7 @@ from strawberry.types.graphql import OperationType
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
+from api.graphql_request import check_operation, decode_json, request_members
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
@@ -80,7 +85,32 @@ def _is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
 
 
+# graphql-core's wording for a variable value that does not coerce to its type.
+_VARIABLE_VALUE = re.compile(r"^Variable '\$\w+' has invalid value")
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if _VARIABLE_VALUE.match(error.message):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class TextFrameWebSocket(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages go out as text frames, as the protocol requires (every
+    standard client refuses binary ones); the view's JSON encoder gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class GridlinkGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrameWebSocket  # type: ignore[assignment]
+
     def __init__(
         self,
         *,
@@ -156,8 +186,13 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def parse_http_body(self, request: Any) -> Any:
-        if request.method == "POST":
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        if request.method == "GET":
+            data: object = self.parse_query_params(request.query_params)
+        else:
             content_type, _ = parse_content_type(request.content_type or "")
             if content_type not in ("application/json", GRAPHQL_RESPONSE) and not (
                 content_type.endswith("+json")
@@ -167,8 +202,16 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                     f"unsupported content type {content_type or '(none)'!r}: "
                     "send the request as application/json",
                 )
-        data = await super().parse_http_body(request)
-        return data
+            data = self.decode_json(await request.get_body())
+        query, variables, operation_name, extensions = request_members(data)
+        # Only graphql-transport-ws is offered for subscriptions: no streaming HTTP protocol.
+        return GraphQLRequestData(
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+            extensions=extensions,
+            protocol="http",
+        )
 
     async def execute_single(
         self,
@@ -188,6 +231,10 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             return ExecutionResult(
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
+            )
+        if request_data.query:
+            check_operation(
+                request_data.query, request_data.operation_name, self.settings.max_tokens
             )
         if self.fast_path is not None:
             planned = await self._planned(request_data, context, root_value)
@@ -215,12 +262,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             self.fast_path.learn(request_data.query, request_data.operation_name)
         if _is_request_error(result):
             for error in result.errors or ():
-                code = (
-                    "GRAPHQL_PARSE_FAILED"
-                    if error.message.startswith("Syntax Error")
-                    else "GRAPHQL_VALIDATION_FAILED"
-                )
-                error.extensions = {"code": code, **(error.extensions or {})}
+                error.extensions = {"code": _request_error_code(error), **(error.extensions or {})}
             if not sub_response.status_code:
                 sub_response.status_code = 400
         return result
