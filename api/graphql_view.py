@@ -3,6 +3,7 @@ status codes and media types, automatic persisted queries, JSON errors for bad r
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +35,7 @@ from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
 from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
 
+logger = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 # Codes of the errors answered before GraphQL runs, by HTTP status.
 HTTP_CODES = {
@@ -154,6 +156,12 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 {"message": context.auth_error or "send authorization: Bearer <token>"}
             )
         return None
+
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        allowed = super().is_websocket_origin_allowed(request, origin)
+        if not allowed:
+            logger.warning("WebSocket from %r refused: not in GRIDLINK_CORS_ORIGINS", origin)
+        return allowed
 
     # --- HTTP ---------------------------------------------------------------------------
 
