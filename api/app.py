@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api import graphiql
 from api.config import Settings
 from api.cors import cors_middleware
 from api.db import create_engine, session_factory
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *([] if settings.production else graphiql.routes),
         ],
         middleware=[
             cors_middleware(settings),

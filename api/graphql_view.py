@@ -26,6 +26,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api import graphiql
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
@@ -183,6 +184,9 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         if getattr(sub_response, "graphql_response", False):
             response.headers["content-type"] = GRAPHQL_RESPONSE
         return response
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # Only for a browser (text/html); a GET by hash alone (persisted query) has no query.
