@@ -1,5 +1,5 @@
 // GraphiQL on gridlink's own /graphql (HTTP and graphql-transport-ws). Every file comes from
-// this server: the page works with no internet. `?query=`, `?variables=` and `?headers=`
+// this server: the page works with no internet. `?q=` (the query; `?query=` would run it), `?variables=` and `?headers=`
 // (JSON, e.g. {"Authorization": "Bearer glk_…"}) prefill the editors.
 (function () {
   var params = new URLSearchParams(window.location.search);
@@ -12,7 +12,7 @@
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultQuery: "# 示例 / example\n{ me { name roles } }\n",
-      query: params.get("query") || undefined,
+      query: params.get("q") || undefined,
       variables: params.get("variables") || undefined,
       headers: params.get("headers") || undefined,
       isHeadersEditorEnabled: true,
