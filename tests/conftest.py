@@ -32,6 +32,7 @@ _ran: dict[str, int] = {"sqlite": 0, "postgresql": 0}
 # Tests that need more than Python: counted passed and skipped, for .ci/run to check.
 HALVES = ("interop", "browser")
 _halves: dict[str, dict[str, int]] = {h: {"passed": 0, "skipped": 0} for h in HALVES}
+_half_tests: dict[str, set[str]] = {h: set() for h in HALVES}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +48,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # Every test of tests/browser/ drives Chromium, whether or not it says so.
         if "/tests/browser/" in str(item.path):
             item.add_marker(pytest.mark.browser)
+        for half in HALVES:
+            if item.get_closest_marker(half):
+                _half_tests[half].add(item.nodeid)
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
         if item.get_closest_marker("postgres_only") and backend == "sqlite":
@@ -63,7 +67,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         outcome = "skipped"
     if outcome is not None:
         for half in HALVES:
-            if half in report.keywords:
+            if report.nodeid in _half_tests[half]:
                 _halves[half][outcome] += 1
 
 
