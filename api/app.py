@@ -20,6 +20,7 @@ from api.cors import cors_middleware
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.i18n.http import RequestLanguage
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ],
         middleware=[
             cors_middleware(settings),
+            Middleware(RequestLanguage),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,

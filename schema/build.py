@@ -8,7 +8,6 @@ import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -21,7 +20,9 @@ from api.config import Settings
 from schema.auth import AuthMutation, AuthQuery
 from schema.dashboard import DashboardQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
+from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
+from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
@@ -44,6 +45,7 @@ class Query(
     DashboardQuery,
     NotificationQuery,
     SyncQuery,
+    LanguageQuery,
 ):
     pass
 
@@ -58,6 +60,7 @@ class Mutation(
     StationMutation,
     NotificationMutation,
     SyncMutation,
+    LanguageMutation,
 ):
     pass
 
@@ -74,7 +77,7 @@ def _expected_error(error: GraphQLError) -> bool:
 _SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
 
 
-class ProductionErrors(MaskErrors):
+class ProductionErrors(CodedMaskErrors):
     """Production: unexpected errors masked, and no "Did you mean" suggestions, which would
     spell out the schema that introspection keeps to itself."""
 
@@ -108,6 +111,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if settings.production:
         extensions.append(ProductionErrors)
+    else:
+        extensions.append(lambda: CodedMaskErrors(should_mask_error=database_failure))
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
