@@ -14,10 +14,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +29,8 @@ from tests.helpers import free_port
 HERE = Path(__file__).resolve().parent
 NODE_MODULES = HERE / "node_modules"
 DEMO_PASSWORD = "gridlink-demo"
+ASSIGN = """mutation($input: AssignTicketInput!) {
+  assignTicket(input: $input) { errors { code message } } }"""
 
 
 def gridlink_command() -> list[str]:
@@ -41,18 +44,48 @@ class DemoServer:
     allowed_origin: str
     refused_origin: str
 
-    def sign_in(self, phone: str) -> str:
+    def post(self, token: str | None, query: str, variables: dict | None = None) -> dict:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
         response = httpx.post(
             f"{self.url}/graphql",
-            json={
-                "query": "mutation($p: String!, $w: String!) { login(phone: $p, password: $w) "
-                "{ token errors { code } } }",
-                "variables": {"p": phone, "w": DEMO_PASSWORD},
-            },
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
         )
-        token = response.json()["data"]["login"]["token"]
-        assert token, response.text
+        return response.json()
+
+    def data(self, token: str | None, query: str, variables: dict | None = None) -> dict:
+        body = self.post(token, query, variables)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def sign_in(self, phone: str) -> str:
+        data = self.data(
+            None,
+            "mutation($p: String!, $w: String!) { login(phone: $p, password: $w) "
+            "{ token errors { code } } }",
+            {"p": phone, "w": DEMO_PASSWORD},
+        )
+        token = data["login"]["token"]
+        assert token, data
         return token
+
+    def reassign_until(
+        self, ticket: str, assignees: list[str], received: Callable[[float], Any]
+    ) -> Any:
+        """As the demo admin, assign the ticket to each assignee in turn until `received`
+        (waiting up to the seconds given) returns an event: a subscription starts listening
+        asynchronously, so the first writes may come before it; each round is a real change."""
+        admin = self.sign_in("13800000000")
+        for _ in range(20):
+            for assignee in assignees:
+                done = self.data(
+                    admin, ASSIGN, {"input": {"ticketId": ticket, "assigneeId": assignee}}
+                )
+                assert done["assignTicket"]["errors"] == [], done
+            event = received(0.5)
+            if event:
+                return event
+        raise AssertionError("no event reached the subscriber")
 
 
 class _Quiet(SimpleHTTPRequestHandler):

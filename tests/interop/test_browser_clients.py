@@ -8,7 +8,6 @@ import json
 import time
 from urllib.parse import quote, urlencode
 
-import httpx
 import pytest
 
 from tests.interop.browser import chromium_browser
@@ -16,25 +15,11 @@ from tests.interop.conftest import NODE_MODULES, DemoServer
 
 pytestmark = [pytest.mark.interop, pytest.mark.browser]
 
-ASSIGN = """mutation($input: AssignTicketInput!) {
-  assignTicket(input: $input) { errors { code message } } }"""
-
 
 @pytest.fixture(scope="module")
 def browser(chromium: str):
     with chromium_browser(chromium) as browser:
         yield browser
-
-
-def _graphql(server: DemoServer, token: str, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(
-        f"{server.url}/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers={"authorization": f"Bearer {token}"},
-    )
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def _open_frontend(browser, origin: str, server: DemoServer, token: str):
@@ -51,35 +36,27 @@ def test_frontend_on_a_listed_origin(browser, demo_server: DemoServer) -> None:
     if not (NODE_MODULES / "graphql-ws").is_dir():
         pytest.skip("needs the Node packages: `npm ci` in tests/interop (`make test` runs it)")
     liaison = demo_server.sign_in("13800000003")
-    admin = demo_server.sign_in("13800000000")
     town = demo_server.sign_in("13800000002")
     page, outcome = _open_frontend(browser, demo_server.allowed_origin, demo_server, liaison)
     assert outcome["fetch"]["status"] == 200, outcome
     liaison_id = outcome["fetch"]["body"]["data"]["me"]["id"]
     assert outcome["socket"] == {"connected": True}, outcome
 
-    ticket = _graphql(
-        demo_server,
-        liaison,
-        "{ tickets(first: 1, filter: {assignedToMe: true, open: true}) { nodes { id } } }",
+    ticket = demo_server.data(
+        liaison, "{ tickets(first: 1, filter: {assignedToMe: true, open: true}) { nodes { id } } }"
     )["tickets"]["nodes"][0]["id"]
-    town_id = _graphql(demo_server, town, "{ me { id } }")["me"]["id"]
-    events: list = []
-    for _ in range(20):  # the subscription starts listening asynchronously
-        for assignee in (town_id, liaison_id):
-            _graphql(
-                demo_server,
-                admin,
-                ASSIGN,
-                {"input": {"ticketId": ticket, "assigneeId": assignee}},
-            )
-        deadline = time.monotonic() + 0.5
-        while not events and time.monotonic() < deadline:
-            events = page.evaluate("window.events")
+    town_id = demo_server.data(town, "{ me { id } }")["me"]["id"]
+
+    def received(seconds: float) -> list:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if events := page.evaluate("window.events"):
+                return events
             time.sleep(0.05)
-        if events:
-            break
-    assert events and events[0]["data"]["myAssignments"]["ticket"]["id"] == ticket, events
+        return []
+
+    events = demo_server.reassign_until(ticket, [town_id, liaison_id], received)
+    assert events[0]["data"]["myAssignments"]["ticket"]["id"] == ticket, events
     page.close()
 
 

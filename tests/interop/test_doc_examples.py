@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
@@ -43,34 +42,18 @@ def blocks(language: str) -> list[tuple[Path, str]]:
     return found
 
 
-def post(server: DemoServer, token: str | None, query: str, variables: dict | None = None):
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(
-        f"{server.url}/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers=headers,
-    ).json()
-
-
-def data(server: DemoServer, token: str, query: str) -> dict[str, Any]:
-    body = post(server, token, query)
-    assert "errors" not in body, body
-    return body["data"]
-
-
 def setup_for(server: DemoServer, operation: str | None) -> tuple[str, dict[str, Any]]:
     """The demo account an example is written for, and its variables."""
     if operation == "MyOpenTickets":
         return server.sign_in(LIAISON), {}
     if operation == "County":
         token = server.sign_in(COUNTY)
-        grids = data(server, token, "{ grids(filter: {kind: COUNTY}) { nodes { id code } } }")
+        grids = server.data(token, "{ grids(filter: {kind: COUNTY}) { nodes { id code } } }")
         [county] = [g["id"] for g in grids["grids"]["nodes"] if g["code"] == "SY"]
         return token, {"county": county}
     if operation == "Resolve":
         token = server.sign_in(LIAISON)
-        mine = data(
-            server,
+        mine = server.data(
             token,
             "{ tickets(first: 1, filter: {assignedToMe: true, status: [IN_PROGRESS]}) "
             "{ nodes { id } } }",
@@ -97,7 +80,7 @@ def test_graphql_examples(demo_server: DemoServer) -> None:
         [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         name = operation.name.value if operation.name else None
         token, variables = setup_for(demo_server, name)
-        body = post(demo_server, token, text, variables)
+        body = demo_server.post(token, text, variables)
         assert "errors" not in body, (doc.name, name, body)
         answer = re.search(r"^# →(.*)", text, re.S | re.M)
         if answer:
@@ -125,7 +108,7 @@ def test_inline_graphql_is_valid() -> None:
 def test_js_example(node: str, demo_server: DemoServer) -> None:
     [(_, example)] = blocks("js")
     liaison = demo_server.sign_in(LIAISON)
-    admin, town = demo_server.sign_in(ADMIN), demo_server.sign_in(TOWN)
+    town = demo_server.sign_in(TOWN)
     ws_url = demo_server.url.replace("http", "ws", 1)
     assert "wss://gridlink.example" in example
     prelude = """
@@ -146,31 +129,22 @@ setTimeout(() => { console.error("no assignment arrived"); process.exit(1); }, 6
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
+
+    def received(seconds: float) -> dict | None:
+        try:
+            return json.loads(lines.get(timeout=seconds))
+        except queue.Empty:
+            assert process.poll() is None, process.stderr.read()
+            return None
+
     try:
-        ticket = data(
-            demo_server,
+        ticket = demo_server.data(
             liaison,
             "{ tickets(first: 1, filter: {assignedToMe: true, open: true}) { nodes { id } } }",
         )["tickets"]["nodes"][0]["id"]
-        me = "{ me { id } }"
-        ids = [data(demo_server, t, me)["me"]["id"] for t in (town, liaison)]
-        assignment = None
-        for _ in range(40):  # the subscription starts listening asynchronously
-            for assignee in ids:
-                done = post(
-                    demo_server,
-                    admin,
-                    "mutation($input: AssignTicketInput!) { assignTicket(input: $input) "
-                    "{ errors { code } } }",
-                    {"input": {"ticketId": ticket, "assigneeId": assignee}},
-                )
-                assert done["data"]["assignTicket"]["errors"] == [], done
-            try:
-                assignment = json.loads(lines.get(timeout=0.5))
-                break
-            except queue.Empty:
-                assert process.poll() is None, process.stderr.read()
-        assert assignment is not None and assignment["ticket"]["id"] == ticket, assignment
+        ids = [demo_server.data(t, "{ me { id } }")["me"]["id"] for t in (town, liaison)]
+        assignment = demo_server.reassign_until(ticket, ids, received)
+        assert assignment["ticket"]["id"] == ticket, assignment
         assert assignment["kind"] in {"ASSIGNED", "REASSIGNED"}
     finally:
         process.kill()
