@@ -57,13 +57,15 @@ def check_operation(query: str, operation_name: str | None, max_tokens: int) -> 
     """Refuse a document whose operation cannot be chosen: several operations and no
     operationName, or an operationName the document does not define (GraphQL spec,
     GetOperation). A document that does not parse is left to the executor's own message."""
-    problem = _operation_problem(query, operation_name, max_tokens)
+    problem = operation_problem(query, operation_name, max_tokens)
     if problem is not None:
         raise HTTPException(400, problem)
 
 
 @lru_cache(maxsize=512)
-def _operation_problem(query: str, operation_name: str | None, max_tokens: int) -> str | None:
+def operation_problem(query: str, operation_name: str | None, max_tokens: int) -> str | None:
+    """Why the document's operation cannot be chosen, or None (also for a document that does
+    not parse: the executor says why, with locations)."""
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:

@@ -23,6 +23,10 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -30,7 +34,12 @@ from api import graphiql
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
-from api.graphql_request import check_operation, decode_json, request_members
+from api.graphql_request import (
+    check_operation,
+    decode_json,
+    operation_problem,
+    request_members,
+)
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
@@ -111,8 +120,27 @@ class TextFrameWebSocket(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from error
 
 
+class CheckedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws `subscribe` messages follow the operation rule of HTTP requests: a
+    document with several operations needs an operationName that names one (an `error`
+    message for that subscription, the socket stays open)."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload") or {}
+        query, name = payload.get("query"), payload.get("operationName")
+        if self.connection_acknowledged and isinstance(query, str) and isinstance(name, str | None):
+            settings = self.view.settings  # type: ignore[attr-defined]
+            problem = operation_problem(query, name, settings.max_tokens)
+            if problem is not None:
+                error = {"message": problem, "extensions": {"code": "BAD_REQUEST"}}
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+        await super().handle_subscribe(message)
+
+
 class GridlinkGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = TextFrameWebSocket  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = CheckedTransportWS
 
     def __init__(
         self,

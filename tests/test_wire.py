@@ -201,3 +201,22 @@ async def test_cors_for_http_and_websocket(cors_server, live_server, session_fac
     assert refused.value.response.status_code == 403
     with pytest.raises(websockets.InvalidStatus):
         await handshake(live_server, ALLOWED)
+
+
+async def test_subscribe_needs_a_determined_operation(live_server, session_factory) -> None:
+    world = await build_world(session_factory)
+    url = live_server.url.replace("http", "ws", 1) + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        payload = {"authorization": f"Bearer {world.tokens['liaison1']}"}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+        two = "subscription A { myAssignments { kind } } subscription B { myAssignments { title } }"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": two}}))
+        error = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert error["id"] == "1" and error["type"] == "error", error
+        assert error["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+        # The socket stays usable: the same document with its operation named runs.
+        named = {"query": two, "operationName": "A"}
+        await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": named}))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
