@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export GRIDLINK_PORT ?= 8000
+# Folders with a package.json whose packages the tests use; `npm ci` runs in each (one list).
+NODE_PACKAGES := tests/interop
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean node-packages
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +23,22 @@ run: $(VENV)/.run-installed
 	$(BIN)/gridlink demo --no-migrate --if-empty
 	$(BIN)/gridlink serve
 
-test: $(VENV)/.test-installed
+# npm ci in each Node package folder when its lock changed; without Node.js the tests that
+# need it are skipped, saying what to install.
+node-packages:
+	@if command -v npm >/dev/null 2>&1; then \
+	  for dir in $(NODE_PACKAGES); do \
+	    if [ ! -f $$dir/node_modules/.package-lock.json ] || \
+	       [ $$dir/package-lock.json -nt $$dir/node_modules/.package-lock.json ]; then \
+	      (cd $$dir && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	    fi; \
+	  done; \
+	else \
+	  echo "Node.js and npm not found: the Node and browser interop tests will be skipped" \
+	    "(install Node.js 20 and npm, e.g. apt-get install -y nodejs npm)"; \
+	fi
+
+test: $(VENV)/.test-installed node-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -31,4 +48,4 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis $(addsuffix /node_modules,$(NODE_PACKAGES))

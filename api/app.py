@@ -14,9 +14,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from api import graphiql
 from api.attachment_routes import PREFIX as ATTACHMENTS
 from api.attachment_routes import attachment_routes
 from api.config import Settings
+from api.cors import cors_middleware
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=True,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        allowed_origins=settings.cors_origins,
     )
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -71,8 +74,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *attachment_routes(),
+            *([] if settings.production else graphiql.routes),
         ],
         middleware=[
+            cors_middleware(settings),
             Middleware(RequestLanguage),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(ATTACHMENTS,)),
         ],

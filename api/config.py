@@ -86,6 +86,20 @@ def _risk_rules_text(name: str, raw: str) -> str:
     return text
 
 
+def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated web origins, normalised as browsers send them in `Origin`."""
+    from strawberry.http.websocket_origin import normalize_allowed_origins
+
+    listed = [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        return tuple(sorted(normalize_allowed_origins(listed)))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be origins such as https://app.example.org (scheme, host, optional "
+            f"port; no path), separated by commas, or *, got {raw!r}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -115,7 +129,17 @@ class Settings:
     max_attachment_bytes: int = 20 * 1024 * 1024
     media_dir: str = "./var/media"
     media_url: str | None = None
+    # Interop: the web origins (scheme://host[:port]) whose pages may call the API, for CORS
+    # preflights and WebSocket handshakes alike; empty: same origin only; "*" in development.
+    cors_origins: tuple[str, ...] = ()
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if "*" in self.cors_origins and self.production:
+            raise SettingsError(
+                "GRIDLINK_CORS_ORIGINS='*' lets every web site call the API: it is allowed in "
+                "development only; list the origins of your frontends instead"
+            )
 
     @cached_property
     def risk_rules(self) -> RiskRules:
@@ -202,6 +226,8 @@ class Settings:
                     f"GRIDLINK_MEDIA_URL must be s3://bucket[/prefix]?endpoint=..., got {raw!r}"
                 )
             values["media_url"] = raw.strip()
+        if (raw := get("CORS_ORIGINS")) is not None:
+            values["cors_origins"] = _parse_origins("GRIDLINK_CORS_ORIGINS", raw)
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:

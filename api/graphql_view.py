@@ -3,6 +3,9 @@ status codes and media types, automatic persisted queries, JSON errors for bad r
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -13,23 +16,34 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from api import graphiql
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
+from api.graphql_request import (
+    check_operation,
+    decode_json,
+    operation_problem,
+    request_members,
+)
 from api.socket_auth import TokenBoundHandler
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
 from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
 
+logger = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 # Codes of the errors answered before GraphQL runs, by HTTP status.
 HTTP_CODES = {
@@ -82,9 +96,50 @@ def _is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
 
 
+# graphql-core's wording for a variable value that does not coerce to its type.
+_VARIABLE_VALUE = re.compile(r"^Variable '\$\w+' has invalid value")
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if _VARIABLE_VALUE.match(error.message):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class TextFrameWebSocket(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages go out as text frames, as the protocol requires (every
+    standard client refuses binary ones); the view's JSON encoder gives bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
+class CheckedTransportWS(TokenBoundHandler):
+    """graphql-transport-ws `subscribe` messages follow the operation rule of HTTP requests: a
+    document with several operations needs an operationName that names one (an `error`
+    message for that subscription, the socket stays open)."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload") or {}
+        query, name = payload.get("query"), payload.get("operationName")
+        if self.connection_acknowledged and isinstance(query, str) and isinstance(name, str | None):
+            settings = self.view.settings  # type: ignore[attr-defined]
+            problem = operation_problem(query, name, settings.max_tokens)
+            if problem is not None:
+                error = {"message": problem, "extensions": {"code": "BAD_REQUEST"}}
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+        await super().handle_subscribe(message)
+
+
 class GridlinkGraphQL(GraphQL[Context, None]):
-    # WebSockets follow their token (re-checked per operation, closed when it stops holding).
-    graphql_transport_ws_handler_class = TokenBoundHandler
+    websocket_adapter_class = TextFrameWebSocket  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = CheckedTransportWS
 
     def __init__(
         self,
@@ -130,6 +185,12 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             )
         return None
 
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        allowed = super().is_websocket_origin_allowed(request, origin)
+        if not allowed:
+            logger.warning("WebSocket from %r refused: not in GRIDLINK_CORS_ORIGINS", origin)
+        return allowed
+
     # --- HTTP ---------------------------------------------------------------------------
 
     def encode_json(self, data: object) -> bytes:
@@ -151,6 +212,9 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = GRAPHQL_RESPONSE
         return response
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page()
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # Only for a browser (text/html); a GET by hash alone (persisted query) has no query.
         params = request.query_params
@@ -161,8 +225,13 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             and "text/html" in request.headers.get("accept", "")
         )
 
-    async def parse_http_body(self, request: Any) -> Any:
-        if request.method == "POST":
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json(data)
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        if request.method == "GET":
+            data: object = self.parse_query_params(request.query_params)
+        else:
             content_type, _ = parse_content_type(request.content_type or "")
             if content_type not in ("application/json", GRAPHQL_RESPONSE) and not (
                 content_type.endswith("+json")
@@ -172,8 +241,16 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                     f"unsupported content type {content_type or '(none)'!r}: "
                     "send the request as application/json",
                 )
-        data = await super().parse_http_body(request)
-        return data
+            data = self.decode_json(await request.get_body())
+        query, variables, operation_name, extensions = request_members(data)
+        # Only graphql-transport-ws is offered for subscriptions: no streaming HTTP protocol.
+        return GraphQLRequestData(
+            query=query,
+            variables=variables,
+            operation_name=operation_name,
+            extensions=extensions,
+            protocol="http",
+        )
 
     async def execute_single(
         self,
@@ -193,6 +270,10 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             return ExecutionResult(
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
+            )
+        if request_data.query:
+            check_operation(
+                request_data.query, request_data.operation_name, self.settings.max_tokens
             )
         if self.fast_path is not None:
             planned = await self._planned(request_data, context, root_value)
@@ -220,12 +301,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             self.fast_path.learn(request_data.query, request_data.operation_name)
         if _is_request_error(result):
             for error in result.errors or ():
-                code = (
-                    "GRAPHQL_PARSE_FAILED"
-                    if error.message.startswith("Syntax Error")
-                    else "GRAPHQL_VALIDATION_FAILED"
-                )
-                error.extensions = {"code": code, **(error.extensions or {})}
+                error.extensions = {"code": _request_error_code(error), **(error.extensions or {})}
             if not sub_response.status_code:
                 sub_response.status_code = 400
         return result

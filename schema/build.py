@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import strawberry
-from graphql import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -63,11 +65,30 @@ class Mutation(
     pass
 
 
-def _expected_error(error: Exception) -> bool:
-    # Coded errors are written for clients; anything else is a bug and gets masked.
-    original = getattr(error, "original_error", None)
-    extensions = getattr(error, "extensions", None) or {}
-    return original is None or "code" in extensions
+def _expected_error(error: GraphQLError) -> bool:
+    # Coded errors are written for clients, and so is every error of the request itself (no
+    # path: the document or a variable's value, e.g. an unknown enum value); anything else is a
+    # bug and gets masked.
+    extensions = error.extensions or {}
+    return error.original_error is None or "code" in extensions or not error.path
+
+
+# graphql-core appends " Did you mean 'x'?" to validation and coercion messages.
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
+
+
+class ProductionErrors(CodedMaskErrors):
+    """Production: unexpected errors masked, and no "Did you mean" suggestions, which would
+    spell out the schema that introspection keeps to itself."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not _expected_error(error))
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            error.message = _SUGGESTION.sub("", error.message)
+        return processed
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -89,9 +110,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.production:
-        extensions.append(
-            lambda: CodedMaskErrors(should_mask_error=lambda e: not _expected_error(e))
-        )
+        extensions.append(ProductionErrors)
     else:
         extensions.append(lambda: CodedMaskErrors(should_mask_error=database_failure))
     schema = strawberry.Schema(

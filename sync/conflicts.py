@@ -25,6 +25,20 @@ RULE_LEFT_SCOPE = "LEFT_SCOPE"  # the record left the caller's scope before the 
 RULE_SERVER_CHANGED_FIRST = "SERVER_CHANGED_FIRST"  # a server change made the edit impossible
 RULE_DELETED = "RECORD_DELETED"  # edited offline, deleted on the server
 RULE_DELETE_OF_CHANGED = "DELETE_OF_CHANGED"  # deleted offline, changed on the server
+# What a person reads about a kept conflict when the merge gave no sentence of its own.
+RULE_MESSAGES = {
+    RULE_SERVER_WINS: "the field was changed on the server too: the server's value was kept "
+    "and yours is kept in this conflict for a person to decide",
+    RULE_DISPATCH: "the assignee or grid was changed on the server too: the server's dispatch "
+    "was kept",
+    RULE_LEFT_SCOPE: "the record left your grids before your change arrived",
+    RULE_SERVER_CHANGED_FIRST: "a change on the server made your edit impossible",
+    RULE_DELETED: "the record was deleted on the server; your edit is kept in this conflict",
+    RULE_DELETE_OF_CHANGED: "the record was changed on the server after you deleted it: it was "
+    "kept",
+    RULE_STATUS_FURTHER_ALONG: "both sides moved the status: the one further along was kept",
+    RULE_STATUS_LIFECYCLE: "your status move is not allowed from the server's status",
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,7 @@ def keep_conflict(
         server_version=server_version,
         rule=rule,
         winner=winner,
-        message=message[:500],
+        message=(message or RULE_MESSAGES.get(rule, rule))[:500],
         client_id=origin.client_id,
         mutation_id=origin.mutation_id,
         member_id=origin.member_id,

@@ -29,14 +29,28 @@ POSTGRES_URL = os.environ.get("GRIDLINK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 ROOT = Path(__file__).resolve().parent.parent
 _ran: dict[str, int] = {"sqlite": 0, "postgresql": 0}
+# Tests that need more than Python: counted passed and skipped, for .ci/run to check.
+HALVES = ("interop", "browser")
+_halves: dict[str, dict[str, int]] = {h: {"passed": 0, "skipped": 0} for h in HALVES}
+_half_tests: dict[str, set[str]] = {h: set() for h in HALVES}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_only: needs PostgreSQL (skipped on SQLite)")
+    config.addinivalue_line(
+        "markers", "interop: standard clients against a real server (tests/interop)"
+    )
+    config.addinivalue_line("markers", "browser: drives Chromium (tests/browser, tests/interop)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        # Every test of tests/browser/ drives Chromium, whether or not it says so.
+        if "/tests/browser/" in str(item.path):
+            item.add_marker(pytest.mark.browser)
+        for half in HALVES:
+            if item.get_closest_marker(half):
+                _half_tests[half].add(item.nodeid)
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
         if item.get_closest_marker("postgres_only") and backend == "sqlite":
@@ -48,15 +62,25 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         for backend in _ran:
             if f"[{backend}" in report.nodeid or f"-{backend}]" in report.nodeid:
                 _ran[backend] += 1
+    outcome = "passed" if report.when == "call" and report.passed else None
+    if report.skipped:
+        outcome = "skipped"
+    if outcome is not None:
+        for half in HALVES:
+            if report.nodeid in _half_tests[half]:
+                _halves[half][outcome] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     # .ci/run reads this to prove that the PostgreSQL half really ran.
     out = ROOT / "var" / "test-backends.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(_ran))
+    out.write_text(json.dumps({**_ran, **_halves}))
     terminalreporter.write_line(
-        f"database tests passed: sqlite={_ran['sqlite']} postgresql={_ran['postgresql']}"
+        f"database tests passed: sqlite={_ran['sqlite']} postgresql={_ran['postgresql']}; "
+        + "; ".join(
+            f"{h} tests passed={c['passed']} skipped={c['skipped']}" for h, c in _halves.items()
+        )
     )
 
 

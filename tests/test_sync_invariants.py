@@ -48,7 +48,7 @@ async def count(session_factory, model) -> int:
 # --- 1. nothing lost ------------------------------------------------------------------------
 
 CONFLICTS = """query { syncConflicts {
-  id collection recordId field clientValue serverValue rule winner clientId status } }"""
+  id collection recordId field clientValue serverValue rule winner clientId status message } }"""
 RESOLVE = """mutation($id: ID!, $choice: SyncConflictChoice!, $value: JSON) {
   resolveSyncConflict(id: $id, choice: $choice, value: $value) {
     conflict { status resolution resolvedValue } errors { code message field } } }"""
@@ -78,6 +78,7 @@ async def test_a_losing_value_is_kept_shown_and_resolvable(client, session_facto
     # Visible to the liaison and to admins, not to another liaison; and synced to the phone.
     mine = (await gql(client, CONFLICTS, token=county.liaison_a.token))["data"]["syncConflicts"]
     assert [c["clientValue"] for c in mine] == ["phone: the boss promised Friday"]
+    assert all(c["message"] for c in mine)  # every conflict says what happened
     assert mine[0]["clientId"] == a.client_id
     admin = (await gql(client, CONFLICTS, token=county.admin.token))["data"]["syncConflicts"]
     assert [c["id"] for c in admin] == [mine[0]["id"]]
