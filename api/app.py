@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.fieldapp import fieldapp_routes
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
 from api.worker import InProcessWorker, registered_jobs
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *fieldapp_routes(),
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
