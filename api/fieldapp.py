@@ -63,7 +63,13 @@ def worker_js(release: Release, root: Path = WEB) -> str:
         f"const PREFIX = {json.dumps(release.prefix)};\n"
         f"const PRECACHE = {json.dumps(precache)};\n"
     )
-    return header + (root / "sw.js").read_text(encoding="utf-8")
+    body = (root / "sw.js").read_text(encoding="utf-8")
+    body = body.replace(
+        "./sync-engine-path-is-replaced-by-the-server.js", f"{release.prefix}/sync/engine.js"
+    ).replace("./i18n-path-is-replaced-by-the-server.js", f"{release.prefix}/app/i18n.js")
+    # Imports first (an ES module), then the release's constants, then the worker.
+    imports, _, rest = body.partition("\nconst CACHE")
+    return imports + "\n" + header + "const CACHE" + rest
 
 
 def fieldapp_routes(root: Path = WEB) -> list[BaseRoute]:

@@ -115,6 +115,13 @@ export class SyncEngine extends EventTarget {
   }
 
   /** @param {Record<string, any>} values */
+  /** Read the stored state again (another engine, e.g. the service worker's, changed it). */
+  async reload() {
+    this.db?.close();
+    await this.open();
+    this.#changed("all");
+  }
+
   async setMeta(values) {
     await transact(this.#db(), ["meta"], "readwrite", (tx) => {
       for (const [k, v] of Object.entries(values)) tx.objectStore("meta").put(v, k);
@@ -290,8 +297,9 @@ export class SyncEngine extends EventTarget {
     await this.#queue(collection, id, "DELETE", null);
   }
 
-  async #queue(collection, id, op, fields) {
-    await transact(this.#db(), ["records", "outbox"], "readwrite", async (tx) => {
+  async #queue(collection, id, op, fields, stores = [], extra = null) {
+    await transact(this.#db(), ["records", "outbox", ...stores], "readwrite", async (tx) => {
+      if (extra) extra(tx);
       const records = tx.objectStore("records");
       const local = await done(records.get([collection, id]));
       if (op !== "CREATE" && !local) throw new Error(`no ${collection} record ${id} here`);
@@ -314,6 +322,108 @@ export class SyncEngine extends EventTarget {
       });
     });
     this.#changed(collection);
+  }
+
+  // --- attachments: the record goes through the outbox, the bytes by resumable upload ---
+
+  /**
+   * Keep a file (e.g. a resized photo) on the device and queue its attachment record; the
+   * bytes are uploaded by sync() once the record has reached the server.
+   * @param {string} ticketId
+   * @param {ArrayBuffer} bytes
+   * @param {{kind?: string, contentType: string, width?: number|null, height?: number|null,
+   *          caption?: string|null, takenAt?: string|null}} info
+   */
+  async attach(ticketId, bytes, info) {
+    const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
+    const sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const id = newId();
+    const fields = {
+      ticketId,
+      kind: info.kind || "PHOTO",
+      contentType: info.contentType,
+      byteSize: bytes.byteLength,
+      sha256,
+      width: info.width ?? null,
+      height: info.height ?? null,
+      caption: info.caption ?? null,
+      takenAt: info.takenAt ?? new Date().toISOString(),
+    };
+    await this.#queue("ticketAttachments", id, "CREATE", fields, ["files"], (tx) => {
+      tx.objectStore("files").put({ id, ticketId, contentType: info.contentType, bytes, uploaded: false });
+    });
+    return id;
+  }
+
+  /** Files kept on the device (to show them before and after upload). */
+  async files(ticketId) {
+    const all = await transact(this.#db(), ["files"], "readonly", (tx) =>
+      done(tx.objectStore("files").getAll()),
+    );
+    return ticketId ? all.filter((f) => f.ticketId === ticketId) : all;
+  }
+
+  /** Upload every kept file whose record is on the server, resuming where the server's
+   * `Upload-Offset` says; returns how many were completed. */
+  async upload({ chunk = 256 * 1024 } = {}) {
+    const pending = (await this.files()).filter((f) => !f.uploaded);
+    const waiting = new Set((await this.outbox()).map((e) => `${e.collection}/${e.id}`));
+    let completed = 0;
+    for (const file of pending) {
+      if (waiting.has(`ticketAttachments/${file.id}`)) continue; // record not pushed yet
+      const rejected = (await this.notices()).some(
+        (n) => n.id === file.id && n.status === "REJECTED",
+      );
+      if (rejected) continue;
+      if (await this.#uploadOne(file, chunk)) {
+        completed++;
+        await transact(this.#db(), ["files"], "readwrite", (tx) => {
+          tx.objectStore("files").put({ ...file, uploaded: true });
+        });
+        this.#changed("files");
+      }
+    }
+    return completed;
+  }
+
+  async #uploadOne(file, chunk) {
+    const url = `${this.baseUrl}/attachments/${file.id}`;
+    const auth = { Authorization: `Bearer ${this.meta.token}` };
+    const total = file.bytes.byteLength;
+    let response;
+    try {
+      response = await this.fetch(url, { method: "HEAD", headers: auth });
+    } catch (error) {
+      throw new NetworkError(String(error?.message || error));
+    }
+    if (response.status === 200) return true;
+    if (response.status !== 204) return false; // not there (yet) or not ours: try next time
+    let offset = Number(response.headers.get("Upload-Offset") || 0);
+    while (offset < total) {
+      const end = Math.min(offset + chunk, total);
+      try {
+        response = await this.fetch(url, {
+          method: "PUT",
+          headers: {
+            ...auth,
+            "Content-Type": "application/octet-stream",
+            "Content-Range": `bytes ${offset}-${end - 1}/${total}`,
+          },
+          body: file.bytes.slice(offset, end),
+        });
+      } catch (error) {
+        throw new NetworkError(String(error?.message || error));
+      }
+      if (response.status === 200 || response.status === 201) return true;
+      if (response.status === 202 || response.status === 409) {
+        offset = Number(response.headers.get("Upload-Offset") || end);
+        continue;
+      }
+      const body = await response.json().catch(() => ({}));
+      const code = body.errors?.[0]?.extensions?.code || `HTTP_${response.status}`;
+      throw new SyncError(code, body.errors?.[0]?.message || "upload refused");
+    }
+    return false;
   }
 
   // --- push and pull --------------------------------------------------------------------
@@ -451,6 +561,7 @@ export class SyncEngine extends EventTarget {
         this.#changed("sync");
         try {
           const results = await this.push();
+          await this.upload();
           const pulled = await this.pull();
           await this.refreshProfile();
           await this.setMeta({ lastSyncAt: new Date().toISOString(), lastError: null });
