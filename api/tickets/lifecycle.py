@@ -183,7 +183,9 @@ def ticket_rules(scope: Scope) -> dict[str, Any]:
         "transitions": {s.value: sorted(t.value for t in TRANSITIONS[s]) for s in S},
         "order": {s.value: STATUS_ORDER[s] for s in S},
         "standings": {name: [list(f) for f in alts] for name, alts in STANDINGS.items()},
-        "movesByStanding": {name: sorted(m.value for m in ms) for name, ms in MOVES_BY_STANDING.items()},
+        "movesByStanding": {
+            name: sorted(m.value for m in ms) for name, ms in MOVES_BY_STANDING.items()
+        },
         "needsAssignee": sorted(s.value for s in NEEDS_ASSIGNEE),
         "needsNote": sorted(s.value for s in NEEDS_NOTE),
         "caller": {
