@@ -75,10 +75,12 @@ function SyncBar({ rev }) {
   );
   const last = engine.meta.lastSyncAt;
   const error = engine.meta.lastError;
-  return html`<header class="syncbar" role="status" aria-live="polite">
+  return html`<header class="syncbar" role="status" aria-live="polite" data-testid="syncbar"
+      data-online=${String(online)} data-unsent=${unsent == null ? "" : String(unsent)}
+      data-syncing=${String(!!engine.syncing)} data-last-sync=${last || ""}>
     <span class=${`dot ${online ? "on" : "off"}`} aria-hidden="true"></span>
     <span data-testid="network">${online ? tr("sync.online") : tr("sync.offline")}</span>
-    <span data-testid="unsent">${unsent ? tr("sync.unsent", { n: unsent }) : tr("sync.allSent")}</span>
+    <span data-testid="unsent" data-count=${unsent ?? ""}>${unsent ? tr("sync.unsent", { n: unsent }) : tr("sync.allSent")}</span>
     <span class="muted">${engine.syncing ? tr("sync.syncing") : last ? tr("sync.last", { time: formatTime(lang, last) }) : tr("sync.never")}</span>
     ${conflicts ? html`<a class="warn" href="#/conflicts" data-testid="conflict-count">${tr("sync.conflicts", { n: conflicts })}</a>` : null}
     ${error && online && !engine.syncing ? html`<span class="warn">${tr("sync.failed", { message: error.message })}</span>` : null}
@@ -426,7 +428,7 @@ function Activities({ rev }) {
         return html`<li key=${a.id} class="card" data-activity=${a.id}>
           <div class="title">${a.title}</div>
           <div class="row muted">${label(lang, "ActivityKind", a.kind)} · ${formatTime(lang, a.startsAt)}</div>
-          <p data-testid="signed">${tr("activities.signed", { n: signed.length })}</p>
+          <p data-testid="signed" data-count=${signed.length}>${tr("activities.signed", { n: signed.length })}</p>
           <form class="row" onSubmit=${(e) => signIn(e, a.id)}>
             <label class="grow">${tr("activities.attendee")}<input name="attendee" value=${names[a.id] || ""} onInput=${(e) => setNames({ ...names, [a.id]: e.target.value })} /></label>
             <button class="primary" type="submit">${tr("activities.add")}</button>
