@@ -164,9 +164,10 @@ def test_offline_day(database_url: str, phone_context: Any, tmp_path: Path) -> N
         assert moved["status"] == "APPLIED", moved
         assert before["grid"]["code"] != "SY-T01-J02"
         office.gql(
-            'mutation($id: ID!) { updateTicket(input: {id: $id, description: "办公室更新：已联系劳动监察"})'
+            "mutation($id: ID!, $d: String) { updateTicket(input: {id: $id, description: $d})"
             " { errors { code } } }",
             id=to_edit["uuid"],
+            d="办公室更新：已联系劳动监察",
         )
 
         # --- back online: the app syncs by itself ---
