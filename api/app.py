@@ -19,6 +19,7 @@ from api.db import create_engine, session_factory
 from api.fieldapp import fieldapp_routes
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.i18n.http import RequestLanguage
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -70,7 +71,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             WebSocketRoute("/graphql", graphql),
             *fieldapp_routes(),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(RequestLanguage),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
