@@ -95,12 +95,12 @@ def open_app(page: Any, url: str) -> None:
     page.wait_for_selector("html[data-ready='1']")
 
 
-def sign_in(page: Any, phone: str) -> None:
+def sign_in(page: Any, phone: str, timeout: float = 30_000) -> None:
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=ticket-list]")
-    wait_synced(page)
+    page.wait_for_selector("[data-testid=ticket-list]", timeout=timeout)
+    wait_synced(page, timeout)
 
 
 def unsent(page: Any) -> int:
