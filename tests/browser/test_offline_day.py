@@ -22,7 +22,9 @@ from tests.browser.phone import (
     LIAISON,
     OFFICER,
     Office,
+    attachments_served,
     global_id,
+    local_records,
     open_app,
     sign_in,
     wait_controlled,
@@ -178,6 +180,17 @@ def test_offline_day(database_url: str, phone_context: Any, tmp_path: Path) -> N
         page.wait_for_selector("[data-testid=ticket-list]")
         assert page.locator(f"[data-ticket='{to_move['uuid']}']").count() == 0
 
+        # Each report's photo: its record and its bytes reached the server.
+        if attachments_served(office):
+            photos = local_records(page, "ticketAttachments")
+            reported = {t["id"] for t in local_records(page, "tickets") if t["title"] in titles}
+            assert sorted(p["ticketId"] for p in photos if p["ticketId"] in reported) == sorted(
+                reported
+            )
+            for p in photos:
+                assert p["uploaded"] is True
+                assert office.http.head(f"/attachments/{p['id']}").status_code == 200
+                assert p["width"] == 1280 and p["height"] == 960  # resized on the phone
         for title in titles:
             found = office.gql(
                 "query($s: String) { tickets(first: 5, filter: {search: $s}) "

@@ -1,7 +1,23 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NetworkError } from "../sync/engine.js";
-import { LIAISON, OFFICER, PASSWORD, gql, login, phone } from "./support.js";
+import { LIAISON, OFFICER, PASSWORD, URL_, gql, login, phone } from "./support.js";
+
+// An 8 × 8 JPEG (the server reads the image), made 40 KB by a comment segment after SOI so
+// that it goes up in several pieces.
+const TINY_JPEG =
+  "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAIAAgDASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDEooorjPpD/9k=";
+
+function photoOf(size) {
+  const jpeg = Buffer.from(TINY_JPEG, "base64");
+  const comment = size - jpeg.length - 4;
+  const out = new Uint8Array(size);
+  out.set(jpeg.subarray(0, 2)); // SOI
+  out.set([0xff, 0xfe, (comment + 2) >> 8, (comment + 2) & 0xff], 2); // COM segment
+  for (let i = 0; i < comment; i++) out[6 + i] = 0x61 + (i % 26);
+  out.set(jpeg.subarray(2), 6 + comment);
+  return out;
+}
 
 const byKey = (records) =>
   Object.fromEntries(records.map((r) => [`${r.collection}/${r.id}`, r.version]));
@@ -162,4 +178,42 @@ test("sign-out wipes the device and a new clientId is chosen", async () => {
   assert.equal(engine.signedIn, false);
   assert.equal((await engine.list("tickets")).length, 0);
   assert.notEqual(engine.meta.clientId, clientId);
+});
+
+// WAITING: the attachments of the sync round-2 issue are being merged; until this server
+// takes them the upload test is skipped (and says so).
+const unknownFile = await fetch(`${URL_}/attachments/00000000-0000-4000-8000-000000000000`);
+const attachmentsServed = (unknownFile.headers.get("content-type") || "").startsWith("application/json");
+
+test("a photo goes up after its record, and resumes where the server stopped", {
+  skip: !attachmentsServed && "WAITING: this server does not take attachments yet",
+}, async () => {
+  const { engine, net } = await phone();
+  await engine.signIn(LIAISON, PASSWORD);
+  await engine.sync();
+  const me = engine.me.uuid;
+  const mine = (await engine.list("tickets")).find((t) => t.data.assigneeId === me);
+  const jpeg = photoOf(40 * 1024);
+  net.offline = true;
+  const id = await engine.attach(mine.id, jpeg.buffer, { contentType: "image/jpeg" });
+  assert.equal(await engine.unsent(), 1);
+  net.offline = false;
+
+  await engine.push();
+  net.dropAfterPuts = 2; // two pieces arrive, then the connection drops
+  await assert.rejects(engine.upload({ chunk: 8 * 1024 }), NetworkError);
+  assert.equal((await engine.files(mine.id))[0].uploaded, false);
+  const head = await fetch(`${engine.baseUrl}/attachments/${id}`, {
+    method: "HEAD",
+    headers: { Authorization: `Bearer ${engine.meta.token}` },
+  });
+  assert.equal(head.headers.get("Upload-Offset"), String(16 * 1024), "two pieces kept");
+
+  const putsBefore = net.puts;
+  assert.equal(await engine.upload({ chunk: 8 * 1024 }), 1);
+  assert.equal(net.puts - putsBefore, 3, "only the missing three pieces were sent");
+  await engine.pull();
+  const record = await engine.get("ticketAttachments", id);
+  assert.equal(record.data.uploaded, true);
+  assert.equal((await engine.files(mine.id))[0].uploaded, true);
 });

@@ -11,9 +11,16 @@ export const OFFICER = "13800000001";
 
 /** An engine on a fresh in-memory IndexedDB; `net` cuts or drops its connection. */
 export async function phone(options = {}) {
-  const net = { offline: false, dropNextAnswer: false };
+  const net = { offline: false, dropNextAnswer: false, dropAfterPuts: null, puts: 0 };
   const fetcher = async (url, init) => {
     if (net.offline) throw new TypeError("Failed to fetch (offline)");
+    if (init?.method === "PUT") {
+      net.puts++;
+      if (net.dropAfterPuts != null && net.puts > net.dropAfterPuts) {
+        net.dropAfterPuts = null;
+        throw new TypeError("connection dropped during the upload");
+      }
+    }
     const response = await fetch(url, init);
     if (net.dropNextAnswer) {
       net.dropNextAnswer = false;
