@@ -1,5 +1,6 @@
-"""The field app's sync engine (web/sync/) under Node's test runner, against a real
-`gridlink serve` with the demo county: paging, the outbox, replay, conflicts, reset."""
+"""The field app's sync engine (web/sync/) and message catalogue under Node's test runner,
+against a real `gridlink serve` with the demo county: paging, the outbox, replay, conflicts,
+reset, attachment upload with resume."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def test_sync_engine_under_node(database_url: str) -> None:
     node_modules()
     with demo_server(database_url) as url:
         run = subprocess.run(
-            [node, "--test", "--test-reporter=spec", "test/engine.test.js"],
+            [node, "--test", "--test-reporter=spec", "test/engine.test.js", "test/i18n.test.js"],
             cwd=ROOT / "web",
             env={**os.environ, "GRIDLINK_URL": url},
             capture_output=True,

@@ -72,6 +72,11 @@ const zh = {
   "ticket.rateOnline": "评价需要网络",
   "ticket.rated": "已评价 {n} 星",
   "ticket.gone": "此工单已不在您的范围内",
+  "ticket.escalate": "升级到上一级",
+  "ticket.escalateReason": "升级原因",
+  "ticket.reasonNeeded": "请填写升级原因",
+  "ticket.escalated": "已升级至{tier}",
+  "ticket.escalateOnline": "升级需要网络",
   "move.ASSIGNED": "指派",
   "move.IN_PROGRESS": "开始办理",
   "move.WAITING_ON_WORKER": "等待职工",
@@ -207,6 +212,11 @@ const en = {
   "ticket.rateOnline": "Rating needs a network",
   "ticket.rated": "Rated {n} stars",
   "ticket.gone": "This ticket is no longer yours to see",
+  "ticket.escalate": "Escalate",
+  "ticket.escalateReason": "Reason for escalating",
+  "ticket.reasonNeeded": "Give a reason",
+  "ticket.escalated": "Escalated to {tier}",
+  "ticket.escalateOnline": "Escalating needs a network",
   "move.ASSIGNED": "Assign",
   "move.IN_PROGRESS": "Start",
   "move.WAITING_ON_WORKER": "Wait on worker",
@@ -337,6 +347,11 @@ const enums = {
 };
 
 const catalogues = { "zh-CN": zh, en };
+
+/** Every message key of a language (for the catalogue's own test). */
+export function keys(language) {
+  return Object.keys(catalogues[language] || {});
+}
 
 /** The language to use: the one chosen in settings, else the phone's, else Chinese. */
 export function pickLanguage(chosen, preferred = globalThis.navigator?.languages || []) {

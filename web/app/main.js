@@ -312,6 +312,7 @@ function TicketView({ id, rev }) {
         ${moves.length ? moves.map((m) => html`<button key=${m} class="primary" data-move=${m} onClick=${() => move(m)}>${tr(`move.${m}`)}</button>`) : html`<p class="muted">${tr("ticket.noMoves")}</p>`}
       </div>
       ${tk.status === "CLOSED" ? html`<${Rate} tk=${tk} />` : null}
+      ${isOpen(engine.rules, tk.status) ? html`<${Escalate} tk=${tk} />` : null}
     </section>
     <${Photos} ticketId=${id} rev=${rev} />
     <section>
@@ -323,6 +324,35 @@ function TicketView({ id, rev }) {
       </form>
     </section>
   </main>`;
+}
+
+// Escalation goes up a tier and picks new handlers on the server: online only, and the
+// server's answer (allowed or not, and why) is shown as it is.
+function Escalate({ tk }) {
+  const [reason, setReason] = useState("");
+  const [answer, setAnswer] = useState(null);
+  if (!navigator.onLine) return html`<p class="muted">${tr("ticket.escalateOnline")}</p>`;
+  const escalate = async (event) => {
+    event.preventDefault();
+    if (!reason.trim()) return setAnswer(tr("ticket.reasonNeeded"));
+    try {
+      const data = await engine.call(
+        `mutation($id: ID!, $r: String!) { escalateTicket(input: {ticketId: $id, reason: $r}) { ticket { tier } errors { message } } }`,
+        { id: tk.id, r: reason.trim() },
+      );
+      const error = data.escalateTicket.errors[0];
+      setAnswer(error ? error.message : tr("ticket.escalated", { tier: label(lang, "Tier", data.escalateTicket.ticket.tier) }));
+      if (!error) setReason("");
+      syncSoon(0);
+    } catch (e) {
+      setAnswer(e.message);
+    }
+  };
+  return html`<form onSubmit=${escalate}>
+    <label>${tr("ticket.escalateReason")}<textarea name="reason" rows="2" value=${reason} onInput=${(e) => setReason(e.target.value)}></textarea></label>
+    <button type="submit">${tr("ticket.escalate")}</button>
+    ${answer ? html`<p role="status">${answer}</p>` : null}
+  </form>`;
 }
 
 function Rate({ tk }) {
