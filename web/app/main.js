@@ -315,6 +315,7 @@ function TicketView({ id, rev }) {
       ${isOpen(engine.rules, tk.status) ? html`<${Escalate} tk=${tk} />` : null}
     </section>
     <${Photos} ticketId=${id} rev=${rev} />
+    <${History} id=${id} rev=${rev} />
     <section>
       <h2>${tr("ticket.comments")}</h2>
       <ul class="comments">${data.comments.map((c) => html`<li key=${c.id}><span class="muted">${formatTime(lang, c.occurredAt)}</span> ${c.body}</li>`)}</ul>
@@ -353,6 +354,29 @@ function Escalate({ tk }) {
     <button type="submit">${tr("ticket.escalate")}</button>
     ${answer ? html`<p role="status">${answer}</p>` : null}
   </form>`;
+}
+
+// The audit trail is not part of the synced copy: read when online, else a note says so.
+function History({ id, rev }) {
+  const events = useData(async () => {
+    if (!navigator.onLine) return null;
+    try {
+      const data = await engine.call(
+        `query($id: ID!) { node(id: $id) { ... on Ticket { events { uuid kind at note after actor { name } } } } }`,
+        { id: btoa(`Ticket:${id}`) },
+      );
+      return data.node?.events || [];
+    } catch {
+      return null;
+    }
+  }, [rev, id]);
+  return html`<section><h2>${tr("ticket.history")}</h2>
+    ${events == null
+      ? html`<p class="muted">${tr("ticket.historyOnline")}</p>`
+      : html`<ol class="comments" data-testid="history">${events.map(
+          (e) => html`<li key=${e.uuid}><span class="muted">${formatTime(lang, e.at)}</span> ${label(lang, "EventKind", e.kind)}${e.after?.status ? ` → ${label(lang, "TicketStatus", e.after.status)}` : ""}${e.actor ? ` · ${e.actor.name}` : ""}${e.note ? `：${e.note}` : ""}</li>`,
+        )}</ol>`}
+  </section>`;
 }
 
 function Rate({ tk }) {
