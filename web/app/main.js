@@ -610,6 +610,7 @@ function App() {
   const [, setLangRev] = useState(0);
   const setLang = async (value) => {
     lang = pickLanguage(value);
+    engine.language = lang;
     document.documentElement.lang = lang;
     await engine.setMeta({ language: lang });
     setLangRev((r) => r + 1);
@@ -630,6 +631,7 @@ function App() {
 async function start() {
   await engine.open();
   lang = pickLanguage(engine.meta.language);
+  engine.language = lang;
   document.documentElement.lang = lang;
   document.title = t(lang, "app.name");
   if ("serviceWorker" in navigator) {

@@ -70,7 +70,7 @@ export function newId() {
 export class SyncEngine extends EventTarget {
   /**
    * @param {{baseUrl?: string, fetch?: typeof fetch, indexedDB?: IDBFactory,
-   *          dbName?: string, pageSize?: number}} [options]
+   *          dbName?: string, pageSize?: number, language?: string}} [options]
    */
   constructor(options = {}) {
     super();
@@ -85,6 +85,8 @@ export class SyncEngine extends EventTarget {
     this.meta = {};
     this.syncing = null;
     this.resets = 0;
+    /** @type {string|null} the language for server messages when none is stored */
+    this.language = options.language || null;
   }
 
   // --- the local database ---------------------------------------------------------------
@@ -164,7 +166,8 @@ export class SyncEngine extends EventTarget {
           Accept: "application/json",
           "X-Gridlink-Sync-Protocol": String(PROTOCOL_VERSION),
           ...(this.meta.token ? { Authorization: `Bearer ${this.meta.token}` } : {}),
-          ...(this.meta.language ? { "Accept-Language": this.meta.language } : {}),
+          // The server's messages (rejections, conflicts) in the person's language.
+          "Accept-Language": this.meta.language || this.language || "zh-CN",
         },
         body: JSON.stringify({ query, variables }),
       });
