@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GRIDLINK_PORT ?= 8000
 # Folders with a package.json whose packages the tests use; `npm ci` runs in each (one list).
-NODE_PACKAGES := tests/interop
+NODE_PACKAGES := tests/interop web
 
 .PHONY: run test lint format clean node-packages
 

@@ -20,6 +20,7 @@ from api.attachment_routes import attachment_routes
 from api.config import Settings
 from api.cors import cors_middleware
 from api.db import create_engine, session_factory
+from api.fieldapp import fieldapp_routes
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
 from api.i18n.http import RequestLanguage
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             WebSocketRoute("/graphql", graphql),
             *attachment_routes(),
             *([] if settings.production else graphiql.routes),
+            *fieldapp_routes(),
         ],
         middleware=[
             cors_middleware(settings),

@@ -48,6 +48,7 @@ TICKET = register(
             "ratedBy": ToOne("rated_by_id", "Member"),
         },
         computed={"overdue": lambda context: overdue_column(context.now)},
+        needs={"allowedMoves": ("status", "grid_id", "assignee_id", "reporter_id")},
     )
 )
 TICKET_EVENT = register(
@@ -115,6 +116,14 @@ class TicketType(Node):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(
+        description="The statuses you may move this ticket to now, by the lifecycle "
+        "(ticketRules has the same rule as data for offline clients)."
+    )
+    def allowed_moves(self, info: Info) -> list[TicketStatus]:
+        moves = lifecycle.allowed_moves(info.context.scope, self)  # type: ignore[arg-type]
+        return [TicketStatus(move.value) for move in moves]
 
     @strawberry.field(description="The audit trail, oldest first.")
     def events(self, info: Info) -> list[TicketEventType]:
@@ -283,6 +292,14 @@ def invalid_time(field: str) -> DomainError:
 
 @strawberry.type
 class TicketQuery:
+    @strawberry.field(
+        description="The ticket lifecycle as data, with your own facts: transitions, which "
+        "standing (WORKER, REPORTER, GRID_LIAISON) grants which moves, and the facts each "
+        "standing needs; offline clients compute Ticket.allowedMoves from it."
+    )
+    def ticket_rules(self, info: Info) -> JSON:
+        return lifecycle.ticket_rules(info.context.scope)
+
     @strawberry.field(
         description="The tickets you may see: your grids', those assigned to you and those you "
         "reported; newest first unless orderBy says otherwise."

@@ -110,17 +110,94 @@ def can_dispatch_ticket(scope: Scope, ticket: Ticket) -> bool:
     return scope.can_dispatch and scope.sees_grid(ticket.grid_id)
 
 
+# How a caller stands to a ticket, each as alternatives of all-of facts (the fact names are
+# FACTS below). With MOVES_BY_STANDING and TRANSITIONS this is the whole move rule: the server
+# checks it and ticket_rules() hands it to phones, which evaluate it offline.
+STANDINGS: dict[str, tuple[tuple[str, ...], ...]] = {
+    # The assignee works its tickets; dispatchers work any in their scope.
+    "WORKER": (("assignee",), ("dispatcher", "inGrid")),
+    # The worker may withdraw a request, or reopen one it is not satisfied with.
+    "REPORTER": (("reporter",),),
+    # A liaison takes an unassigned ticket of its own grid (it becomes the assignee).
+    "GRID_LIAISON": (("liaison", "inGrid", "unassigned"),),
+}
+MOVES_BY_STANDING: dict[str, frozenset[TicketStatus]] = {
+    "WORKER": frozenset(S),
+    "REPORTER": frozenset({S.WITHDRAWN, S.REOPENED}),
+    "GRID_LIAISON": frozenset({S.IN_PROGRESS}),
+}
+# Moves that need something of the ticket beyond the caller's standing.
+NEEDS_ASSIGNEE = frozenset({S.ASSIGNED})
+NEEDS_NOTE = frozenset({S.RESOLVED, S.CLOSED})
+
+FACTS: dict[str, Any] = {
+    "assignee": lambda scope, t: scope.member_id is not None and t.assignee_id == scope.member_id,
+    "reporter": lambda scope, t: scope.member_id is not None and t.reporter_id == scope.member_id,
+    "dispatcher": lambda scope, t: scope.can_dispatch,
+    "liaison": lambda scope, t: scope.has_role(Role.LIAISON),
+    "inGrid": lambda scope, t: scope.sees_grid(t.grid_id),
+    "unassigned": lambda scope, t: t.assignee_id is None,
+}
+
+
+def stands_as(scope: Scope, ticket: Ticket, standing: str) -> bool:
+    return not scope.read_only and any(
+        all(FACTS[fact](scope, ticket) for fact in facts) for facts in STANDINGS[standing]
+    )
+
+
 def can_work_ticket(scope: Scope, ticket: Ticket) -> bool:
-    """The assignee works its tickets; dispatchers work any in their scope."""
-    if scope.read_only:
-        return False
-    if scope.member_id is not None and ticket.assignee_id == scope.member_id:
-        return True
-    return can_dispatch_ticket(scope, ticket)
+    return stands_as(scope, ticket, "WORKER")
 
 
 def _is_reporter(scope: Scope, ticket: Ticket) -> bool:
-    return scope.member_id is not None and ticket.reporter_id == scope.member_id
+    return FACTS["reporter"](scope, ticket)
+
+
+def granted_moves(scope: Scope, ticket: Ticket) -> frozenset[TicketStatus]:
+    """The statuses the caller's standing lets it move this ticket to (any status)."""
+    granted: set[TicketStatus] = set()
+    for standing, moves in MOVES_BY_STANDING.items():
+        if stands_as(scope, ticket, standing):
+            granted |= moves
+    return frozenset(granted)
+
+
+def allowed_moves(scope: Scope, ticket: Ticket) -> list[TicketStatus]:
+    """The moves the caller may make from the ticket's status now (a note may still be
+    needed: NEEDS_NOTE), in lifecycle order."""
+    granted = granted_moves(scope, ticket)
+    return [
+        to
+        for to in sorted(TRANSITIONS[ticket.status], key=lambda s: (STATUS_ORDER[s], s.value))
+        if to in granted and not (to in NEEDS_ASSIGNEE and ticket.assignee_id is None)
+    ]
+
+
+def ticket_rules(scope: Scope) -> dict[str, Any]:
+    """The lifecycle as data for offline clients, with the caller's own facts: a phone
+    computes allowed_moves() from this without a second copy of the rules."""
+    return {
+        "version": 1,
+        "statuses": [s.value for s in sorted(S, key=lambda s: (STATUS_ORDER[s], s.value))],
+        "open": sorted(s.value for s in OPEN_STATUSES),
+        "transitions": {s.value: sorted(t.value for t in TRANSITIONS[s]) for s in S},
+        "order": {s.value: STATUS_ORDER[s] for s in S},
+        "standings": {name: [list(f) for f in alts] for name, alts in STANDINGS.items()},
+        "movesByStanding": {
+            name: sorted(m.value for m in ms) for name, ms in MOVES_BY_STANDING.items()
+        },
+        "needsAssignee": sorted(s.value for s in NEEDS_ASSIGNEE),
+        "needsNote": sorted(s.value for s in NEEDS_NOTE),
+        "caller": {
+            "memberId": str(scope.member_id) if scope.member_id else None,
+            "readOnly": scope.read_only,
+            "dispatcher": scope.can_dispatch,
+            "liaison": scope.has_role(Role.LIAISON),
+            "allGrids": scope.everything,
+            "gridIds": sorted(str(g) for g in scope.grid_ids),
+        },
+    }
 
 
 async def filed_by(session: AsyncSession, ticket: Ticket) -> uuid.UUID | None:
@@ -176,27 +253,18 @@ def check_transition(
             f"a {current.value} ticket cannot move to {to_status.value}; it can move to: {allowed}",
             "status",
         )
-    if to_status == S.ASSIGNED and ticket.assignee_id is None:
+    if to_status in NEEDS_ASSIGNEE and ticket.assignee_id is None:
         raise DomainError(
             "ILLEGAL_TRANSITION", "assign the ticket to someone to make it ASSIGNED", "status"
         )
-    if to_status in {S.RESOLVED, S.CLOSED}:
+    if to_status in NEEDS_NOTE:
         note = resolution_note if resolution_note is not None else ticket.resolution_note
         if not (note and note.strip()):
             raise invalid("resolutionNote", "write a resolution note before closing a ticket")
     if scope.read_only:
         raise forbidden("this token is read-only", "status")
-    if can_work_ticket(scope, ticket):
+    if to_status in granted_moves(scope, ticket):
         return
-    if _is_reporter(scope, ticket) and to_status in {S.WITHDRAWN, S.REOPENED}:
-        return  # the worker may withdraw a request, or reopen one it is not satisfied with
-    if (
-        to_status == S.IN_PROGRESS
-        and ticket.assignee_id is None
-        and scope.has_role(Role.LIAISON)
-        and scope.sees_grid(ticket.grid_id)
-    ):
-        return  # a liaison takes an unassigned ticket of its own grid (it becomes the assignee)
     raise forbidden(
         f"only the assignee or the town or county staff may move this ticket to {to_status.value}",
         "status",
