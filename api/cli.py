@@ -259,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than", help="age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)"
     )
     prune.set_defaults(handler=cmd_sync_prune)
+
+    from api import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
+
+    admin_cli.register(commands)
     return parser
 
 

@@ -2,9 +2,11 @@
 
 from sqlmodel import SQLModel
 
+from api.accounts.models import AccountEvent, SignInCode
 from api.auth.models import AuthToken
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
+from api.heartbeat import WorkerHeartbeat
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
 from api.persisted.models import PersistedQuery
@@ -23,6 +25,9 @@ from api.warnings.models import RiskLevelRecord
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccountEvent",
+    "SignInCode",
+    "WorkerHeartbeat",
     "Attendance",
     "AuthToken",
     "CoachingRequest",
