@@ -126,5 +126,88 @@ def add_import(commands: Any) -> None:
     parser.set_defaults(handler=cmd_import)
 
 
+# --- migrate --------------------------------------------------------------------------------
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from api.migrate import (
+        current_revision,
+        downgrade,
+        head_revision,
+        known_revision,
+        offline_sql,
+        pending_revisions,
+        upgrade,
+    )
+    from api.tickets.deadlines import ensure_default_policies
+
+    down = args.direction == "down"
+    if args.direction not in (None, "down"):
+        raise invalid(
+            "ACTION", f"unknown action {args.direction!r}; use: gridlink migrate down REV"
+        )
+    target = args.revision if down else (args.to or "head")
+    if down and not target:
+        raise invalid("REV", "give the revision to go down to, e.g. gridlink migrate down 0005")
+    if not known_revision(target):
+        raise invalid("REV", f"no migration with revision {target!r}")
+    if down and target == "head":
+        raise invalid("REV", "down goes to an older revision, not head")
+
+    async def work(engine: AsyncEngine) -> int:
+        url = engine.url.render_as_string(hide_password=False)
+        current = await current_revision(engine)
+        if args.sql:
+            # From the database's own revision: the SQL of what is pending, nothing more.
+            if (current or "base") == (head_revision() if target == "head" else target):
+                print(f"-- nothing to do: the database is at {current}")
+                return 0
+            span = f"{current or 'base'}:{target}"
+            print(await asyncio.to_thread(offline_sql, url, span, down=down), end="")
+            return 0
+        if args.check:
+            pending = pending_revisions(current)
+            if pending:
+                print(
+                    f"迁移未完成：数据库在 {current or '空库'}，待执行 {', '.join(pending)}；"
+                    f"运行 gridlink migrate。 (pending migrations: {', '.join(pending)})"
+                )
+                return 1
+            print(f"数据库已是最新版本 {current} (database at head)")
+            return 0
+        if down:
+            await downgrade(engine, target)
+        else:
+            await upgrade(engine, target)
+        now = await current_revision(engine)
+        shown = engine.url.render_as_string(hide_password=True)
+        print(f"database at {now or 'base'}{' (head)' if now == head_revision() else ''}: {shown}")
+        if now == head_revision():
+            async with session_factory(engine)() as session, session.begin():
+                added = await ensure_default_policies(session)
+            if added:
+                print(f"deadline policies: {added} default rows written")
+        return 0
+
+    return _run(settings, work)
+
+
+def add_migrate(commands: Any) -> None:
+    parser = commands.add_parser(
+        "migrate",
+        help="upgrade the database (options: --sql, --check, --to REV; down REV)",
+        description="gridlink migrate: upgrade to the newest schema. --sql prints the SQL of "
+        "the pending migrations for review and changes nothing; --check exits 1 when migrations "
+        "are pending; --to REV stops at REV; 'gridlink migrate down REV' goes back to REV.",
+    )
+    parser.add_argument("direction", nargs="?", metavar="down", help="'down' to downgrade")
+    parser.add_argument("revision", nargs="?", metavar="REV", help="the revision to go down to")
+    parser.add_argument("--sql", action="store_true", help="print the SQL, change nothing")
+    parser.add_argument("--check", action="store_true", help="exit 1 when migrations are pending")
+    parser.add_argument("--to", metavar="REV", help="upgrade up to this revision")
+    parser.set_defaults(handler=cmd_migrate)
+
+
 def register(commands: Any) -> None:
+    add_migrate(commands)
     add_import(commands)
