@@ -9,6 +9,7 @@ import getpass
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,127 @@ def add_migrate(commands: Any) -> None:
     parser.set_defaults(handler=cmd_migrate)
 
 
+# --- account --------------------------------------------------------------------------------
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
+    import sync  # noqa: F401  (the change log sees is_active and grid changes)
+    from api.accounts import service
+    from api.accounts.models import CodePurpose
+    from sync.devices import deactivate_account, member_devices, revoke_device
+
+    actor = cli_actor()
+
+    async def work(engine: AsyncEngine) -> int:
+        async with session_factory(engine)() as session, session.begin():
+            member = await service.member_by_phone(session, args.phone, "PHONE")
+            who = f"{member.name} {member.phone}"
+            action = args.action
+            if action == "deactivate":
+                done, pushes = await deactivate_account(session, member.id, actor)
+                print(
+                    f"已停用 {who}：撤销令牌 {done.tokens_revoked} 个，移除推送订阅 {pushes} 个。"
+                )
+                if done.open_tickets:
+                    print(
+                        f"需改派的未结工单 {len(done.open_tickets)} 件 (open tickets to reassign):"
+                    )
+                    for ticket in done.open_tickets:
+                        print(f"  {ticket.number} {ticket.status.value} {ticket.title}")
+                else:
+                    print("没有需改派的未结工单 (no open tickets).")
+            elif action == "reactivate":
+                await service.reactivate(session, member.id, actor)
+                print(
+                    f"已恢复 {who}；请为其发放一次性登录码"
+                    f"（gridlink account code {member.phone}）。"
+                )
+            elif action == "code":
+                purpose = (
+                    CodePurpose.PASSWORD_RESET if member.password_hash else CodePurpose.NEW_MEMBER
+                )
+                issued = await service.issue_code(session, member, purpose, actor)
+                print(
+                    f"{who} 的一次性登录码：{issued.code}"
+                    f"（{_when(issued.expires_at)} 前有效，只显示这一次）"
+                )
+            elif action == "tokens":
+                for token in await service.member_tokens(session, member.id):
+                    state = "已撤销" if token.revoked_at else "有效"
+                    print(
+                        f"{token.id}  {token.kind.value:<7} {token.name or '—':<20} {state}  "
+                        f"创建 {_when(token.created_at)}  到期 {_when(token.expires_at)}  "
+                        f"最近使用 {_when(token.last_used_at)}"
+                    )
+            elif action == "revoke-token":
+                token_id = _uuid(args.values[0] if args.values else None, "TOKEN_ID")
+                await service.revoke_member_token(session, member.id, token_id, actor)
+                print(f"已撤销令牌 {token_id} (revoked)")
+            elif action == "devices":
+                for device in await member_devices(session, member.id):
+                    print(
+                        f"{device.id}  {device.kind:<17} {device.label}  "
+                        f"首次 {_when(device.first_seen_at)}  最近 {_when(device.last_seen_at)}"
+                    )
+            elif action == "revoke-device":
+                if not args.values:
+                    raise invalid("DEVICE_ID", "give the device id shown by: account devices PHONE")
+                await revoke_device(session, member.id, args.values[0], actor)
+                print(f"已移除设备 {args.values[0]} (device removed)")
+            elif action == "set-roles":
+                await service.change_access(session, member.id, actor, roles=args.values)
+                print(f"{who} 的角色：{'、'.join(member.roles)}")
+            elif action == "set-grids":
+                from api.cli import _grid_ids
+
+                grid_ids = await _grid_ids(session, args.values)
+                await service.change_access(session, member.id, actor, grid_ids=grid_ids)
+                print(f"{who} 服务网格：{'、'.join(args.values) or '（无）'}")
+            else:  # log
+                for event in await service.account_events(session, member.id):
+                    by = str(event.actor_id) if event.actor_id else event.actor_label
+                    print(f"{_when(event.at)}  {event.action.value:<15} by {by}  {event.detail}")
+        return 0
+
+    return _run(settings, work)
+
+
+def _uuid(text: str | None, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text or "")
+    except ValueError:
+        raise invalid(field, f"not an id: {text!r}") from None
+
+
+ACCOUNT_ACTIONS = (
+    "deactivate", "reactivate", "code", "tokens", "revoke-token", "devices", "revoke-device",
+    "set-roles", "set-grids", "log",
+)  # fmt: skip
+
+
+def add_account(commands: Any) -> None:
+    parser = commands.add_parser(
+        "account",
+        help="run a member's account: deactivate, reactivate, code, tokens, devices, roles, grids",
+        description="Each change is recorded in the account log with who made it "
+        "(the command line as cli:USER@HOST). 'code' issues a one-time sign-in code: for a new "
+        "member, or a password reset.",
+    )
+    parser.add_argument("action", choices=ACCOUNT_ACTIONS)
+    parser.add_argument("phone", help="the member's phone number")
+    parser.add_argument(
+        "values",
+        nargs="*",
+        help="token or device id; roles for set-roles; grid codes for set-grids",
+    )
+    parser.set_defaults(handler=cmd_account)
+
+
 def register(commands: Any) -> None:
     add_migrate(commands)
     add_import(commands)
+    add_account(commands)

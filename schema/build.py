@@ -16,10 +16,12 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
+from schema.accounts import AccountMutation, AccountQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.dashboard import DashboardQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
 from schema.grids import GridMutation, GridQuery
+from schema.imports import ImportMutation
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
@@ -42,6 +44,7 @@ class Query(
     DashboardQuery,
     NotificationQuery,
     SyncQuery,
+    AccountQuery,
 ):
     pass
 
@@ -56,6 +59,8 @@ class Mutation(
     StationMutation,
     NotificationMutation,
     SyncMutation,
+    AccountMutation,
+    ImportMutation,
 ):
     pass
 
