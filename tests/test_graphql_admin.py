@@ -64,7 +64,8 @@ async def test_deactivate_code_reactivate_and_the_account_log(client, world) -> 
     assert early["data"]["issueSignInCode"]["errors"][0]["field"] == "memberId"
     back = await gql(
         client,
-        f"mutation($id: ID!) {{ reactivateMember(memberId: $id) {{ member {{ isActive }} {ERRORS} }} }}",
+        f"""mutation($id: ID!) {{ reactivateMember(memberId: $id) {{
+              member {{ isActive }} {ERRORS} }} }}""",
         {"id": liaison_id},
         token=county,
     )
@@ -214,7 +215,8 @@ async def test_imports_through_graphql_within_scope(client, world, tmp_path: Pat
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     people = write_xlsx(
         tmp_path / "m.xlsx", MEMBER_HEADERS,
-        [["新网格员", "13700000001", "网格员", "SY-T01"], ["新县干", "13700000002", "县总工会", ""]],
+        [["新网格员", "13700000001", "网格员", "SY-T01"],
+         ["新县干", "13700000002", "县总工会", ""]],
     )  # fmt: skip
     by_town = await gql(
         client, IMPORT, {"kind": "MEMBERS", "file": _b64(people), "apply": True},
