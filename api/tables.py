@@ -7,6 +7,7 @@ from api.auth.models import AuthToken
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
 from api.heartbeat import WorkerHeartbeat
+from api.members.language import MemberLanguage
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
 from api.persisted.models import PersistedQuery
@@ -40,6 +41,7 @@ __all__ = [
     "GridMove",
     "Member",
     "MemberGrid",
+    "MemberLanguage",
     "MemberStation",
     "Notification",
     "PersistedQuery",

@@ -6,7 +6,6 @@ import strawberry
 from graphql import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -20,8 +19,10 @@ from schema.accounts import AccountMutation, AccountQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.dashboard import DashboardQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
+from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
 from schema.imports import ImportMutation
+from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
@@ -45,6 +46,7 @@ class Query(
     NotificationQuery,
     SyncQuery,
     AccountQuery,
+    LanguageQuery,
 ):
     pass
 
@@ -61,6 +63,7 @@ class Mutation(
     SyncMutation,
     AccountMutation,
     ImportMutation,
+    LanguageMutation,
 ):
     pass
 
@@ -91,7 +94,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.production:
-        extensions.append(lambda: MaskErrors(should_mask_error=lambda e: not _expected_error(e)))
+        extensions.append(
+            lambda: CodedMaskErrors(should_mask_error=lambda e: not _expected_error(e))
+        )
+    else:
+        extensions.append(lambda: CodedMaskErrors(should_mask_error=database_failure))
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
