@@ -1,7 +1,7 @@
 """account audit log, one-time sign-in codes, worker heartbeat, ticket (enterprise, status) index
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008 (assigned 0005; re-chained after 0008 reached main)
 Create Date: 2026-12-01 00:00:00
 
 Additive only (expand): new tables, and an index on the large ticket table built CONCURRENTLY on
@@ -18,7 +18,7 @@ import api.records
 
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
