@@ -377,7 +377,39 @@ def add_backup(commands: Any) -> None:
     load.set_defaults(handler=cmd_backup)
 
 
+# --- doctor ---------------------------------------------------------------------------------
+
+
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    import sync.health  # noqa: F401  (registers the sync layer's checks)
+    from api.doctor import Status, run_doctor
+
+    async def work(engine: AsyncEngine) -> int:
+        findings = await run_doctor(settings, engine)
+        for finding in findings:
+            for line in finding.lines(args.lang):
+                print(line)
+        worst = {f.status for f in findings}
+        if Status.FAIL in worst:
+            return 1
+        return 2 if args.strict and Status.WARN in worst else 0
+
+    return _run(settings, work)
+
+
+def add_doctor(commands: Any) -> None:
+    parser = commands.add_parser(
+        "doctor",
+        help="check this deployment's health; each line says what to do",
+        description="Exit status 1 when a check fails (2 with --strict when one warns).",
+    )
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
+    parser.add_argument("--strict", action="store_true", help="exit 2 on warnings too")
+    parser.set_defaults(handler=cmd_doctor)
+
+
 def register(commands: Any) -> None:
+    add_doctor(commands)
     add_backup(commands)
     add_migrate(commands)
     add_import(commands)

@@ -18,6 +18,7 @@ from api.config import Settings
 from schema.accounts import AccountMutation, AccountQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.dashboard import DashboardQuery
+from schema.doctor import DoctorQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
 from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
@@ -46,6 +47,7 @@ class Query(
     NotificationQuery,
     SyncQuery,
     AccountQuery,
+    DoctorQuery,
     LanguageQuery,
 ):
     pass
