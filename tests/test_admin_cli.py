@@ -95,3 +95,46 @@ def test_import_commands_end_to_end(database_url: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "13900000011" in codes.read_text(encoding="utf-8-sig")
+
+
+def test_account_commands(database_url: str) -> None:
+    created = run(
+        database_url, "create-user", "--name", "网格员甲", "--phone", "13900002222",
+        "--role", "LIAISON", "--password-stdin", stdin="long enough secret\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert (
+        run(database_url, "create-token", "--phone", "13900002222", "--name", "x").returncode == 0
+    )
+    tokens = run(database_url, "account", "tokens", "13900002222")
+    assert tokens.returncode == 0 and "API" in tokens.stdout
+    token_id = tokens.stdout.split()[0]
+    revoked = run(database_url, "account", "revoke-token", "13900002222", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    off = run(database_url, "account", "deactivate", "13900002222")
+    assert off.returncode == 0 and "已停用" in off.stdout, off.stderr
+    again = run(database_url, "account", "deactivate", "13900002222")
+    assert again.returncode == 2 and "memberId: the account is already deactivated" in again.stderr
+    assert run(database_url, "account", "reactivate", "13900002222").returncode == 0
+    code = run(database_url, "account", "code", "13900002222")
+    assert code.returncode == 0 and "一次性登录码" in code.stdout
+    roles = run(database_url, "account", "set-roles", "13900002222", "TOWN_STAFF")
+    assert roles.returncode == 0 and "TOWN_STAFF" in roles.stdout
+    log = run(database_url, "account", "log", "13900002222")
+    actions = [line.split()[3] for line in log.stdout.splitlines()]
+    assert actions == [
+        "ROLES_CHANGED",
+        "CODE_ISSUED",
+        "REACTIVATED",
+        "DEACTIVATED",
+        "TOKEN_REVOKED",
+    ]
+    assert "by cli:" in log.stdout
+    for args, expected in (
+        (["account", "tokens", "12345"], "PHONE: a phone number is 11 digits"),
+        (["account", "tokens", "13900009999"], "PHONE: the member with phone 13900009999"),
+        (["account", "revoke-token", "13900002222", "nope"], "TOKEN_ID: not an id"),
+        (["account", "set-roles", "13900002222", "KING"], "roles: unknown role"),
+    ):
+        done = run(database_url, *args)
+        assert done.returncode == 2 and expected in done.stderr, done.stderr
