@@ -32,7 +32,8 @@ class ImportProblem:
     row: int | None
     column: str | None
     code: str
-    message: str = strawberry.field(description="The sentence in Chinese.")
+    message: str = strawberry.field(description="The sentence (Accept-Language, Chinese first).")
+    message_zh: str
     message_en: str
 
 
@@ -68,7 +69,7 @@ class ImportReportType:
     warnings: list[ImportProblem]
     outcomes: list[ImportOutcome]
     codes: list[ImportedCode]
-    summary: list[str] = strawberry.field(description="The report as lines, Chinese.")
+    summary: list[str] = strawberry.field(description="The report as lines (Accept-Language).")
 
     @classmethod
     def of(cls, kind: ImportKind, report: ImportReport) -> ImportReportType:
@@ -100,7 +101,7 @@ class ImportReportType:
             codes=[ImportedCode(name=c.name, phone=c.phone, code=c.code) for c in report.codes]
             if report.written
             else [],
-            summary=report.lines("zh"),
+            summary=report.lines("en" if english else "zh"),
         )
 
 
