@@ -73,11 +73,18 @@ class ImportReportType:
 
     @classmethod
     def of(cls, kind: ImportKind, report: ImportReport) -> ImportReportType:
+        english = current_language() == EN
+
         def problems(found: list) -> list[ImportProblem]:
             return [
                 ImportProblem(
-                    row=p.row, column=p.column, code=p.code, message=p.zh, message_en=p.en
-                )
+                    row=p.row,
+                    column=p.column,
+                    code=p.code,
+                    message=p.en if english else p.zh,
+                    message_zh=p.zh,
+                    message_en=p.en,
+                )  # fmt: skip
                 for p in found
             ]
 
