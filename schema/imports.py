@@ -10,6 +10,7 @@ from enum import Enum
 import strawberry
 
 from api.accounts.service import Actor
+from api.i18n import EN, current_language
 from api.imports.enterprises import EnterpriseImporter
 from api.imports.grids import GridImporter
 from api.imports.members import MemberImporter
