@@ -12,7 +12,23 @@ its own:
 - apply: the same, committed (the change log and grid moves included);
 - re-import: the same file again, every row unchanged.
 Ratios are against the baseline of the same size; flat memory shows as the same max RSS at
-10 000 and at 100 000 rows."""
+10 000 and at 100 000 rows.
+
+Measured 2026-12-01 on PostgreSQL 15, XLSX, on the shared 2-core machine while the full test
+suite ran beside it (load average 6-8), so absolute times are pessimistic:
+
+        rows phase        seconds   ratio   rows/s  max RSS MB
+       10000 baseline         2.2     1.0     4640          88
+       10000 dry-run         80.3    37.3      124          88
+       10000 apply           99.1    46.0      101          88
+       10000 re-import       19.5     9.0      513          88
+      100000 baseline        23.6     1.0     4235         102
+      100000 dry-run       1961.5    83.1       51         105
+
+Memory stays flat (88 MB at 10 000 rows, 105 MB at 100 000: the set of credit codes seen, for
+duplicate detection, is the only thing that grows). Time is about ten statements per row
+through the same domain services as the API (validation, grid rule, grid move record, sync
+change log)."""
 
 from __future__ import annotations
 
