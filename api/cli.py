@@ -53,21 +53,6 @@ async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUI
     return ids
 
 
-def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from api.tickets.deadlines import ensure_default_policies
-
-    async def work(engine: AsyncEngine) -> int:
-        await upgrade(engine)
-        async with session_factory(engine)() as session, session.begin():
-            added = await ensure_default_policies(session)
-        print(f"database at head: {engine.url.render_as_string(hide_password=True)}")
-        if added:
-            print(f"deadline policies: {added} default rows written")
-        return 0
-
-    return _run(settings, work)
-
-
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from api.demo import demo_accounts, load_demo
 
@@ -222,9 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run each job once and exit")
     worker.set_defaults(handler=cmd_worker)
 
-    migrate = commands.add_parser("migrate", help="upgrade the database to the newest schema")
-    migrate.set_defaults(handler=cmd_migrate)
-
     demo = commands.add_parser("demo", help="load the demo county (idempotent)")
     demo.add_argument("--no-migrate", dest="migrate", action="store_false")
     demo.add_argument(
@@ -260,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than", help="age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)"
     )
     prune.set_defaults(handler=cmd_sync_prune)
+
+    from api import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
+
+    admin_cli.register(commands)
     return parser
 
 

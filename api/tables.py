@@ -3,9 +3,11 @@
 from sqlmodel import SQLModel
 
 from api.attachments.models import TicketAttachment
+from api.accounts.models import AccountEvent, SignInCode
 from api.auth.models import AuthToken
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
+from api.heartbeat import WorkerHeartbeat
 from api.members.language import MemberLanguage
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
@@ -26,6 +28,9 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "TicketAttachment",
+    "AccountEvent",
+    "SignInCode",
+    "WorkerHeartbeat",
     "Attendance",
     "AuthToken",
     "CoachingRequest",

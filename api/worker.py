@@ -63,7 +63,15 @@ def registered_jobs(settings: Settings | None = None) -> list[Job]:
     if push := _push_delivery_job(settings):
         jobs.append(push)
     jobs.append(_sync_prune_job(settings))
+    jobs.append(_heartbeat_job(jobs))
     return jobs
+
+
+def _heartbeat_job(jobs: Sequence[Job]) -> Job:
+    from api.heartbeat import HEARTBEAT_SECONDS, Heartbeat
+
+    names = ",".join(job.name for job in jobs)
+    return Job("heartbeat", HEARTBEAT_SECONDS, Heartbeat(names))
 
 
 def _push_delivery_job(settings: Settings) -> Job | None:

@@ -17,11 +17,14 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
+from schema.accounts import AccountMutation, AccountQuery
 from schema.auth import AuthMutation, AuthQuery
 from schema.dashboard import DashboardQuery
+from schema.doctor import DoctorQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
 from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
+from schema.imports import ImportMutation
 from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
@@ -45,6 +48,8 @@ class Query(
     DashboardQuery,
     NotificationQuery,
     SyncQuery,
+    AccountQuery,
+    DoctorQuery,
     LanguageQuery,
 ):
     pass
@@ -60,6 +65,8 @@ class Mutation(
     StationMutation,
     NotificationMutation,
     SyncMutation,
+    AccountMutation,
+    ImportMutation,
     LanguageMutation,
 ):
     pass

@@ -66,6 +66,8 @@ class Ticket(SyncedRecord, table=True):
     __table_args__ = (
         sa.Index("ix_ticket_grid_status", "grid_id", "status"),
         sa.Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        # Open tickets that follow an enterprise to its new grid (imports move many at once).
+        sa.Index("ix_ticket_enterprise_status", "enterprise_id", "status"),
         sa.Index("ix_ticket_updated", "updated_at", "id"),
         # Keyset paging of the newest-first ticket lists.
         sa.Index("ix_ticket_created", "created_at", "id"),

@@ -14,7 +14,7 @@ from alembic import op
 import api.records
 
 revision: str = "0006"
-down_revision: str | None = "0008"  # "0005" as assigned; chained after main's 0008 to stay one head
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

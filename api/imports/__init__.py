@@ -1,0 +1,1 @@
+"""Bringing a county in from its own spreadsheets: grids, enterprises, members."""

@@ -1,0 +1,315 @@
+"""GraphQL for running accounts: deactivate and reactivate, one-time sign-in codes, a member's
+tokens and devices, roles and grids, the account log; signInWithCode for the member."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import sqlalchemy as sa
+import strawberry
+from strawberry.scalars import JSON
+
+from api.accounts import service
+from api.accounts.models import CodePurpose
+from api.auth import tokens
+from api.auth.models import TokenKind
+from api.errors import DomainError, forbidden
+from api.members.models import Member as MemberRow
+from schema.auth import LoginPayload
+from schema.context import Info
+from schema.enums import Role
+from schema.errors import UserError, query_error
+from schema.ids import parse_id
+from schema.members import MemberType, _may_manage_people
+from schema.mutations import reload, run_mutation
+from sync.devices import deactivate_account, member_devices, revoke_device
+
+if TYPE_CHECKING:
+    from schema.tickets import TicketType
+
+
+def _actor(info: Info) -> service.Actor:
+    member = info.context.require_member()
+    return service.Actor(member.id)
+
+
+async def _managed_member(session: Any, info: Info, raw_id: strawberry.ID) -> MemberRow:
+    """The member, if the caller may run this account (the createMember/updateMember rule)."""
+    member_id = parse_id(raw_id, "memberId", ["Member"])
+    member = await session.scalar(
+        sa.select(MemberRow).where(
+            MemberRow.id == member_id,
+            MemberRow.deleted_at.is_(None),
+            info.context.scope.member_visible(),
+        )
+    )
+    if member is None:
+        raise DomainError("NOT_FOUND", "the member was not found", "memberId")
+    grids = list(await service.served_grids(session, member.id))
+    if not _may_manage_people(info.context.scope, list(member.roles), grids):
+        raise forbidden("you may not run this account", "memberId")
+    return member
+
+
+@strawberry.type(description="An API or sign-in token of a member (never the token itself).")
+class MemberToken:
+    id: strawberry.ID
+    kind: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@strawberry.type(description="A phone that syncs, or a browser registered for Web Push.")
+class MemberDevice:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="SYNC_CLIENT or PUSH_SUBSCRIPTION.")
+    label: str
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+
+
+@strawberry.type(description="One change to an account and who made it.")
+class AccountEventType:
+    action: str
+    actor_id: strawberry.ID | None
+    actor_label: str
+    detail: JSON
+    at: datetime
+
+
+@strawberry.type
+class DeactivateMemberPayload:
+    member: MemberType | None
+    tokens_revoked: int
+    push_subscriptions_removed: int
+    open_tickets: list[Annotated[TicketType, strawberry.lazy("schema.tickets")]] = strawberry.field(
+        description="Open tickets assigned to the member: reassign them."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class SignInCodePayload:
+    code: str | None = strawberry.field(description="Shown once; give it to the member.")
+    expires_at: datetime | None
+    purpose: str | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class AccountPayload:
+    member: MemberType | None
+    errors: list[UserError]
+
+
+async def _read(info: Info, work: Any) -> Any:
+    info.context.require_member()
+    try:
+        async with info.context.sessions() as session, session.begin():
+            return await work(session)
+    except DomainError as error:
+        raise query_error(error) from error
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="A member's tokens (staff who may run the account).")
+    async def member_tokens(self, info: Info, member_id: strawberry.ID) -> list[MemberToken]:
+        async def work(session: Any) -> list[MemberToken]:
+            member = await _managed_member(session, info, member_id)
+            return [
+                MemberToken(
+                    id=strawberry.ID(str(t.id)),
+                    kind=t.kind.value,
+                    name=t.name,
+                    created_at=t.created_at,
+                    expires_at=t.expires_at,
+                    revoked_at=t.revoked_at,
+                    last_used_at=t.last_used_at,
+                )  # fmt: skip
+                for t in await service.member_tokens(session, member.id)
+            ]
+
+        return await _read(info, work)
+
+    @strawberry.field(description="A member's syncing phones and push-registered browsers.")
+    async def member_devices(self, info: Info, member_id: strawberry.ID) -> list[MemberDevice]:
+        async def work(session: Any) -> list[MemberDevice]:
+            member = await _managed_member(session, info, member_id)
+            return [
+                MemberDevice(
+                    id=strawberry.ID(d.id),
+                    kind=d.kind,
+                    label=d.label,
+                    first_seen_at=d.first_seen_at,
+                    last_seen_at=d.last_seen_at,
+                )  # fmt: skip
+                for d in await member_devices(session, member.id)
+            ]
+
+        return await _read(info, work)
+
+    @strawberry.field(description="The account log of a member, newest first.")
+    async def account_events(self, info: Info, member_id: strawberry.ID) -> list[AccountEventType]:
+        async def work(session: Any) -> list[AccountEventType]:
+            member = await _managed_member(session, info, member_id)
+            return [
+                AccountEventType(
+                    action=e.action.value,
+                    actor_id=strawberry.ID(str(e.actor_id)) if e.actor_id else None,
+                    actor_label=e.actor_label,
+                    detail=e.detail,
+                    at=e.at,
+                )  # fmt: skip
+                for e in await service.account_events(session, member.id)
+            ]
+
+        return await _read(info, work)
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(
+        description="Deactivate an account: its tokens are revoked, pushes stop, and its open "
+        "tickets are listed for reassignment."
+    )
+    async def deactivate_member(
+        self, info: Info, member_id: strawberry.ID
+    ) -> DeactivateMemberPayload:
+        async def work(session: Any) -> tuple[uuid.UUID, int, int, list[uuid.UUID]]:
+            member = await _managed_member(session, info, member_id)
+            done, pushes = await deactivate_account(session, member.id, _actor(info))
+            return member.id, done.tokens_revoked, pushes, [t.id for t in done.open_tickets]
+
+        result, errors = await run_mutation(info, work)
+        if result is None:
+            return DeactivateMemberPayload(
+                member=None, tokens_revoked=0, push_subscriptions_removed=0, open_tickets=[],
+                errors=errors,
+            )  # fmt: skip
+        found, revoked, pushes, ticket_ids = result
+        tickets = await info.context.loaders.record("Ticket").load_many(ticket_ids)
+        return DeactivateMemberPayload(
+            member=await reload(info, "Member", found),
+            tokens_revoked=revoked,
+            push_subscriptions_removed=pushes,
+            open_tickets=[t for t in tickets if t is not None],
+            errors=[],
+        )
+
+    @strawberry.mutation(description="Reactivate a deactivated account.")
+    async def reactivate_member(self, info: Info, member_id: strawberry.ID) -> AccountPayload:
+        async def work(session: Any) -> uuid.UUID:
+            member = await _managed_member(session, info, member_id)
+            return (await service.reactivate(session, member.id, _actor(info))).id
+
+        found, errors = await run_mutation(info, work)
+        return AccountPayload(member=await reload(info, "Member", found), errors=errors)
+
+    @strawberry.mutation(
+        description="A one-time sign-in code for a member: a new member's first sign-in, or a "
+        "password reset. Earlier unused codes stop working."
+    )
+    async def issue_sign_in_code(self, info: Info, member_id: strawberry.ID) -> SignInCodePayload:
+        async def work(session: Any) -> service.IssuedCode:
+            member = await _managed_member(session, info, member_id)
+            self_purpose = (
+                CodePurpose.PASSWORD_RESET if member.password_hash else CodePurpose.NEW_MEMBER
+            )
+            issued = await service.issue_code(session, member, self_purpose, _actor(info))
+            return issued, self_purpose
+
+        result, errors = await run_mutation(info, work)
+        if result is None:
+            return SignInCodePayload(code=None, expires_at=None, purpose=None, errors=errors)
+        issued, purpose = result
+        return SignInCodePayload(
+            code=issued.code, expires_at=issued.expires_at, purpose=purpose.value, errors=[]
+        )
+
+    @strawberry.mutation(description="Revoke one of a member's tokens.")
+    async def revoke_member_token(
+        self, info: Info, member_id: strawberry.ID, token_id: strawberry.ID
+    ) -> AccountPayload:
+        async def work(session: Any) -> uuid.UUID:
+            member = await _managed_member(session, info, member_id)
+            token = parse_id(token_id, "tokenId", [])
+            await service.revoke_member_token(session, member.id, token, _actor(info))
+            return member.id
+
+        found, errors = await run_mutation(info, work)
+        return AccountPayload(member=await reload(info, "Member", found), errors=errors)
+
+    @strawberry.mutation(description="Remove a member's device (push subscription or sync client).")
+    async def revoke_member_device(
+        self, info: Info, member_id: strawberry.ID, device_id: strawberry.ID
+    ) -> AccountPayload:
+        async def work(session: Any) -> uuid.UUID:
+            member = await _managed_member(session, info, member_id)
+            await revoke_device(session, member.id, str(device_id), _actor(info))
+            return member.id
+
+        found, errors = await run_mutation(info, work)
+        return AccountPayload(member=await reload(info, "Member", found), errors=errors)
+
+    @strawberry.mutation(description="Change a member's roles and/or grids (logged).")
+    async def change_member_access(
+        self,
+        info: Info,
+        member_id: strawberry.ID,
+        roles: list[Role] | None = None,
+        grid_ids: list[strawberry.ID] | None = None,
+    ) -> AccountPayload:
+        async def work(session: Any) -> uuid.UUID:
+            member = await _managed_member(session, info, member_id)
+            new_roles = [r.value for r in roles] if roles is not None else None
+            grids = (
+                [parse_id(g, "gridIds", ["Grid"]) for g in grid_ids]
+                if grid_ids is not None
+                else None
+            )
+            if not _may_manage_people(
+                info.context.scope, new_roles or list(member.roles), grids or []
+            ):
+                raise forbidden("you may not give these roles or grids", "roles")
+            await service.change_access(
+                session, member.id, _actor(info), roles=new_roles, grid_ids=grids
+            )
+            return member.id
+
+        found, errors = await run_mutation(info, work)
+        return AccountPayload(member=await reload(info, "Member", found), errors=errors)
+
+    @strawberry.mutation(
+        description="Set a password with a one-time code from an admin; signs in (returns a "
+        "token). Other sessions of the account are revoked."
+    )
+    async def sign_in_with_code(
+        self, info: Info, phone: str, code: str, new_password: str
+    ) -> LoginPayload:
+        ctx = info.context
+        lifetime = timedelta(seconds=ctx.settings.token_lifetime_seconds)
+        try:
+            async with ctx.sessions() as session, session.begin():
+                member = await service.redeem_code(
+                    session, phone=phone, code=code, new_password=new_password
+                )
+                issued = await tokens.issue_token(
+                    session, member=member, kind=TokenKind.SESSION, lifetime=lifetime,
+                    name="sign-in",
+                )  # fmt: skip
+        except DomainError as error:
+            return LoginPayload(
+                token=None, expires_at=None, member=None, errors=[UserError.from_domain(error)]
+            )
+        return LoginPayload(
+            token=issued.token,
+            expires_at=issued.record.expires_at,
+            member=MemberType.from_row(member),
+            errors=[],
+        )

@@ -1,0 +1,100 @@
+"""Helpers for the admin tests: spreadsheets written the way a county's Excel writes them, and an
+export of a database's county (grids and enterprises) to such sheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from api.enterprises.models import Enterprise
+from api.grids.models import Grid, GridKind
+
+ENTERPRISE_HEADERS = [
+    "企业名称", "统一社会信用代码", "职工人数", "行业", "所属乡镇", "所属园区", "地址", "是否建会",
+    "是否直报点",
+]  # fmt: skip
+GRID_HEADERS = ["网格编码", "名称", "类型", "上级编码"]
+MEMBER_HEADERS = ["姓名", "手机号", "角色", "服务网格"]
+
+
+def write_xlsx(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Sheet1")
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+def write_csv(
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]], encoding: str
+) -> Path:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_bytes(text.getvalue().encode(encoding))
+    return path
+
+
+async def export_county(session: AsyncSession, county_code: str) -> tuple[list, list]:
+    """The county's grid rows (county, towns, parks) and enterprise rows, as sheets hold them."""
+    county = await session.scalar(select(Grid).where(Grid.code == county_code))
+    assert county is not None
+    grids: list[list[Any]] = [[county.code, county.name, "县", ""]]
+    towns = list(
+        await session.scalars(
+            select(Grid).where(Grid.parent_id == county.id, Grid.kind == GridKind.TOWN)
+            .order_by(Grid.code)
+        )
+    )  # fmt: skip
+    grids += [[t.code, t.name, "镇", county.code] for t in towns]
+    town_ids = [t.id for t in towns]
+    parks = await session.scalars(
+        select(Grid).where(Grid.kind == GridKind.PARK, Grid.parent_id.in_(town_ids))
+        .order_by(Grid.code)
+    )  # fmt: skip
+    by_id = {t.id: t for t in towns}
+    grids += [[p.code, p.name, "园区", by_id[p.parent_id].code] for p in parks]
+    town, park = aliased(Grid), aliased(Grid)
+    rows = await session.execute(
+        select(Enterprise, town.name, park.name)
+        .join(town, town.id == Enterprise.town_id)
+        .outerjoin(park, park.id == Enterprise.park_id)
+        .where(Enterprise.town_id.in_(town_ids))
+        .order_by(Enterprise.credit_code)
+    )
+    enterprises = [
+        [
+            e.name, e.credit_code, e.headcount, e.industry, town_name, park_name or "",
+            e.address, "是" if e.has_union else "否", "是" if e.is_direct_report_point else "否",
+        ]
+        for e, town_name, park_name in rows
+    ]  # fmt: skip
+    return grids, enterprises
+
+
+async def placements(session: AsyncSession, county_code: str) -> dict[str, tuple]:
+    """Each enterprise's grid, described without generated codes: (kind, parent code, industry)
+    for joint grids, the code for independent ones."""
+    parent = aliased(Grid)
+    rows = await session.execute(
+        select(Enterprise.credit_code, Grid.kind, Grid.code, Grid.industry, parent.code)
+        .join(Grid, Grid.id == Enterprise.grid_id)
+        .join(parent, parent.id == Grid.parent_id)
+    )
+    found = {}
+    for code, kind, grid_code, industry, parent_code in rows:
+        if parent_code.startswith(county_code):
+            key = grid_code if kind == GridKind.INDEPENDENT else industry
+            found[code] = (kind.value, parent_code, key)
+    return found
