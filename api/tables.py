@@ -2,8 +2,8 @@
 
 from sqlmodel import SQLModel
 
-from api.attachments.models import TicketAttachment
 from api.accounts.models import AccountEvent, SignInCode
+from api.attachments.models import TicketAttachment
 from api.auth.models import AuthToken
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
