@@ -18,6 +18,7 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.ops.app import ops_middleware, ops_routes, ops_stopped
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -61,14 +62,19 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 await jobs.stop()
             await close_listeners()
             await engine.dispose()
+            ops_stopped()
 
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *ops_routes(settings, engine),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            *ops_middleware(settings),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

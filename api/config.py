@@ -109,6 +109,15 @@ class Settings:
     # Planned execution of the hot list queries (schema/fastpath.py); off: every query runs
     # through graphql-core's executor (the benchmark measures both).
     graphql_fast_path: bool = True
+    # --- operations (perf, api/ops/): compression, metrics, logs, processes ---------------
+    compression: bool = True
+    compress_min_bytes: int = 1024
+    # None: on in development, off in production (GRIDLINK_METRICS=true turns it on there).
+    metrics: bool | None = None
+    # None: JSON lines in production, readable lines in development.
+    log_format: str | None = None
+    slow_ms: int = 500
+    workers: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -122,6 +131,14 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return (not self.production) if self.metrics is None else self.metrics
+
+    @property
+    def json_logs(self) -> bool:
+        return self.production if self.log_format is None else self.log_format == "json"
 
     @property
     def is_sqlite(self) -> bool:
@@ -182,6 +199,23 @@ class Settings:
             values["risk_rules_json"] = _risk_rules_text("GRIDLINK_RISK_RULES", raw)
         if (raw := get("GRAPHQL_FAST_PATH")) is not None:
             values["graphql_fast_path"] = _parse_bool("GRIDLINK_GRAPHQL_FAST_PATH", raw)
+        # operations (perf)
+        if (raw := get("COMPRESSION")) is not None:
+            values["compression"] = _parse_bool("GRIDLINK_COMPRESSION", raw)
+        if (raw := get("COMPRESS_MIN_BYTES")) is not None:
+            values["compress_min_bytes"] = _parse_int(
+                "GRIDLINK_COMPRESS_MIN_BYTES", raw, minimum=0, maximum=64 * 1024 * 1024
+            )
+        if (raw := get("METRICS")) is not None:
+            values["metrics"] = _parse_bool("GRIDLINK_METRICS", raw)
+        if (raw := get("LOG_FORMAT")) is not None:
+            if raw not in {"json", "text"}:
+                raise SettingsError(f"GRIDLINK_LOG_FORMAT must be json or text, got {raw!r}")
+            values["log_format"] = raw
+        if (raw := get("SLOW_MS")) is not None:
+            values["slow_ms"] = _parse_int("GRIDLINK_SLOW_MS", raw, minimum=1, maximum=3_600_000)
+        if (raw := get("WORKERS")) is not None:
+            values["workers"] = _parse_int("GRIDLINK_WORKERS", raw, minimum=1, maximum=64)
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:

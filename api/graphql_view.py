@@ -24,6 +24,7 @@ from strawberry.types.graphql import OperationType
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
+from api.ops.requests import note_operation
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
@@ -189,6 +190,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
             )
+        note_operation(request_data.operation_name, request_data.query)
         if self.fast_path is not None:
             planned = await self._planned(request_data, context, root_value)
             if planned is not None:
