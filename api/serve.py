@@ -18,6 +18,11 @@ from api.config import Settings
 from api.ops.logs import configure_logging
 from api.ops.metrics import MULTIPROCESS_ENV
 
+# Seconds an idle connection stays open (uvicorn's default is 5). A phone on a thin link
+# spends a round trip or more (and a TLS handshake) on each new connection; between the pages
+# of a sync it is often idle for a few seconds while it stores what it got.
+KEEP_ALIVE = 30
+
 
 def app_factory() -> Starlette:
     """What each server process runs (uvicorn --factory): its settings from the environment."""
@@ -38,6 +43,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         "log_config": None,
         "access_log": False,
         "factory": True,
+        "timeout_keep_alive": KEEP_ALIVE,
     }
     if workers == 1:
         uvicorn.run("api.serve:app_factory", **options)
