@@ -24,6 +24,7 @@ from api.fieldapp import fieldapp_routes
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
 from api.i18n.http import RequestLanguage
+from api.ops.app import ops_middleware, ops_routes, ops_stopped
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                 await jobs.stop()
             await close_listeners()
             await engine.dispose()
+            ops_stopped()
 
     app = Starlette(
         routes=[
@@ -77,9 +79,11 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             *attachment_routes(),
             *([] if settings.production else graphiql.routes),
             *fieldapp_routes(),
+            *ops_routes(settings, engine),
         ],
         middleware=[
             cors_middleware(settings),
+            *ops_middleware(settings),
             Middleware(RequestLanguage),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(ATTACHMENTS,)),
         ],

@@ -160,20 +160,20 @@ def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from api.app import create_app
+    from api.serve import serve
 
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", ws="websockets")
-    return 0
+    return serve(settings, host=host, port=port, workers=args.workers or settings.workers)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
+    from api.ops.logs import configure_logging
     from api.worker import registered_jobs, run_forever, run_once
+
+    configure_logging(settings)
 
     async def work(engine: AsyncEngine) -> int:
         sessions, jobs = session_factory(engine), registered_jobs(settings)
@@ -201,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the GraphQL API")
     serve.add_argument("--host", help="bind address (default GRIDLINK_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default GRIDLINK_PORT or 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, 65),
+        metavar="N",
+        help="server processes sharing the port (default GRIDLINK_WORKERS or 1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser("worker", help="run the timed jobs (deadlines, risk levels)")

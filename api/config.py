@@ -132,6 +132,15 @@ class Settings:
     # Interop: the web origins (scheme://host[:port]) whose pages may call the API, for CORS
     # preflights and WebSocket handshakes alike; empty: same origin only; "*" in development.
     cors_origins: tuple[str, ...] = ()
+    # --- operations (perf, api/ops/): compression, metrics, logs, processes ---------------
+    compression: bool = True
+    compress_min_bytes: int = 1024
+    # None: on in development, off in production (GRIDLINK_METRICS=true turns it on there).
+    metrics: bool | None = None
+    # None: JSON lines in production, readable lines in development.
+    log_format: str | None = None
+    slow_ms: int = 500
+    workers: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -152,6 +161,14 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return (not self.production) if self.metrics is None else self.metrics
+
+    @property
+    def json_logs(self) -> bool:
+        return self.production if self.log_format is None else self.log_format == "json"
 
     @property
     def is_sqlite(self) -> bool:
@@ -228,6 +245,23 @@ class Settings:
             values["media_url"] = raw.strip()
         if (raw := get("CORS_ORIGINS")) is not None:
             values["cors_origins"] = _parse_origins("GRIDLINK_CORS_ORIGINS", raw)
+        # operations (perf)
+        if (raw := get("COMPRESSION")) is not None:
+            values["compression"] = _parse_bool("GRIDLINK_COMPRESSION", raw)
+        if (raw := get("COMPRESS_MIN_BYTES")) is not None:
+            values["compress_min_bytes"] = _parse_int(
+                "GRIDLINK_COMPRESS_MIN_BYTES", raw, minimum=0, maximum=64 * 1024 * 1024
+            )
+        if (raw := get("METRICS")) is not None:
+            values["metrics"] = _parse_bool("GRIDLINK_METRICS", raw)
+        if (raw := get("LOG_FORMAT")) is not None:
+            if raw not in {"json", "text"}:
+                raise SettingsError(f"GRIDLINK_LOG_FORMAT must be json or text, got {raw!r}")
+            values["log_format"] = raw
+        if (raw := get("SLOW_MS")) is not None:
+            values["slow_ms"] = _parse_int("GRIDLINK_SLOW_MS", raw, minimum=1, maximum=3_600_000)
+        if (raw := get("WORKERS")) is not None:
+            values["workers"] = _parse_int("GRIDLINK_WORKERS", raw, minimum=1, maximum=64)
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:

@@ -37,6 +37,7 @@ from api.graphql_request import (
     operation_problem,
     request_members,
 )
+from api.ops.requests import note_operation
 from api.socket_auth import TokenBoundHandler
 from schema.build import build_schema
 from schema.context import Context
@@ -275,6 +276,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             check_operation(
                 request_data.query, request_data.operation_name, self.settings.max_tokens
             )
+        note_operation(request_data.operation_name, request_data.query)
         if self.fast_path is not None:
             planned = await self._planned(request_data, context, root_value)
             if planned is not None:

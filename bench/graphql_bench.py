@@ -175,7 +175,9 @@ async def grow(session, liaison: Member, target: int) -> None:  # noqa: ANN001
 
 
 class Server:
-    def __init__(self, app: str, env: dict[str, str], port: int) -> None:
+    def __init__(
+        self, app: str, env: dict[str, str], port: int, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.port = port
         self.process = subprocess.Popen(
             [
@@ -189,6 +191,7 @@ class Server:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                *extra_args,
             ],
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
             cwd=ROOT,

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.errors import DomainError
+from api.ops import metrics
 from schema.context import Info
 from schema.errors import UserError, coded_error, forbidden, query_error
 from sync import ledger, protocol
@@ -253,6 +254,7 @@ class SyncQuery:
             )
         async with ctx.sessions() as session, session.begin():
             page = await pull(session, scope=ctx.scope, checkpoint=checkpoint, limit=limit or 500)
+        metrics.count_pull(changes=len(page.changes), reset=page.reset_required)
         if client_id:
             try:
                 async with ctx.sessions() as session, session.begin():
@@ -347,7 +349,9 @@ class SyncMutation:
                 max_attachment_bytes=ctx.settings.max_attachment_bytes,
             )
         except DomainError as error:
+            metrics.count_push(None)
             raise coded_error(error.message, error.code) from None
+        metrics.count_push(r["status"] for r in results)
         return SyncPush(results=[_result(r) for r in results])
 
     @strawberry.mutation(

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.notifications.models import Notification, NotificationKind
+from api.ops import metrics
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
 from sync.subscriptions import remove_subscription
 from sync.webpush import (
@@ -349,6 +350,8 @@ async def record_outcomes(
         )
         if fenced.rowcount == 0:  # type: ignore[attr-defined]
             log.warning("push delivery %s: claim %s expired first", delivery.id, delivery.claim)
+        else:
+            metrics.PUSH_DELIVERIES.labels(values["status"]).inc()
         if delivery.subscription_id is None or delivery.withdrawn:
             continue
         if result.outcome is PushOutcome.DELIVERED:

@@ -1,0 +1,1 @@
+"""Running the API in production: compressed answers, metrics, structured logs, request ids."""
