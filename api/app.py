@@ -18,6 +18,7 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.security_headers import security_middleware
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -68,7 +69,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            *security_middleware(settings),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -86,6 +86,23 @@ def _risk_rules_text(name: str, raw: str) -> str:
     return text
 
 
+def _host_patterns(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated host names; ``*.example.org`` allows every name below example.org."""
+    patterns = []
+    for item in raw.split(","):
+        pattern = item.strip().lower().rstrip(".")
+        if not pattern:
+            continue
+        bare = pattern.removeprefix("*.")
+        if "*" in bare or "/" in bare or ":" in bare or "." not in bare:
+            raise SettingsError(
+                f"{name} takes host names such as push.example.org or *.example.org, "
+                f"got {item.strip()!r}"
+            )
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -109,6 +126,14 @@ class Settings:
     # Planned execution of the hot list queries (schema/fastpath.py); off: every query runs
     # through graphql-core's executor (the benchmark measures both).
     graphql_fast_path: bool = True
+    # Hardening (issue 10): query cost, response size and time per request, push endpoint
+    # hosts, login throttling. See docs/api.md "Security".
+    max_query_cost: int = 200_000
+    max_response_bytes: int = 8 * 1024 * 1024
+    max_request_seconds: int = 30
+    push_allowed_hosts: tuple[str, ...] = ()
+    # The HTML pages' Content-Security-Policy; None: api/security_headers.py's default.
+    content_security_policy: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -182,6 +207,23 @@ class Settings:
             values["risk_rules_json"] = _risk_rules_text("GRIDLINK_RISK_RULES", raw)
         if (raw := get("GRAPHQL_FAST_PATH")) is not None:
             values["graphql_fast_path"] = _parse_bool("GRIDLINK_GRAPHQL_FAST_PATH", raw)
+        # Hardening (issue 10).
+        if (raw := get("MAX_QUERY_COST")) is not None:
+            values["max_query_cost"] = _parse_int(
+                "GRIDLINK_MAX_QUERY_COST", raw, minimum=100, maximum=100_000_000
+            )
+        if (raw := get("MAX_RESPONSE_BYTES")) is not None:
+            values["max_response_bytes"] = _parse_int(
+                "GRIDLINK_MAX_RESPONSE_BYTES", raw, minimum=64 * 1024, maximum=1024 * 1024 * 1024
+            )
+        if (raw := get("MAX_REQUEST_SECONDS")) is not None:
+            values["max_request_seconds"] = _parse_int(
+                "GRIDLINK_MAX_REQUEST_SECONDS", raw, minimum=1, maximum=3600
+            )
+        if (raw := get("PUSH_ALLOWED_HOSTS")) is not None:
+            values["push_allowed_hosts"] = _host_patterns("GRIDLINK_PUSH_ALLOWED_HOSTS", raw)
+        if (raw := get("CONTENT_SECURITY_POLICY")) is not None:
+            values["content_security_policy"] = raw.strip() or None
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:
