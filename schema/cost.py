@@ -84,25 +84,16 @@ class _Costing:
         if node.name.value == "nodes" and "ids" in given:
             ids = given["ids"]
             return len(ids.values) if isinstance(ids, ListValueNode) else self.cap
-        if (
-            "first" in field.args
-            and "last" in field.args
-            and not ({"first", "last"} & given.keys())
-        ):
+        sized = [name for name in SIZE_ARGUMENTS if name in field.args]
+        if not sized:
+            return None
+        asked = [self._int(given[name]) for name in sized if name in given]
+        if asked:
+            return max(self.cap if value is None else value for value in asked)
+        if "first" in sized and "last" in sized:
             return min(DEFAULT_PAGE_SIZE, self.cap)  # a Relay connection's default page
-        found = False
-        size = 0
-        for name in SIZE_ARGUMENTS:
-            if name not in field.args:
-                continue
-            found = True
-            if name in given:
-                value = self._int(given[name])
-                size = max(size, self.cap if value is None else value)
-            else:
-                default = field.args[name].default_value
-                size = max(size, default if isinstance(default, int) else self.cap)
-        return size if found else None
+        defaults = [field.args[name].default_value for name in sized]
+        return max(d if isinstance(d, int) else self.cap for d in defaults)
 
     def selection(
         self,
