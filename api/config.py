@@ -136,6 +136,14 @@ class Settings:
     content_security_policy: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The push test/dev escape (http and local endpoints) can never run in production.
+        if self.production and self.push_allow_insecure_endpoints:
+            raise SettingsError(
+                "GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS is for tests and development only; "
+                "it cannot be set with GRIDLINK_ENV=production"
+            )
+
     @cached_property
     def risk_rules(self) -> RiskRules:
         from api.warnings.rules import DEFAULT_RULES, rules_from_overrides
