@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from api.auth.models import AuthToken
+from api.auth.models import AuthToken, LoginThrottle
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid, MemberStation
@@ -33,6 +33,7 @@ __all__ = [
     "Evaluation",
     "Grid",
     "GridMove",
+    "LoginThrottle",
     "Member",
     "MemberGrid",
     "MemberStation",
