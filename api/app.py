@@ -18,6 +18,7 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
+from api.i18n.http import RequestLanguage
 from api.security_headers import security_middleware
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         ],
         middleware=[
             *security_middleware(settings),
+            Middleware(RequestLanguage),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,

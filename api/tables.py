@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from api.auth.models import AuthToken, LoginThrottle
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
+from api.members.language import MemberLanguage
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
 from api.persisted.models import PersistedQuery
@@ -36,6 +37,7 @@ __all__ = [
     "LoginThrottle",
     "Member",
     "MemberGrid",
+    "MemberLanguage",
     "MemberStation",
     "Notification",
     "PersistedQuery",

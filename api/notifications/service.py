@@ -12,6 +12,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import DomainError, invalid
+from api.i18n import Message, render
+from api.members.language import language_of
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
 
@@ -21,26 +23,28 @@ async def notify(
     *,
     recipient_id: uuid.UUID,
     kind: NotificationKind,
-    title: str,
-    body: str = "",
+    title: str | Message,
+    body: str | Message = "",
     ticket_id: uuid.UUID | None = None,
     enterprise_id: uuid.UUID | None = None,
     grid_id: uuid.UUID | None = None,
     dedup_key: str | None = None,
 ) -> Notification | None:
     """Add a notification to the caller's transaction; None when its dedup_key already exists
-    (a re-run of a timed job must not notify twice)."""
+    (a re-run of a timed job must not notify twice). Catalogue messages are written in the
+    recipient's language, whoever caused the notification."""
     if dedup_key is not None:
         existing = await session.scalar(
             select(Notification.id).where(Notification.dedup_key == dedup_key)
         )
         if existing is not None:
             return None
+    language = await language_of(session, recipient_id)
     notification = Notification(
         recipient_id=recipient_id,
         kind=kind,
-        title=title[:200],
-        body=body[:1000],
+        title=render(title, language)[:200],
+        body=render(body, language)[:1000],
         ticket_id=ticket_id,
         enterprise_id=enterprise_id,
         grid_id=grid_id,

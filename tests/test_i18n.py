@@ -1,0 +1,229 @@
+"""The message catalogue: every message the code makes has its Chinese, no entry is unused,
+both languages render; the request's Accept-Language and the member's stored language choose."""
+
+from __future__ import annotations
+
+import ast
+import re
+from enum import Enum
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.pofile import read_po
+from sqlalchemy import select
+
+from api.i18n import (
+    CATALOGUES,
+    EN,
+    LANGUAGES,
+    ZH_CN,
+    Message,
+    _,
+    catalogue,
+    fields_of,
+    negotiate,
+    render,
+    supported,
+    use_language,
+)
+from api.i18n.labels import LABELS
+from api.members.language import choose_language
+from api.notifications.models import Notification, NotificationKind
+from api.notifications.service import notify
+from api.tickets.models import Severity, TicketSource
+from tests.helpers import gql
+from tests.push_support import PASSWORD, make_world
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("api", "sync", "schema")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+MESSAGE_CALLS = {"_": 1, "N_": 2}  # function -> how many leading literal arguments it takes
+
+
+def _used_messages() -> tuple[set[tuple[str | None, str]], list[str]]:
+    """(context, id) of every _("...") and N_("...", "Context") in the code, and the places
+    where a message is not a literal (a catalogue cannot hold a computed id)."""
+    used: set[tuple[str | None, str]] = set()
+    bad: list[str] = []
+    for folder in SOURCES:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in MESSAGE_CALLS
+                ):
+                    continue
+                args = node.args[: MESSAGE_CALLS[node.func.id]]
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                if not args or not all(
+                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args
+                ):
+                    bad.append(where)
+                    continue
+                msgid = args[0].value
+                context = args[1].value if len(args) > 1 else None
+                used.add((context, msgid))
+    return used, bad
+
+
+def _entries(language: str) -> list:
+    with CATALOGUES[language].open("rb") as file:
+        return [entry for entry in read_po(file) if entry.id]
+
+
+def test_every_message_in_the_code_is_a_literal_in_the_catalogue_and_none_is_unused() -> None:
+    used, bad = _used_messages()
+    assert not bad, f"messages must be string literals (the catalogue cannot hold them): {bad}"
+    entries = {(entry.context, entry.id) for entry in _entries(ZH_CN)}
+    missing = sorted(used - entries, key=str)
+    unused = sorted(entries - used, key=str)
+    assert not missing, f"add these to api/i18n/zh_CN.po with their Chinese: {missing}"
+    assert not unused, f"no code makes these; remove them from api/i18n/zh_CN.po: {unused}"
+
+
+def test_every_catalogue_entry_has_its_chinese_with_the_same_fields() -> None:
+    problems = []
+    for entry in _entries(ZH_CN):
+        english, chinese = entry.id, entry.string
+        if not chinese or entry.fuzzy:
+            problems.append(f"{english!r}: no Chinese")
+            continue
+        if re.search(r"[A-Za-z]{2}", re.sub(r"\{[^}]*\}", "", english)) and not HAN.search(chinese):
+            problems.append(f"{english!r}: {chinese!r} is not Chinese")
+        if fields_of(english) != fields_of(chinese):
+            problems.append(f"{english!r}: fields {fields_of(chinese)} != {fields_of(english)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_message_renders_in_both_languages() -> None:
+    for (context, msgid), chinese in catalogue(ZH_CN).items():
+        args = {name: f"<{name}>" for name in fields_of(msgid)}
+        message = Message(msgid, context, **args)
+        english = message.render(EN)
+        assert english == msgid.format(**args)
+        assert message.render(ZH_CN) == chinese.format(**args)
+        for name in args:
+            assert f"<{name}>" in english and f"<{name}>" in message.render(ZH_CN)
+
+
+def test_every_value_of_a_labelled_enum_has_a_label() -> None:
+    kinds = {type(value) for value in LABELS}
+    missing = [
+        f"{kind.__name__}.{value.name}" for kind in kinds for value in kind if value not in LABELS
+    ]
+    assert not missing, missing
+    for value in LABELS:
+        assert render(value, EN) != value.value or value.value.islower()
+        assert HAN.search(render(value, ZH_CN)), value
+
+
+def test_message_is_made_in_the_current_language_and_renders_in_any() -> None:
+    assert _("choose one of {languages}", languages="a").startswith("请选择")
+    with use_language(EN):
+        made = _("choose one of {languages}", languages="a")
+    assert made == "choose one of a"
+    assert made.render(ZH_CN).startswith("请选择")
+    # Enum arguments are rendered by their label, in the message's language.
+    pair = Message(
+        "{severity} · {source}", None, severity=Severity.LOW, source=TicketSource.WORKER_REQUEST
+    )
+    assert pair.render(ZH_CN) == "低 · 职工诉求"
+    assert pair.render(EN) == "low · worker request"
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, ZH_CN),
+        ("", ZH_CN),
+        ("en", EN),
+        ("en-GB,en;q=0.9", EN),
+        ("zh-TW", ZH_CN),
+        ("fr-FR, en;q=0.5, zh;q=0.8", ZH_CN),
+        ("fr-FR, en;q=0.9, zh;q=0.1", EN),
+        ("fr", ZH_CN),
+        ("en;q=0, *", ZH_CN),
+        ("en;q=bogus, zh", ZH_CN),
+    ],
+)
+def test_accept_language_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+def test_supported_language_names() -> None:
+    assert [supported(v) for v in ("zh", "zh_CN", "ZH-cn", "en-GB", "de")] == [
+        ZH_CN,
+        ZH_CN,
+        ZH_CN,
+        EN,
+        None,
+    ]
+    assert LANGUAGES[0] == ZH_CN
+
+
+LOGIN = """mutation($phone: String!, $password: String!) {
+  login(phone: $phone, password: $password) { token }
+}"""
+SET_LANGUAGE = """mutation($language: String!) {
+  setMyLanguage(language: $language) { language errors { field message code } }
+}"""
+
+
+async def test_the_request_language_chooses_the_messages_and_the_member_stores_theirs(
+    client: httpx.AsyncClient, session_factory
+) -> None:
+    world = await make_world(session_factory)
+    token = (await gql(client, LOGIN, {"phone": "13900000001", "password": PASSWORD}))["data"][
+        "login"
+    ]["token"]
+
+    refused = await gql(client, SET_LANGUAGE, {"language": "klingon"}, token=token)
+    [error] = refused["data"]["setMyLanguage"]["errors"]
+    assert (error["field"], error["code"]) == ("language", "INVALID")
+    assert HAN.search(error["message"]), error  # Chinese without an Accept-Language
+
+    response = await client.post(
+        "/graphql",
+        json={"query": SET_LANGUAGE, "variables": {"language": "klingon"}},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en-US,en;q=0.9"},
+    )
+    [error] = response.json()["data"]["setMyLanguage"]["errors"]
+    assert not HAN.search(error["message"]) and "zh-CN" in error["message"]
+    assert response.headers["content-language"] == EN
+    assert "Accept-Language" in response.headers["vary"]
+
+    chosen = await gql(client, SET_LANGUAGE, {"language": "en-GB"}, token=token)
+    assert chosen["data"]["setMyLanguage"] == {"language": EN, "errors": []}
+    mine = await gql(client, "{ myLanguage languages }", token=token)
+    assert mine["data"] == {"myLanguage": EN, "languages": [ZH_CN, EN]}
+
+    # A notification is written in its recipient's language, whoever's request made it.
+    async with session_factory() as session, session.begin():
+        message = _("choose one of {languages}", languages="x")
+        assert HAN.search(message)
+        await notify(
+            session, recipient_id=world.liaison.id, kind=NotificationKind.ASSIGNED, title=message
+        )
+        await notify(
+            session, recipient_id=world.dispatcher.id, kind=NotificationKind.ASSIGNED, title=message
+        )
+    async with session_factory() as session:
+        titles = dict(
+            (await session.execute(select(Notification.recipient_id, Notification.title))).all()
+        )
+    assert titles[world.liaison.id] == "choose one of x"
+    assert titles[world.dispatcher.id] == "请选择其中之一：x"
+
+
+async def test_a_member_can_go_back_to_chinese(session_factory) -> None:
+    world = await make_world(session_factory)
+    async with session_factory() as session, session.begin():
+        assert await choose_language(session, world.liaison.id, "en") == EN
+        assert await choose_language(session, world.liaison.id, "zh") == ZH_CN
+
+
+def test_labels_are_declared_for_enums_only() -> None:
+    assert all(isinstance(value, Enum) for value in LABELS)
