@@ -1,7 +1,7 @@
 """login throttle
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01 00:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"  # re-chained after main's 0008 (assigned: "0005")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
