@@ -25,6 +25,7 @@ from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
 from api.i18n.http import RequestLanguage
 from api.ops.app import ops_middleware, ops_routes, ops_stopped
+from api.security_headers import security_middleware
 from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         middleware=[
             cors_middleware(settings),
             *ops_middleware(settings),
+            *security_middleware(settings),
             Middleware(RequestLanguage),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(ATTACHMENTS,)),
         ],

@@ -98,6 +98,21 @@ def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
             f"{name} must be origins such as https://app.example.org (scheme, host, optional "
             f"port; no path), separated by commas, or *, got {raw!r}"
         ) from None
+def _host_patterns(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated host names; ``*.example.org`` allows every name below example.org."""
+    patterns = []
+    for item in raw.split(","):
+        pattern = item.strip().lower().rstrip(".")
+        if not pattern:
+            continue
+        bare = pattern.removeprefix("*.")
+        if "*" in bare or "/" in bare or ":" in bare or "." not in bare:
+            raise SettingsError(
+                f"{name} takes host names such as push.example.org or *.example.org, "
+                f"got {item.strip()!r}"
+            )
+        patterns.append(pattern)
+    return tuple(patterns)
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,22 @@ class Settings:
             raise SettingsError(
                 "GRIDLINK_CORS_ORIGINS='*' lets every web site call the API: it is allowed in "
                 "development only; list the origins of your frontends instead"
+    # Hardening (issue 10): query cost, response size and time per request, push endpoint
+    # hosts, login throttling. See docs/api.md "Security".
+    max_query_cost: int = 200_000
+    max_response_bytes: int = 8 * 1024 * 1024
+    max_request_seconds: int = 30
+    push_allowed_hosts: tuple[str, ...] = ()
+    # The HTML pages' Content-Security-Policy; None: api/security_headers.py's default.
+    content_security_policy: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The push test/dev escape (http and local endpoints) can never run in production.
+        if self.production and self.push_allow_insecure_endpoints:
+            raise SettingsError(
+                "GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS is for tests and development only; "
+                "it cannot be set with GRIDLINK_ENV=production"
             )
 
     @cached_property
@@ -262,6 +293,23 @@ class Settings:
             values["slow_ms"] = _parse_int("GRIDLINK_SLOW_MS", raw, minimum=1, maximum=3_600_000)
         if (raw := get("WORKERS")) is not None:
             values["workers"] = _parse_int("GRIDLINK_WORKERS", raw, minimum=1, maximum=64)
+        # Hardening (issue 10).
+        if (raw := get("MAX_QUERY_COST")) is not None:
+            values["max_query_cost"] = _parse_int(
+                "GRIDLINK_MAX_QUERY_COST", raw, minimum=100, maximum=100_000_000
+            )
+        if (raw := get("MAX_RESPONSE_BYTES")) is not None:
+            values["max_response_bytes"] = _parse_int(
+                "GRIDLINK_MAX_RESPONSE_BYTES", raw, minimum=64 * 1024, maximum=1024 * 1024 * 1024
+            )
+        if (raw := get("MAX_REQUEST_SECONDS")) is not None:
+            values["max_request_seconds"] = _parse_int(
+                "GRIDLINK_MAX_REQUEST_SECONDS", raw, minimum=1, maximum=3600
+            )
+        if (raw := get("PUSH_ALLOWED_HOSTS")) is not None:
+            values["push_allowed_hosts"] = _host_patterns("GRIDLINK_PUSH_ALLOWED_HOSTS", raw)
+        if (raw := get("CONTENT_SECURITY_POLICY")) is not None:
+            values["content_security_policy"] = raw.strip() or None
         return cls(**values)  # type: ignore[arg-type]
 
     def sqlite_path(self) -> Path | None:

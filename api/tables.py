@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from api.accounts.models import AccountEvent, SignInCode
 from api.attachments.models import TicketAttachment
-from api.auth.models import AuthToken
+from api.auth.models import AuthToken, LoginThrottle
 from api.enterprises.models import Enterprise, GridMove
 from api.grids.models import Grid
 from api.heartbeat import WorkerHeartbeat
@@ -41,6 +41,7 @@ __all__ = [
     "Evaluation",
     "Grid",
     "GridMove",
+    "LoginThrottle",
     "Member",
     "MemberGrid",
     "MemberLanguage",

@@ -77,12 +77,15 @@ def _heartbeat_job(jobs: Sequence[Job]) -> Job:
 def _push_delivery_job(settings: Settings) -> Job | None:
     # Also installs the push fan-out hook for the notifications the other jobs write.
     from sync.delivery import PushDeliverer
+    from sync.push_endpoints import EndpointPolicy
 
     if not settings.vapid_private_key:
         log.warning("GRIDLINK_VAPID_PRIVATE_KEY is not set: Web Push delivery is off")
         return None
     deliverer = PushDeliverer(
-        vapid_private_key=settings.vapid_private_key, vapid_subject=settings.vapid_subject
+        vapid_private_key=settings.vapid_private_key,
+        vapid_subject=settings.vapid_subject,
+        endpoint_policy=EndpointPolicy.from_settings(settings),
     )
     return Job(name="push-delivery", interval_seconds=2.0, run=deliverer)
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import requests
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -55,6 +54,7 @@ from api.tickets.models import TicketSource
 from api.tickets.service import report_ticket
 from sync import push_models
 from sync.delivery import DeliveryPolicy
+from sync.push_endpoints import EndpointPolicy, guarded_session
 from sync.push_models import DeliveryStatus, PushDelivery
 from sync.subscriptions import register_subscription
 from sync.webpush import PushMessage, send
@@ -64,6 +64,8 @@ from tests.fakepush import FakeDevice, FakePushService, fake_vapid_keys
 ROOT = Path(__file__).resolve().parent.parent
 SUBJECT = "mailto:bench@gridlink.example"
 POLICY = DeliveryPolicy()
+# The fake push service listens on 127.0.0.1.
+LOCAL = EndpointPolicy(allow_insecure=True)
 
 
 @dataclass
@@ -145,7 +147,7 @@ def raw_send_rate(service: FakePushService, private_key: str, count: int) -> flo
     """Messages per second straight through sync.webpush.send, as many threads as the worker."""
     device = service.new_device()
     message = PushMessage(device.endpoint, device.p256dh, device.auth, b'{"v":1}' * 20, 86400)
-    sessions = [requests.Session() for _ in range(POLICY.concurrency)]
+    sessions = [guarded_session(LOCAL) for _ in range(POLICY.concurrency)]
 
     def one(index: int) -> None:
         result = send(
@@ -189,11 +191,16 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.records import utcnow
 from sync.delivery import PushDeliverer
+from sync.push_endpoints import EndpointPolicy
 
 async def main() -> None:
     url, key, subject = sys.argv[1:4]
     engine = create_engine(Settings(database_url=url))
-    deliverer = PushDeliverer(vapid_private_key=key, vapid_subject=subject)
+    deliverer = PushDeliverer(
+        vapid_private_key=key,
+        vapid_subject=subject,
+        endpoint_policy=EndpointPolicy(allow_insecure=True),
+    )
     sessions = session_factory(engine)
     async with engine.connect():  # warm the pool before the start signal
         pass

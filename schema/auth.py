@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import strawberry
+from graphql import GraphQLError
 
-from api.auth import tokens
+from api.auth import throttle, tokens
+from api.auth.models import TokenKind
 from api.errors import DomainError
-from schema.context import Info
+from schema.context import Context, Info
 from schema.errors import UserError
 from schema.members import MemberType
+
+
+def throttled_error(ctx: Context, refused: throttle.Throttled) -> GraphQLError:
+    """A refused sign-in attempt: when to try again, in the error and in Retry-After."""
+    retry_at = datetime.now(UTC) + timedelta(seconds=refused.retry_after)
+    headers = getattr(ctx.response, "headers", None)
+    if headers is not None:
+        headers["Retry-After"] = str(refused.retry_after)
+    return GraphQLError(
+        refused.message,
+        extensions={
+            "code": refused.code,
+            "field": "phone",
+            "retryAfter": refused.retry_after,
+            "retryAt": retry_at.isoformat(timespec="seconds"),
+        },
+    )
 
 
 @strawberry.type
@@ -39,21 +58,37 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Sign in with phone and password; returns a bearer token.")
+    @strawberry.mutation(
+        description="Sign in with phone and password; returns a bearer token. Repeated "
+        "failures per phone and per address are throttled (TOO_MANY_ATTEMPTS, retryAfter)."
+    )
     async def login(self, info: Info, phone: str, password: str) -> LoginPayload:
         ctx = info.context
         lifetime = timedelta(seconds=ctx.settings.token_lifetime_seconds)
+        client = ctx.request.client
+        keys = [
+            (throttle.phone_key(phone), throttle.PHONE),
+            (throttle.address_key(client.host if client else None), throttle.ADDRESS),
+        ]
+        store = throttle.store_for(ctx.settings.redis_url, ctx.sessions)
+        now = throttle.now_seconds()
         try:
-            async with ctx.sessions() as session, session.begin():
-                issued = await tokens.login(
-                    session, phone=phone, password=password, lifetime=lifetime
-                )
-                member = await session.get(tokens.Member, issued.record.member_id)
+            await store.attempt(keys, now)
+        except throttle.Throttled as refused:
+            raise throttled_error(ctx, refused) from None
+        try:
+            async with ctx.reader.session() as session:
+                found = await tokens.member_for_login(session, phone)
+            member = await tokens.check_password(found, password)
         except DomainError as error:
             return LoginPayload(
                 token=None, expires_at=None, member=None, errors=[UserError.from_domain(error)]
             )
-        assert member is not None
+        await store.succeeded(keys, now)
+        async with ctx.sessions() as session, session.begin():
+            issued = await tokens.issue_token(
+                session, member=member, kind=TokenKind.SESSION, lifetime=lifetime, name="sign-in"
+            )
         return LoginPayload(
             token=issued.token,
             expires_at=issued.record.expires_at,

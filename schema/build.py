@@ -19,6 +19,7 @@ from strawberry.schema.config import StrawberryConfig
 from api.config import Settings
 from schema.accounts import AccountMutation, AccountQuery
 from schema.auth import AuthMutation, AuthQuery
+from schema.cost import cost_rule
 from schema.dashboard import DashboardQuery
 from schema.doctor import DoctorQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
@@ -107,6 +108,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     rules = [
         depth_rule(settings.max_query_depth, None, None),
         aliases_rule(settings.max_aliases),
+        cost_rule(settings.max_query_cost, settings.max_page_size),
     ]
     if settings.production:
         rules.append(NoSchemaIntrospectionCustomRule)

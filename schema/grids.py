@@ -135,7 +135,8 @@ def _liaisons_loader(context: Context) -> Any:
         for row, member in zip(rows, p.rows_to_objects(rows), strict=True):
             if Role.LIAISON in member.roles:
                 grouped.setdefault(row.served_grid, []).append(member)
-        return [grouped.get(g, []) for g in grid_ids]
+        cap = context.settings.max_page_size  # plain lists are capped (schema/cost.py)
+        return [grouped.get(g, [])[:cap] for g in grid_ids]
 
     return load
 

@@ -64,8 +64,11 @@ class Loaders:
         limit: int | None = None,
     ) -> DataLoader[uuid.UUID, list[Any]]:
         """The records whose ``parent_column`` is the key, within scope, in ``order_by`` order;
-        at most ``limit`` per parent (one windowed SELECT for all parents)."""
+        at most ``limit`` per parent (one windowed SELECT for all parents). Every plain list
+        is capped (by the page-size cap unless told less), so that the query cost
+        (schema/cost.py) is a true bound on what a list can return."""
         context = self.context
+        limit = context.settings.max_page_size if limit is None else limit
         view = view_of(view_name)
 
         async def load(parent_ids: list[uuid.UUID]) -> list[list[Any]]:
@@ -77,19 +80,15 @@ class Loaders:
             conditions = [parent.in_(parent_ids), view.visible(context.scope), view.live()]
             if where is not None:
                 conditions.append(where())
-            if limit is None:
-                statement = select_for(p).where(*conditions).order_by(*order)
-                rows = await context.reader.rows(statement)
-            else:
-                rank = sa.func.row_number().over(partition_by=parent, order_by=order)
-                inner = select_for(p).add_columns(rank.label("rank")).where(*conditions)
-                ranked = inner.subquery()
-                statement = (
-                    sa.select(*[ranked.c[c.name] for c in inner.selected_columns][:-1])
-                    .where(ranked.c.rank <= limit)
-                    .order_by(*(ranked.c[c] for c in order_by))
-                )
-                rows = await context.reader.rows(statement)
+            rank = sa.func.row_number().over(partition_by=parent, order_by=order)
+            inner = select_for(p).add_columns(rank.label("rank")).where(*conditions)
+            ranked = inner.subquery()
+            statement = (
+                sa.select(*[ranked.c[c.name] for c in inner.selected_columns][:-1])
+                .where(ranked.c.rank <= limit)
+                .order_by(*(ranked.c[c] for c in order_by))
+            )
+            rows = await context.reader.rows(statement)
             grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
             for obj in p.rows_to_objects(rows):
                 grouped[getattr(obj, parent_column)].append(obj)

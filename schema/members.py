@@ -98,7 +98,8 @@ def _served_grids(context: Context) -> Any:
         for row, grid in zip(rows, found, strict=True):
             if grid is not None and grid.deleted_at is None:
                 by_member.setdefault(row.member_id, []).append(grid)
-        return [sorted(by_member.get(m, []), key=lambda g: g.code) for m in member_ids]
+        cap = context.settings.max_page_size  # plain lists are capped (schema/cost.py)
+        return [sorted(by_member.get(m, []), key=lambda g: g.code)[:cap] for m in member_ids]
 
     return load
 

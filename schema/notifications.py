@@ -16,8 +16,9 @@ from api.notifications.models import Notification, NotificationKind
 from schema.context import Context, Info
 from schema.errors import UserError, coded_error, forbidden
 from sync.delivery import DeliveryView, list_deliveries
+from sync.push_endpoints import EndpointPolicy
 from sync.push_models import DeliveryStatus, PushSubscription
-from sync.subscriptions import register_subscription, unregister_subscription
+from sync.subscriptions import register_subscription, resolve_endpoint, unregister_subscription
 from sync.webpush import public_key_from_private
 
 NotificationKindEnum = strawberry.enum(NotificationKind, name="NotificationKind")
@@ -259,7 +260,9 @@ class NotificationMutation:
                 code="UNAVAILABLE",
             )
             return RegisterPushSubscriptionPayload(subscription=None, errors=[error])
+        policy = EndpointPolicy.from_settings(ctx.settings)
         try:
+            await resolve_endpoint(input.endpoint, policy)
             async with ctx.sessions() as session, session.begin():
                 row = await register_subscription(
                     session,
@@ -268,7 +271,7 @@ class NotificationMutation:
                     p256dh=input.p256dh,
                     auth=input.auth,
                     user_agent=input.user_agent,
-                    allow_insecure=ctx.settings.push_allow_insecure_endpoints,
+                    policy=policy,
                 )
         except DomainError as error:
             return RegisterPushSubscriptionPayload(

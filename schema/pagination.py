@@ -25,6 +25,8 @@ from api.errors import DomainError, invalid
 from schema.errors import query_error
 
 NodeT = TypeVar("NodeT")
+# A page's size when neither first nor last is given (at most the cap).
+DEFAULT_PAGE_SIZE = 20
 
 
 @strawberry.enum(description="Sort direction.")
@@ -87,7 +89,7 @@ def page_args(
                 DomainError("PAGE_SIZE_EXCEEDED", f"{name} must be between 0 and {maximum}", name)
             )
     if first is None and last is None:
-        first = min(20, maximum)
+        first = min(DEFAULT_PAGE_SIZE, maximum)
     return PageArgs(first, after, last, before)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.notifications.models import Notification, NotificationKind
 from api.ops import metrics
+from sync.push_endpoints import EndpointPolicy, guarded_session
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
 from sync.subscriptions import remove_subscription
 from sync.webpush import (
@@ -388,6 +389,7 @@ class PushDeliverer:
         vapid_private_key: str,
         vapid_subject: str,
         policy: DeliveryPolicy | None = None,
+        endpoint_policy: EndpointPolicy | None = None,
         worker_id: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -397,6 +399,8 @@ class PushDeliverer:
         self.vapid_private_key = vapid_private_key
         self.vapid_subject = vapid_subject
         self.policy = policy or DeliveryPolicy()
+        # Where sends may connect (sync/push_endpoints.py); default: public addresses only.
+        self.endpoint_policy = endpoint_policy or EndpointPolicy()
         self.worker_id = (worker_id or f"{socket.gethostname()}:{os.getpid()}")[:40]
         self.rng = rng or random.Random()
         self._executor = ThreadPoolExecutor(
@@ -411,7 +415,7 @@ class PushDeliverer:
         # One requests.Session per sending thread: kept-alive connections to the push service.
         http: requests.Session | None = getattr(self._local, "http", None)
         if http is None:
-            http = self._local.http = requests.Session()
+            http = self._local.http = guarded_session(self.endpoint_policy)
         return send(
             message,
             vapid_private_key=self.vapid_private_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -11,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import invalid
 from api.records import utcnow
+from sync.push_endpoints import EndpointPolicy, check_endpoint, parse_endpoint
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
-from sync.webpush import validate_endpoint, validate_subscription_keys
+from sync.webpush import validate_subscription_keys
 
 # A member with more devices than this loses its least recently used one on registering anew
 # (old browser profiles never unregister themselves).
@@ -21,12 +23,13 @@ MAX_USER_AGENT = 300
 
 
 def check_subscription_input(
-    *, endpoint: str, p256dh: str, auth: str, allow_insecure: bool
+    *, endpoint: str, p256dh: str, auth: str, policy: EndpointPolicy
 ) -> tuple[str, str, str]:
-    """The trimmed endpoint and keys, or a DomainError naming the field at fault."""
+    """The trimmed endpoint and keys, or a DomainError naming the field at fault. The
+    endpoint's text only: ``resolve_endpoint`` checks where it leads."""
     endpoint, p256dh, auth = endpoint.strip(), p256dh.strip(), auth.strip()
     try:
-        validate_endpoint(endpoint, allow_insecure)
+        parse_endpoint(endpoint, policy)
     except ValueError as error:
         raise invalid("endpoint", str(error)) from None
     try:
@@ -36,6 +39,15 @@ def check_subscription_input(
         field = "auth" if str(error).startswith("auth") else "p256dh"
         raise invalid(field, str(error)) from None
     return endpoint, p256dh, auth
+
+
+async def resolve_endpoint(endpoint: str, policy: EndpointPolicy) -> None:
+    """Resolve the endpoint's host (in a thread: DNS may take a while) and refuse it unless
+    every address is public; call it before the transaction that registers it."""
+    try:
+        await asyncio.to_thread(check_endpoint, endpoint.strip(), policy)
+    except ValueError as error:
+        raise invalid("endpoint", str(error)) from None
 
 
 def _upsert(dialect: str) -> type[postgresql.Insert] | type[sqlite.Insert]:
@@ -51,13 +63,17 @@ async def register_subscription(
     auth: str,
     user_agent: str | None = None,
     allow_insecure: bool = False,
+    policy: EndpointPolicy | None = None,
     now: datetime | None = None,
 ) -> PushSubscription:
     """Store a device's subscription, or update it when the endpoint is known (a browser
     re-subscribing, or the device now signed in as another member)."""
     now = now or utcnow()
     endpoint, p256dh, auth = check_subscription_input(
-        endpoint=endpoint, p256dh=p256dh, auth=auth, allow_insecure=allow_insecure
+        endpoint=endpoint,
+        p256dh=p256dh,
+        auth=auth,
+        policy=policy or EndpointPolicy(allow_insecure=allow_insecure),
     )
     user_agent = (user_agent or "").strip()[:MAX_USER_AGENT] or None
     table = PushSubscription.__table__  # type: ignore[attr-defined]

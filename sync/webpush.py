@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import ipaddress
 import random
 import re
 import time
@@ -28,6 +27,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid, VapidException
 from pywebpush import WebPusher, WebPushException
+
+from sync.push_endpoints import EndpointPolicy, RefusedAddress, guarded_session, parse_endpoint
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -65,7 +66,6 @@ _MAILTO_SUB_RE: Final[re.Pattern[str]] = re.compile(
 _HTTPS_SUB_RE: Final[re.Pattern[str]] = re.compile(
     r"^https://(localhost|[\w-]+\.[\w.-]+)\Z", re.IGNORECASE
 )
-_MAX_ENDPOINT_LENGTH: Final[int] = 2048
 _VAPID_TTL_SECONDS: Final[int] = 12 * 60 * 60
 _ERROR_BODY_LIMIT: Final[int] = 300
 _DEFAULT_PORTS: Final[dict[str, int]] = {"http": 80, "https": 443}
@@ -185,46 +185,9 @@ def validate_subscription_keys(p256dh: str, auth: str) -> None:
 
 
 def validate_endpoint(endpoint: str, allow_insecure: bool) -> None:
-    """Check a subscription endpoint before we ever POST to it.
-
-    Endpoints come from clients, so they are untrusted URLs the server will later request.
-    Outside ``allow_insecure`` (tests/dev) only https is allowed and loopback, private and
-    link-local IP literals plus ``localhost`` are refused, which blunts the obvious SSRF
-    uses.  Hostnames that *resolve* to private addresses are not caught here.
-    """
-    if not isinstance(endpoint, str) or not endpoint:
-        raise ValueError("endpoint must be a non-empty URL")
-    if len(endpoint) > _MAX_ENDPOINT_LENGTH:
-        raise ValueError(f"endpoint must be at most {_MAX_ENDPOINT_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in endpoint):
-        raise ValueError("endpoint must not contain whitespace or control characters")
-    try:
-        parts = urlsplit(endpoint)
-        host = parts.hostname
-        _ = parts.port  # raises ValueError on a malformed port
-    except ValueError as exc:
-        raise ValueError("endpoint must be a valid URL") from exc
-    scheme = parts.scheme.lower()
-    allowed = {"https", "http"} if allow_insecure else {"https"}
-    if scheme not in allowed:
-        raise ValueError(
-            "endpoint must be an https:// URL"
-            if not allow_insecure
-            else "endpoint must be an http:// or https:// URL"
-        )
-    if not host:
-        raise ValueError("endpoint must be a URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("endpoint must not contain credentials")
-    if not allow_insecure:
-        if host == "localhost" or host.endswith(".localhost"):
-            raise ValueError("endpoint must not point at a local or private address")
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            ip = None
-        if ip is not None and not ip.is_global:
-            raise ValueError("endpoint must not point at a local or private address")
+    """Check a subscription endpoint's text before we ever POST to it (the rules are
+    sync/push_endpoints.py's; this checks the text only, without resolving the host)."""
+    parse_endpoint(endpoint, EndpointPolicy(allow_insecure=allow_insecure))
 
 
 def vapid_audience(endpoint: str) -> str:
@@ -359,14 +322,19 @@ def send(
     vapid_subject: str,
     timeout: float = 10.0,
     session: requests.Session | None = None,
+    policy: EndpointPolicy | None = None,
 ) -> PushResult:
     """Encrypt ``message`` (aes128gcm) and POST it to its push service, classifying the reply.
 
     HTTP and network failures are returned as a ``PushResult``, never raised.  A subscription
     whose keys cannot be used yields ``FAILED`` with ``status_code=None``.  Misconfiguration
     (bad VAPID key or subject) raises ``ValueError`` because retrying cannot fix it.  Pass a
-    ``requests.Session`` to reuse connections when sending many messages.
+    ``requests.Session`` from ``guarded_session`` to reuse connections when sending many
+    messages; without one, a session guarded by ``policy`` (default: public addresses only)
+    is made, so that the address connected to is checked (sync/push_endpoints.py).
     """
+    if session is None:
+        session = guarded_session(policy or EndpointPolicy())
     validate_vapid_subject(vapid_subject)
     vapid = Vapid(_load_private_key(vapid_private_key))
 
@@ -403,6 +371,8 @@ def send(
             content_encoding="aes128gcm",
             timeout=timeout,
         )
+    except RefusedAddress as exc:
+        return PushResult(None, PushOutcome.FAILED, None, str(exc))
     except (
         requests.exceptions.InvalidURL,
         requests.exceptions.MissingSchema,

@@ -22,6 +22,7 @@ from api.tickets.lifecycle import assign_ticket
 from api.tickets.models import Ticket, TicketSource
 from api.tickets.service import report_ticket
 from sync.delivery import DeliveryPolicy, PushDeliverer
+from sync.push_endpoints import EndpointPolicy
 from sync.push_models import PushDelivery, PushSubscription
 from sync.subscriptions import register_subscription
 from tests.factories import county_with_town
@@ -138,6 +139,7 @@ def make_deliverer(vapid_keys: tuple[str, str], **policy: Any) -> PushDeliverer:
         vapid_private_key=vapid_keys[0],
         vapid_subject=SUBJECT,
         policy=DeliveryPolicy(**policy),
+        endpoint_policy=EndpointPolicy(allow_insecure=True),  # the fake service is local
     )
 
 

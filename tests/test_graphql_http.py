@@ -102,7 +102,11 @@ def test_request_limits(live_server, world, settings) -> None:
 
 @pytest.fixture
 def production_server(settings):
-    server = LiveServer(Settings(**{**settings.__dict__, "env": "production"}))
+    server = LiveServer(
+        Settings(
+            **{**settings.__dict__, "env": "production", "push_allow_insecure_endpoints": False}
+        )
+    )
     server.start()
     yield server
     server.stop()

@@ -17,6 +17,7 @@ from api.notifications.models import Notification, NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
 from sync.delivery import push_message, record_outcomes
+from sync.push_endpoints import EndpointPolicy
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
 from sync.subscriptions import register_subscription
 from sync.webpush import PushOutcome, PushResult, make_topic, public_key_from_private, send
@@ -270,6 +271,7 @@ async def test_a_crash_between_send_and_mark_resends_once_under_the_same_topic(
             push_message(claimed, doomed.policy),
             vapid_private_key=vapid_keys[0],
             vapid_subject=SUBJECT,
+            policy=EndpointPolicy(allow_insecure=True),
         )
         assert sent.outcome is PushOutcome.DELIVERED  # ... and the worker dies before marking
         assert (

@@ -99,6 +99,7 @@ from api.config import Settings
 from api.db import create_engine, session_factory
 from api.worker import Job, run_forever
 from sync.delivery import DeliveryPolicy, PushDeliverer
+from sync.push_endpoints import EndpointPolicy
 
 async def main() -> None:
     settings = Settings(database_url=os.environ["TEST_DATABASE_URL"])
@@ -106,6 +107,7 @@ async def main() -> None:
         vapid_private_key=os.environ["TEST_VAPID_PRIVATE_KEY"],
         vapid_subject=os.environ["TEST_VAPID_SUBJECT"],
         policy=DeliveryPolicy(batch_size=10, concurrency=2),
+        endpoint_policy=EndpointPolicy(allow_insecure=True),
     )
     print("ready", flush=True)
     await run_forever(session_factory(create_engine(settings)), [Job("push", 0.05, deliverer)])

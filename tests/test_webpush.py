@@ -14,6 +14,7 @@ import pytest
 import requests
 from py_vapid import Vapid
 
+from sync.push_endpoints import EndpointPolicy
 from sync.webpush import (
     MAX_PAYLOAD_BYTES,
     PushMessage,
@@ -34,6 +35,7 @@ from tests.fakepush import FakeDevice, FakePushService, unused_endpoint
 
 SUBJECT = "mailto:ops@gridlink.example"
 B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+LOCAL = EndpointPolicy(allow_insecure=True)
 
 
 @pytest.fixture
@@ -62,7 +64,12 @@ def _send(
     message: PushMessage, keys: tuple[str, str], session: requests.Session | None = None
 ) -> PushResult:
     return send(
-        message, vapid_private_key=keys[0], vapid_subject=SUBJECT, timeout=5.0, session=session
+        message,
+        vapid_private_key=keys[0],
+        vapid_subject=SUBJECT,
+        timeout=5.0,
+        session=session,
+        policy=LOCAL,  # the fake push service listens on 127.0.0.1
     )
 
 

@@ -33,3 +33,17 @@ class AuthToken(SQLModel, table=True):
     expires_at: datetime | None = time_column()
     revoked_at: datetime | None = time_column()
     last_used_at: datetime | None = time_column()
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per phone and per client address (api/auth/throttle.py), shared by
+    every server process; Redis holds the same when GRIDLINK_REDIS_URL is set."""
+
+    __tablename__ = "login_throttle"
+
+    # "phone:<sha256>" or "addr:<ip>".
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = Field(default=0, nullable=False)
+    # Unix seconds: no attempt before this; when the last attempt was made.
+    blocked_until: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    updated_at: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)

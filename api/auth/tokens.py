@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import uuid
@@ -63,27 +64,24 @@ def invalid_credentials() -> DomainError:
     return DomainError("INVALID_CREDENTIALS", "the phone number or password is wrong")
 
 
-async def login(
-    session: AsyncSession,
-    *,
-    phone: str,
-    password: str,
-    lifetime: timedelta,
-    now: datetime | None = None,
-) -> IssuedToken:
+async def member_for_login(session: AsyncSession, phone: str) -> Member | None:
+    """The active member a sign-in names, or None (a malformed or unknown phone)."""
     try:
         normalized = normalize_phone(phone)
     except DomainError:
-        verify_password(None, password)
-        raise invalid_credentials() from None
+        return None
     member = await session.scalar(select(Member).where(Member.phone == normalized))
-    usable = member is not None and member.is_active and not member.deleted
-    if not verify_password(member.password_hash if usable and member else None, password):
+    return member if member is not None and member.is_active and not member.deleted else None
+
+
+async def check_password(member: Member | None, password: str) -> Member:
+    """The member when the password is theirs, else INVALID_CREDENTIALS. argon2 runs in a
+    thread: a burst of sign-ins must not stall the other requests on the event loop."""
+    hashed = member.password_hash if member is not None else None
+    if not await asyncio.to_thread(verify_password, hashed, password):
         raise invalid_credentials()
     assert member is not None
-    return await issue_token(
-        session, member=member, kind=TokenKind.SESSION, lifetime=lifetime, name="sign-in", now=now
-    )
+    return member
 
 
 class TokenRejected(Exception):

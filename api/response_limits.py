@@ -1,0 +1,101 @@
+"""Bounds on one GraphQL request over HTTP, besides its query cost (schema/cost.py): how long
+it may run (GRIDLINK_MAX_REQUEST_SECONDS) and how large its answer may be
+(GRIDLINK_MAX_RESPONSE_BYTES). Plain ASGI middleware on /graphql only (attachments and the
+field app's files are not GraphQL answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+TIMEOUT_CODE = "REQUEST_TIMEOUT"
+TOO_LARGE_CODE = "RESPONSE_TOO_LARGE"
+
+
+async def _error(send: Send, status: int, code: str, message: str) -> None:
+    payload = json.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class ResponseLimits:
+    def __init__(
+        self, app: ASGIApp, *, max_seconds: float, max_bytes: int, path: str = "/graphql"
+    ) -> None:
+        self.app = app
+        self.max_seconds = max_seconds
+        self.max_bytes = max_bytes
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != self.path:
+            await self.app(scope, receive, send)
+            return
+        # The answer is held until its body is complete (GraphQL answers over HTTP are one
+        # body), so that one too large is replaced by an error rather than cut off.
+        start: Message | None = None
+        body: list[bytes] = []
+        size = 0
+        streaming = False
+
+        async def limited_send(message: Message) -> None:
+            nonlocal start, size, streaming
+            if streaming:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise _TooLarge
+            body.append(chunk)
+            if message.get("more_body", False):
+                return
+            assert start is not None
+            streaming = True  # sent: anything after this goes straight through
+            await send(start)
+            await send({"type": "http.response.body", "body": b"".join(body)})
+
+        try:
+            async with asyncio.timeout(self.max_seconds):
+                await self.app(scope, receive, limited_send)
+        except TimeoutError:
+            if streaming:
+                raise
+            await _error(
+                send,
+                503,
+                TIMEOUT_CODE,
+                f"请求超过 {self.max_seconds:g} 秒被中止：请少取一些数据 (the request ran longer "
+                f"than {self.max_seconds:g} s and was stopped: ask for less)",
+            )
+        except _TooLarge:
+            await _error(
+                send,
+                400,
+                TOO_LARGE_CODE,
+                f"应答超过 {self.max_bytes} 字节：请减少每页条数或字段 (the answer is larger "
+                f"than {self.max_bytes} bytes: ask for fewer items or fields per page)",
+            )
+
+
+class _TooLarge(Exception):
+    pass
