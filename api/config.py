@@ -98,6 +98,8 @@ def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
             f"{name} must be origins such as https://app.example.org (scheme, host, optional "
             f"port; no path), separated by commas, or *, got {raw!r}"
         ) from None
+
+
 def _host_patterns(name: str, raw: str) -> tuple[str, ...]:
     """Comma-separated host names; ``*.example.org`` allows every name below example.org."""
     patterns = []
@@ -156,13 +158,6 @@ class Settings:
     log_format: str | None = None
     slow_ms: int = 500
     workers: int = 1
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if "*" in self.cors_origins and self.production:
-            raise SettingsError(
-                "GRIDLINK_CORS_ORIGINS='*' lets every web site call the API: it is allowed in "
-                "development only; list the origins of your frontends instead"
     # Hardening (issue 10): query cost, response size and time per request, push endpoint
     # hosts, login throttling. See docs/api.md "Security".
     max_query_cost: int = 200_000
@@ -174,6 +169,11 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if "*" in self.cors_origins and self.production:
+            raise SettingsError(
+                "GRIDLINK_CORS_ORIGINS='*' lets every web site call the API: it is allowed in "
+                "development only; list the origins of your frontends instead"
+            )
         # The push test/dev escape (http and local endpoints) can never run in production.
         if self.production and self.push_allow_insecure_endpoints:
             raise SettingsError(
