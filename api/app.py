@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.downloads import ROUTES as DOWNLOAD_ROUTES
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
 from api.i18n.http import RequestLanguage
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *DOWNLOAD_ROUTES,
         ],
         middleware=[
             Middleware(RequestLanguage),

@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than", help="age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)"
     )
     prune.set_defaults(handler=cmd_sync_prune)
+    from api.report_commands import add_arguments as add_report_commands
+
+    add_report_commands(commands, _run)
     return parser
 
 

@@ -24,6 +24,7 @@ from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
+from schema.reports import ReportMutation
 from schema.stations import StationMutation, StationQuery
 from schema.subscriptions import Subscription
 from schema.sync import SyncMutation, SyncQuery
@@ -59,6 +60,7 @@ class Mutation(
     NotificationMutation,
     SyncMutation,
     LanguageMutation,
+    ReportMutation,
 ):
     pass
 

@@ -206,7 +206,14 @@ def translate(language: str, msgid: str, context: str | None, args: Mapping[str,
     text = catalogue(language).get((context, msgid), msgid)
     if not args:
         return text
-    return text.format_map({name: render(value, language) for name, value in args.items()})
+    return text.format_map({name: _argument(value, language) for name, value in args.items()})
+
+
+def _argument(value: Any, language: str) -> Any:
+    # Numbers stay numbers, so that a message may format them ({count:,}, {month:02d}).
+    if isinstance(value, int | float) and not isinstance(value, bool | Enum):
+        return value
+    return render(value, language)
 
 
 def fields_of(text: str) -> set[str]:
