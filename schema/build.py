@@ -6,7 +6,6 @@ import strawberry
 from graphql import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -19,6 +18,7 @@ from api.config import Settings
 from schema.auth import AuthMutation, AuthQuery
 from schema.dashboard import DashboardQuery
 from schema.enterprises import EnterpriseMutation, EnterpriseQuery
+from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
 from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
@@ -91,7 +91,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=512),
     ]
     if settings.production:
-        extensions.append(lambda: MaskErrors(should_mask_error=lambda e: not _expected_error(e)))
+        extensions.append(
+            lambda: CodedMaskErrors(should_mask_error=lambda e: not _expected_error(e))
+        )
+    else:
+        extensions.append(lambda: CodedMaskErrors(should_mask_error=database_failure))
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,

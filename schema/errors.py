@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
+from strawberry.extensions import MaskErrors
 
 from api.errors import DomainError
 
@@ -42,3 +44,18 @@ def query_error(error: DomainError) -> GraphQLError:
     if error.field:
         extensions["field"] = error.field
     return GraphQLError(error.message, extensions=extensions)
+
+
+class CodedMaskErrors(MaskErrors):
+    """A masked failure still carries a code (INTERNAL_ERROR), so that clients can tell it
+    from their own mistakes."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_ERROR"}
+        return masked
+
+
+def database_failure(error: GraphQLError) -> bool:
+    """The database's own words (statements, table names): never shown, also in development."""
+    return isinstance(getattr(error, "original_error", None), SQLAlchemyError)

@@ -13,13 +13,13 @@ from strawberry.scalars import JSON
 
 from api.errors import DomainError
 from schema.context import Info
-from schema.errors import UserError, coded_error, forbidden
+from schema.errors import UserError, coded_error, forbidden, query_error
 from sync import ledger, protocol
 from sync.conflicts import list_conflicts
 from sync.models import ConflictStatus
 from sync.models import SyncClient as SyncClientRow
 from sync.models import SyncConflict as SyncConflictRow
-from sync.pull import pull
+from sync.pull import MAX_LIMIT, pull
 from sync.push import MutationInput, push
 from sync.resolve import resolve_conflict
 
@@ -245,6 +245,12 @@ class SyncQuery:
         ctx = info.context
         member = ctx.require_member()
         version = _protocol(info, protocol_version)
+        if limit is not None and limit < 1:
+            raise query_error(
+                DomainError(
+                    "INVALID", f"limit is between 1 and {MAX_LIMIT} (larger is capped)", "limit"
+                )
+            )
         async with ctx.sessions() as session, session.begin():
             page = await pull(session, scope=ctx.scope, checkpoint=checkpoint, limit=limit or 500)
         if client_id:

@@ -20,7 +20,7 @@ from api.records import SyncedRecord, utcnow
 from api.stations import service as stations
 from api.stations.models import Attendance, Evaluation, EvaluatorKind, StationActivity
 from api.tickets import lifecycle
-from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource
+from api.tickets.models import Severity, Ticket, TicketSource
 from api.tickets.models import TicketStatus as S
 from sync import conflicts as c
 from sync.collections import BY_NAME, current_views, record_data, wire_value
@@ -304,6 +304,14 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         name = next(n for n in DISPATCH_FIELDS if n in sent)
         if not (name == "assigneeId" and sent[name] == str(caller.scope.member_id)):
             raise forbidden("only town or county staff may dispatch tickets", name)
+    edits = sorted(name for name in sent if name in lifecycle.EDITABLE_FIELDS)
+    if edits and not await lifecycle.may_edit_details(session, caller.scope, ticket):
+        # Judged on the ticket as it is now, whether or not it changed since the phone's base.
+        raise forbidden(
+            "only the assignee, union staff, or whoever filed it while it is still REPORTED "
+            "may edit this ticket",
+            edits[0],
+        )
     server_changed = await changed_since(
         session, ticket, m.base_version or 0, caller.origin.client_id
     )
@@ -320,9 +328,11 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         async with session.begin_nested():
             return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
     except DomainError as refused:
-        if plan.server_moved and refused.code in {"FORBIDDEN", "ILLEGAL_TRANSITION"}:
-            # Possible from the version the phone saw, impossible after a server change: the
-            # phone's values are kept, not dropped.
+        if plan.server_moved and refused.code == "ILLEGAL_TRANSITION":
+            # Possible from the version the phone saw, impossible after a server change
+            # (closed meanwhile): the phone's values are kept, not dropped. Who may edit is
+            # not such a case: it is judged on the record as it is now, changed or not
+            # (the table in docs/sync-protocol.md).
             await session.refresh(ticket)
             return keep_all_as_conflicts(
                 session, caller, m, ticket, c.RULE_SERVER_CHANGED_FIRST, refused.message
@@ -405,6 +415,8 @@ async def _contested_status(
         try:
             lifecycle.check_transition(ticket, wanted, caller.scope, resolution_note=note)
         except DomainError as refused:
+            if refused.code == "FORBIDDEN":
+                raise  # who may move it is one rule, changed meanwhile or not
             return _conflict(
                 session,
                 caller,
@@ -457,12 +469,7 @@ async def delete_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     if await changed_since(session, ticket, m.base_version or 0, caller.origin.client_id):
         message = "the ticket was changed on the server after you deleted it; it is kept"
         return keep_all_as_conflicts(session, caller, m, ticket, c.RULE_DELETE_OF_CHANGED, message)
-    reporter = await session.scalar(
-        select(TicketEvent.actor_id).where(
-            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "REPORTED"
-        )
-    )
-    own_new = reporter == caller.scope.member_id and ticket.status == S.REPORTED
+    own_new = await lifecycle.is_own_new_ticket(session, caller.scope, ticket)
     if not (lifecycle.can_dispatch_ticket(caller.scope, ticket) or own_new):
         raise forbidden(
             "only union staff, or whoever reported it while it is still REPORTED, may delete it"

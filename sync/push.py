@@ -3,18 +3,22 @@ stored one (2), a failing mutation is rolled back alone in its savepoint (3)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.scope import Scope
 from api.errors import DomainError, invalid
 from api.records import utcnow
+from api.tickets.models import Ticket
 from sync import conflicts as c
 from sync import ledger
 from sync.changelog import ORIGIN
@@ -22,8 +26,16 @@ from sync.collections import BY_NAME, current_views, record_data
 from sync.handlers import CREATE, Caller, Mutation, Outcome, handler_for
 from sync.models import MutationStatus, StoredMutation
 
+log = logging.getLogger(__name__)
 MAX_BATCH = 500
 OPS = frozenset({"CREATE", "UPDATE", "DELETE"})
+# A batch that lost a deadlock or a serialization race is run again from the start, up to
+# this many times in all: the phone never sees the database's trouble.
+ATTEMPTS = 6
+# Collections whose records hang off a ticket: their pushes lock that ticket.
+TICKET_CHILDREN = frozenset({"ticketComments", "ticketAttachments"})
+# SQLSTATEs of a transaction the database gave up on and that succeeds when run again.
+_RETRYABLE = frozenset({"40P01", "40001", "55P03"})
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ async def push_in(
     ids = [m.mutation_id for m in mutations]
     if any(not i or len(i) > 100 for i in ids):
         raise invalid("mutationId", "every mutationId is 1 to 100 characters")
+    await _lock_tickets(session, mutations)
     await ledger.touch(session, client_id=client_id, member_id=scope.member_id, now=now)
     stored = {
         row.mutation_id: row
@@ -191,6 +204,39 @@ async def push_in(
     return results
 
 
+async def _lock_tickets(session: AsyncSession, mutations: list[MutationInput]) -> None:
+    """Take the row locks of every ticket the batch touches up front, in id order. Two batches
+    that touch the same tickets in crossing orders then queue instead of deadlocking
+    (a comment's insert locks its ticket's key, an UPDATE the whole row)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite has one writer at a time
+    ids: set[uuid.UUID] = set()
+    for raw in mutations:
+        candidate: Any = None
+        if raw.collection == Ticket.sync_collection and raw.op != CREATE:
+            candidate = raw.id
+        elif raw.collection in TICKET_CHILDREN and isinstance(raw.fields, dict):
+            candidate = raw.fields.get("ticketId")
+        try:
+            ids.add(uuid.UUID(str(candidate)))
+        except ValueError:
+            continue  # not a UUID: the mutation itself is refused with a clear error
+    if ids:
+        await session.execute(
+            select(Ticket.id)
+            .where(Ticket.id.in_(sorted(ids)))
+            .order_by(Ticket.id)
+            .with_for_update()
+        )
+
+
+def _retryable(error: DBAPIError) -> bool:
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if code in _RETRYABLE:
+        return True
+    return "database is locked" in str(error.orig)  # SQLite's busy writer
+
+
 async def _one(
     session: AsyncSession,
     caller: Caller,
@@ -226,9 +272,12 @@ async def _one(
             session.info.pop(ORIGIN, None)
     except DomainError as error:
         return await _with_current(session, caller, raw, _error(raw.mutation_id, error))
-    except IntegrityError as error:
-        reason = str(error.orig).splitlines()[0] if error.orig else "a database rule"
-        refused = _error(raw.mutation_id, DomainError("INVALID", f"cannot be stored: {reason}"))
+    except IntegrityError:
+        # The database's own words name tables and statements: never shown to a client.
+        refused = _error(
+            raw.mutation_id,
+            DomainError("INVALID", "cannot be stored: it clashes with a record already stored"),
+        )
         return await _with_current(session, caller, raw, refused)
     return _outcome(raw.mutation_id, outcome)
 
@@ -263,14 +312,25 @@ async def push(
 ) -> list[dict[str, Any]]:
     """One transaction per batch. When the same batch arrives twice at once (a retry while
     the first is still running), the second loses the race on the unique (clientId,
-    mutationId) and is run again: it then finds and returns the first one's results."""
-    for attempt in range(3):
+    mutationId) and is run again: it then finds and returns the first one's results. A batch
+    the database chose as a deadlock victim (or serialization loser) is run again too."""
+    for attempt in range(ATTEMPTS):
+        last = attempt == ATTEMPTS - 1
         try:
             async with sessions() as session, session.begin():
                 return await push_in(
                     session, scope=scope, client_id=client_id, mutations=mutations, now=now
                 )
         except IntegrityError:
-            if attempt == 2:
-                raise
+            if last:
+                raise busy() from None
+        except DBAPIError as error:
+            if last or not _retryable(error):
+                log.exception("sync push failed in the database")
+                raise busy() from None
+            await asyncio.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def busy() -> DomainError:
+    return DomainError("SERVER_BUSY", "the server could not store this batch now; push it again")

@@ -32,6 +32,7 @@ from api.tickets.models import (
     Severity,
     Ticket,
     TicketComment,
+    TicketEvent,
     TicketSource,
     TicketStatus,
     Tier,
@@ -120,6 +121,28 @@ def can_work_ticket(scope: Scope, ticket: Ticket) -> bool:
 
 def _is_reporter(scope: Scope, ticket: Ticket) -> bool:
     return scope.member_id is not None and ticket.reporter_id == scope.member_id
+
+
+async def filed_by(session: AsyncSession, ticket: Ticket) -> uuid.UUID | None:
+    """Who put the ticket in (a liaison's phone, an officer): the REPORTED event's actor."""
+    return await session.scalar(
+        select(TicketEvent.actor_id).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "REPORTED"
+        )
+    )
+
+
+async def is_own_new_ticket(session: AsyncSession, scope: Scope, ticket: Ticket) -> bool:
+    """The caller filed it (or is the worker who reported it) and nobody has taken it up yet:
+    it may still fix or withdraw its own report — also one made offline."""
+    if scope.read_only or scope.member_id is None or ticket.status != S.REPORTED:
+        return False
+    return _is_reporter(scope, ticket) or await filed_by(session, ticket) == scope.member_id
+
+
+async def may_edit_details(session: AsyncSession, scope: Scope, ticket: Ticket) -> bool:
+    """THE rule for editing a ticket's details (both doors: updateTicket and sync)."""
+    return can_work_ticket(scope, ticket) or await is_own_new_ticket(session, scope, ticket)
 
 
 async def get_visible_ticket(
@@ -682,11 +705,11 @@ async def update_ticket(
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise invalid(unknown[0], f"{unknown[0]} cannot be changed this way")
-    may_edit = can_work_ticket(scope, ticket) or (
-        _is_reporter(scope, ticket) and ticket.status == S.REPORTED
-    )
-    if not may_edit:
-        raise forbidden("only the assignee or union staff may edit this ticket")
+    if not await may_edit_details(session, scope, ticket):
+        raise forbidden(
+            "only the assignee, union staff, or whoever filed it while it is still REPORTED "
+            "may edit this ticket"
+        )
     if ticket.status in {S.CLOSED, S.WITHDRAWN}:
         raise DomainError(
             "ILLEGAL_TRANSITION", f"a {ticket.status.value} ticket cannot be edited", None

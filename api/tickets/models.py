@@ -9,6 +9,8 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from api.records import SyncedRecord, enum_column, time_column, utcnow
@@ -155,3 +157,32 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: int = Field(default=0)
+
+
+# Records that hang off a ticket and go when it goes (comments here; attachments add
+# themselves in api/attachments/models.py). Each has `ticket_id` and soft deletion.
+TICKET_CHILDREN: list[type[SyncedRecord]] = [TicketComment]
+
+
+@event.listens_for(Session, "before_flush", insert=True)
+def _children_go_with_their_ticket(session: Session, _context: Any, _instances: Any) -> None:
+    """A ticket deleted by any door (sync push, GraphQL, CLI) deletes its comments and
+    attachments in the same flush, so that phones get their tombstones and nobody holds a
+    remark about a ticket nobody has. First among the flush hooks: the version stamp and the
+    change log then treat the children like any other change."""
+    gone: dict[uuid.UUID, datetime] = {}
+    for record in session.dirty:
+        if isinstance(record, Ticket) and record.deleted_at is not None:
+            history = sa.inspect(record).attrs.deleted_at.history
+            if history.added and not any(history.deleted):
+                gone[record.id] = record.deleted_at
+    if not gone:
+        return
+    with session.no_autoflush:
+        for model in TICKET_CHILDREN:
+            m: Any = model
+            children = session.scalars(
+                sa.select(m).where(m.ticket_id.in_(list(gone)), m.deleted_at.is_(None))
+            )
+            for child in children:
+                child.deleted_at = gone[child.ticket_id]
