@@ -20,6 +20,7 @@ from api.attachment_routes import attachment_routes
 from api.config import Settings
 from api.cors import cors_middleware
 from api.db import create_engine, session_factory
+from api.downloads import ROUTES as DOWNLOAD_ROUTES
 from api.fieldapp import fieldapp_routes
 from api.graphql_view import GridlinkGraphQL
 from api.http_limits import BodySizeLimit
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             *([] if settings.production else graphiql.routes),
             *fieldapp_routes(),
             *ops_routes(settings, engine),
+            *DOWNLOAD_ROUTES,
         ],
         middleware=[
             cors_middleware(settings),

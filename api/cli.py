@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
 
     admin_cli.register(commands)
+    from api.report_commands import add_arguments as add_report_commands
+
+    add_report_commands(commands, _run)
     return parser
 
 

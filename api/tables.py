@@ -12,6 +12,7 @@ from api.members.language import MemberLanguage
 from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
 from api.persisted.models import PersistedQuery
+from api.reports.links import DownloadLink
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -35,6 +36,7 @@ __all__ = [
     "AuthToken",
     "CoachingRequest",
     "Counter",
+    "DownloadLink",
     "DeadlineAlert",
     "DeadlinePolicy",
     "Enterprise",

@@ -30,6 +30,7 @@ from schema.language import LanguageMutation, LanguageQuery
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
+from schema.reports import ReportMutation
 from schema.stations import StationMutation, StationQuery
 from schema.subscriptions import Subscription
 from schema.sync import SyncMutation, SyncQuery
@@ -69,6 +70,7 @@ class Mutation(
     AccountMutation,
     ImportMutation,
     LanguageMutation,
+    ReportMutation,
 ):
     pass
 

@@ -3,30 +3,27 @@ both languages render; the request's Accept-Language and the member's stored lan
 
 from __future__ import annotations
 
-import ast
 import re
+import string
 from enum import Enum
-from pathlib import Path
 
 import httpx
 import pytest
-from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from api.i18n import (
-    CATALOGUES,
     EN,
     LANGUAGES,
     ZH_CN,
     Message,
     _,
     catalogue,
-    fields_of,
     negotiate,
     render,
     supported,
     use_language,
 )
+from api.i18n.check import check
 from api.i18n.labels import LABELS
 from api.members.language import choose_language
 from api.notifications.models import Notification, NotificationKind
@@ -35,78 +32,44 @@ from api.tickets.models import Severity, TicketSource
 from tests.helpers import gql
 from tests.push_support import PASSWORD, make_world
 
-ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("api", "sync", "schema")
 HAN = re.compile(r"[\u4e00-\u9fff]")
-MESSAGE_CALLS = {"_": 1, "N_": 2}  # function -> how many leading literal arguments it takes
-
-
-def _used_messages() -> tuple[set[tuple[str | None, str]], list[str]]:
-    """(context, id) of every _("...") and N_("...", "Context") in the code, and the places
-    where a message is not a literal (a catalogue cannot hold a computed id)."""
-    used: set[tuple[str | None, str]] = set()
-    bad: list[str] = []
-    for folder in SOURCES:
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            tree = ast.parse(path.read_text(), filename=str(path))
-            for node in ast.walk(tree):
-                if not (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name)
-                    and node.func.id in MESSAGE_CALLS
-                ):
-                    continue
-                args = node.args[: MESSAGE_CALLS[node.func.id]]
-                where = f"{path.relative_to(ROOT)}:{node.lineno}"
-                if not args or not all(
-                    isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args
-                ):
-                    bad.append(where)
-                    continue
-                msgid = args[0].value
-                context = args[1].value if len(args) > 1 else None
-                used.add((context, msgid))
-    return used, bad
-
-
-def _entries(language: str) -> list:
-    with CATALOGUES[language].open("rb") as file:
-        return [entry for entry in read_po(file) if entry.id]
 
 
 def test_every_message_in_the_code_is_a_literal_in_the_catalogue_and_none_is_unused() -> None:
-    used, bad = _used_messages()
-    assert not bad, f"messages must be string literals (the catalogue cannot hold them): {bad}"
-    entries = {(entry.context, entry.id) for entry in _entries(ZH_CN)}
-    missing = sorted(used - entries, key=str)
-    unused = sorted(entries - used, key=str)
-    assert not missing, f"add these to api/i18n/zh_CN.po with their Chinese: {missing}"
-    assert not unused, f"no code makes these; remove them from api/i18n/zh_CN.po: {unused}"
+    findings = check()
+    assert not findings.not_literal, (
+        f"message ids must be string literals (a catalogue cannot hold a computed one): "
+        f"{findings.not_literal}"
+    )
+    assert not findings.missing, (
+        f"add these to api/i18n/zh_CN.po with their Chinese (python -m api.i18n.check prints "
+        f"them): {findings.missing}"
+    )
+    assert not findings.unused, f"no code makes these; remove them from zh_CN.po: {findings.unused}"
 
 
 def test_every_catalogue_entry_has_its_chinese_with_the_same_fields() -> None:
-    problems = []
-    for entry in _entries(ZH_CN):
-        english, chinese = entry.id, entry.string
-        if not chinese or entry.fuzzy:
-            problems.append(f"{english!r}: no Chinese")
-            continue
-        if re.search(r"[A-Za-z]{2}", re.sub(r"\{[^}]*\}", "", english)) and not HAN.search(chinese):
-            problems.append(f"{english!r}: {chinese!r} is not Chinese")
-        if fields_of(english) != fields_of(chinese):
-            problems.append(f"{english!r}: fields {fields_of(chinese)} != {fields_of(english)}")
-    assert not problems, "\n".join(problems)
+    assert not check().untranslated, "\n".join(check().untranslated)
+
+
+def _sample_arguments(msgid: str) -> dict[str, object]:
+    """A number for a field with a number format ({n:,}), else a marked text."""
+    args: dict[str, object] = {}
+    for _text, name, spec, _conversion in string.Formatter().parse(msgid):
+        if name is not None:
+            args[name] = 7 if spec else f"<{name}>"
+    return args
 
 
 def test_every_message_renders_in_both_languages() -> None:
     for (context, msgid), chinese in catalogue(ZH_CN).items():
-        args = {name: f"<{name}>" for name in fields_of(msgid)}
+        args = _sample_arguments(msgid)
         message = Message(msgid, context, **args)
         english = message.render(EN)
         assert english == msgid.format(**args)
         assert message.render(ZH_CN) == chinese.format(**args)
-        for name in args:
-            assert f"<{name}>" in english and f"<{name}>" in message.render(ZH_CN)
+        for name, value in args.items():
+            assert str(value) in english and str(value) in message.render(ZH_CN), (msgid, name)
 
 
 def test_every_value_of_a_labelled_enum_has_a_label() -> None:

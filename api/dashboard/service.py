@@ -63,9 +63,11 @@ async def dashboard(
     grid_id: uuid.UUID,
     since: datetime | None = None,
     now: datetime | None = None,
+    until: datetime | None = None,
 ) -> Dashboard:
-    """Figures for the grid and every grid below it; ``since`` limits closures, ratings and
-    activities to a period (open tickets are always counted as they are now)."""
+    """Figures for the grid and every grid below it; ``since`` (and ``until``, exclusive)
+    limit closures, ratings and activities to a period (open tickets are always counted as
+    they are now). The monthly report (api/reports) reads its figures here."""
     now = now or utcnow()
     grid = await session.get(Grid, grid_id)
     if grid is None or grid.deleted or not scope.sees(grid):
@@ -84,13 +86,13 @@ async def dashboard(
         board.open_by_status[status] = board.open_by_status.get(status, 0) + count
         board.open_by_severity[severity] = board.open_by_severity.get(severity, 0) + count
 
-    closed_since = [t.closed_at >= since] if since else []
+    closed_since = [*([t.closed_at >= since] if since else []), *_before(t.closed_at, until)]
     late = sa.func.count().filter(overdue_condition(now))
     closed = sa.func.count().filter(sa.and_(t.status == TicketStatus.CLOSED, *closed_since))
     figures = (await session.execute(sa.select(late, closed).where(*tickets))).one()
     board.overdue, board.closed = (int(v or 0) for v in figures)
     # The grid is one the caller sees, and so is every grid below it.
-    board.satisfaction = await satisfaction(session, grid_ids=grid_ids, since=since)
+    board.satisfaction = await satisfaction(session, grid_ids=grid_ids, since=since, until=until)
 
     s = Station.__table__.c
     a = StationActivity.__table__.c
@@ -102,6 +104,7 @@ async def dashboard(
         a.status == ActivityStatus.HELD,
         a.deleted_at.is_(None),
         *([a.starts_at >= since] if since else []),
+        *_before(a.starts_at, until),
     ]
     board.activities_held = int(
         await session.scalar(sa.select(sa.func.count()).select_from(StationActivity).where(*held))
@@ -125,6 +128,7 @@ async def dashboard(
             e.deleted_at.is_(None),
             scope.visible(Evaluation),
             *([e.created_at >= since] if since else []),
+            *_before(e.created_at, until),
         )
         .group_by(e.chair_id, e.evaluator_kind)
         .order_by(e.chair_id, e.evaluator_kind)
@@ -134,3 +138,9 @@ async def dashboard(
         for chair_id, kind, count, average in rows
     ]
     return board
+
+
+def _before(
+    column: sa.ColumnElement[datetime], until: datetime | None
+) -> list[sa.ColumnElement[bool]]:
+    return [column < until] if until else []

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import get_month_names
 from babel.messages.pofile import read_po
 
 ZH_CN = "zh-CN"
@@ -39,8 +39,6 @@ CATALOGUE_DIR = Path(__file__).parent
 CATALOGUES: Mapping[str, Path] = {ZH_CN: CATALOGUE_DIR / "zh_CN.po"}
 
 _BABEL_LOCALE = {ZH_CN: "zh_CN", EN: "en"}
-_DATETIME_PATTERN = {ZH_CN: "yyyy年M月d日 HH:mm", EN: "d MMM yyyy, HH:mm"}
-_DATE_PATTERN = {ZH_CN: "yyyy年M月d日", EN: "d MMM yyyy"}
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar(
     "gridlink_language", default=DEFAULT_LANGUAGE
@@ -186,27 +184,56 @@ def render(value: Any, language: str | None = None) -> str:
     if isinstance(value, Lazy):
         return translate(language, value.msgid, value.context, {})
     if isinstance(value, Enum):
-        from api.i18n.labels import label_of
-
-        found = label_of(value)
-        return render(found, language) if found is not None else str(value.value)
+        return _label(value, language)
     if isinstance(value, datetime):
-        return format_datetime(
-            value, _DATETIME_PATTERN[language], tzinfo=BEIJING, locale=_BABEL_LOCALE[language]
+        local = value.astimezone(BEIJING)
+        return (
+            f"{_date_text(local, language)} {local:%H:%M}"
+            if language == ZH_CN
+            else (f"{_date_text(local, language)}, {local:%H:%M}")
         )
     if isinstance(value, date):
-        return format_date(value, _DATE_PATTERN[language], locale=_BABEL_LOCALE[language])
+        return _date_text(value, language)
     if isinstance(value, list | tuple):
         separator = "、" if language == ZH_CN else ", "
         return separator.join(render(item, language) for item in value)
     return str(value)
 
 
+@cache
+def _label(value: Enum, language: str) -> str:
+    from api.i18n.labels import label_of
+
+    found = label_of(value)
+    return render(found, language) if found is not None else str(value.value)
+
+
+@cache
+def _month_abbreviations(language: str) -> tuple[str, ...]:
+    names = get_month_names("abbreviated", locale=_BABEL_LOCALE[language])
+    return tuple(names[m] for m in range(1, 13))
+
+
+def _date_text(day: date, language: str) -> str:
+    # Written out rather than through Babel's pattern parser: an export formats hundreds of
+    # thousands of times.
+    if language == ZH_CN:
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {_month_abbreviations(language)[day.month - 1]} {day.year}"
+
+
 def translate(language: str, msgid: str, context: str | None, args: Mapping[str, Any]) -> str:
     text = catalogue(language).get((context, msgid), msgid)
     if not args:
         return text
-    return text.format_map({name: render(value, language) for name, value in args.items()})
+    return text.format_map({name: _argument(value, language) for name, value in args.items()})
+
+
+def _argument(value: Any, language: str) -> Any:
+    # Numbers stay numbers, so that a message may format them ({count:,}, {month:02d}).
+    if isinstance(value, int | float) and not isinstance(value, bool | Enum):
+        return value
+    return render(value, language)
 
 
 def fields_of(text: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""officers: members' languages (notifications in zh-CN or en)
+"""officers: members' languages, download links of reports and exports
 
 Revision ID: 0008
 Revises: 0005
@@ -30,7 +30,40 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_member_language")),
     )
+    op.create_table(
+        "download_link",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("auth_token_id", sa.Uuid(), nullable=True),
+        sa.Column("what", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("format", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("created_at", api.records.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", api.records.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["auth_token_id"],
+            ["auth_token.id"],
+            name=op.f("fk_download_link_auth_token_id_auth_token"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_download_link_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_download_link")),
+    )
+    with op.batch_alter_table("download_link", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_download_link_expires_at"), ["expires_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_download_link_member_id"), ["member_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_download_link_token_hash"), ["token_hash"], unique=True
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("download_link")
     op.drop_table("member_language")
