@@ -41,15 +41,18 @@ self.addEventListener("fetch", (event) => {
           if (fresh.ok) await cache.put(SHELL, fresh.clone());
           return fresh;
         } catch {
-          return (await cache.match(SHELL)) || Response.error();
+          return (await cache.match(SHELL, { ignoreVary: true })) || Response.error();
         }
       })(),
     );
     return;
   }
   if (url.pathname.startsWith("/app/v/")) {
+    // Versioned files never change, whatever the request's Origin or languages (the server's
+    // Vary headers concern its negotiated answers, not these immutable copies).
     event.respondWith(
-      (async () => (await caches.match(event.request)) || fetch(event.request))(),
+      (async () =>
+        (await caches.match(event.request, { ignoreVary: true })) || fetch(event.request))(),
     );
   }
 });
