@@ -90,10 +90,8 @@ def test_graphiql_without_internet(browser, demo_server: DemoServer) -> None:
     page.goto(f"{demo_server.url}/graphql?q={quote('{ me { name } }')}&headers={quote(headers)}")
     page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20000)
     page.click(".graphiql-execute-button")
-    page.wait_for_function(
-        "document.querySelector('.result-window')?.innerText.includes('\"name\"')",
-        timeout=20000,
-    )
+    # A locator, not wait_for_function: the page's CSP (script-src 'self') forbids eval.
+    page.locator(".result-window", has_text='"name"').wait_for(timeout=20000)
     result = page.inner_text(".result-window")
     assert '"me"' in result and "null" not in result.split('"me"')[1][:10], result
     assert outside == []
