@@ -42,7 +42,7 @@ async def _managed_member(session: Any, info: Info, raw_id: strawberry.ID) -> Me
         sa.select(MemberRow).where(
             MemberRow.id == member_id,
             MemberRow.deleted_at.is_(None),
-            info.context.scope.member_visible(),
+            info.context.scope.visible(MemberRow),
         )
     )
     if member is None:

@@ -95,7 +95,7 @@ def _ticket_select(scope: Scope) -> sa.Select[Any]:
         .join(Grid, Grid.id == t.grid_id)
         .outerjoin(Enterprise, Enterprise.id == t.enterprise_id)
         .outerjoin(assignee, assignee.id == t.assignee_id)
-        .where(t.deleted_at.is_(None), scope.ticket_visible())
+        .where(t.deleted_at.is_(None), scope.visible(Ticket))
         .order_by(t.created_at, t.id)
     )
 
@@ -118,7 +118,7 @@ def _enterprise_select(scope: Scope) -> sa.Select[Any]:
         .select_from(Enterprise)
         .join(Grid, Grid.id == e.grid_id)
         .join(town, town.id == e.town_id)
-        .where(e.deleted_at.is_(None), scope.enterprise_visible())
+        .where(e.deleted_at.is_(None), scope.visible(Enterprise))
         .order_by(e.name, e.id)
     )
 
@@ -140,7 +140,7 @@ def _attendance_select(scope: Scope) -> sa.Select[Any]:
         .join(StationActivity, StationActivity.id == at.activity_id)
         .join(Station, Station.id == at.station_id)
         .outerjoin(Enterprise, Enterprise.id == at.enterprise_id)
-        .where(at.deleted_at.is_(None), scope.station_record_visible(at.station_id))
+        .where(at.deleted_at.is_(None), scope.visible(Attendance))
         .order_by(a.starts_at, at.signed_in_at, at.id)
     )
 

@@ -212,7 +212,7 @@ def _summary_table(
 
 def _tickets(scope: Scope, board: Dashboard) -> list[sa.ColumnElement[bool]]:
     t = Ticket.__table__.c
-    return [t.grid_id.in_(board.grid_ids), t.deleted_at.is_(None), scope.ticket_visible()]
+    return [t.grid_id.in_(board.grid_ids), t.deleted_at.is_(None), scope.visible(Ticket)]
 
 
 async def _received_table(
@@ -358,7 +358,7 @@ async def _stations(
     session: AsyncSession, scope: Scope, board: Dashboard, subject: Subject
 ) -> list[tuple[uuid.UUID, str]]:
     s = Station.__table__.c
-    where = [s.deleted_at.is_(None), scope.station_visible()]
+    where = [s.deleted_at.is_(None), scope.visible(Station)]
     if subject.station_id is not None:
         where.append(s.id == subject.station_id)
     else:
