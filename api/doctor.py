@@ -261,18 +261,7 @@ async def _configuration(checkup: Checkup) -> list[Finding]:
                 "Set GRIDLINK_CORS_ORIGINS=https://your-frontend (comma-separated).",
             )  # fmt: skip
         )
-    if settings.production and settings.push_allow_insecure_endpoints:
-        found.append(
-            Finding(
-                "configuration",
-                Status.FAIL,
-                "生产环境允许向非 HTTPS/内网地址推送（仅供开发测试）。",
-                "production allows push endpoints that are not public HTTPS (a development "
-                "setting).",
-                "删除 GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS。",
-                "Remove GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS.",
-            )  # fmt: skip
-        )
+    # Insecure push endpoints in production never get this far: Settings refuses them.
     if settings.production:
         found.extend(await _development_secrets(checkup))
     if settings.production and settings.is_sqlite and not settings.run_worker_in_process:

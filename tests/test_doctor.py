@@ -79,7 +79,6 @@ async def test_a_fresh_database_and_then_a_troubled_one(
         )  # fmt: skip
     production = Settings(
         database_url=settings.database_url, env="production", vapid_private_key="configured",
-        push_allow_insecure_endpoints=True,
     )  # fmt: skip
     found = await run_doctor(production, engine)
     status = _status(found)
@@ -89,7 +88,6 @@ async def test_a_fresh_database_and_then_a_troubled_one(
     config = {f.en.split(":")[0] for f in _by_check(found)["configuration"]}
     assert config == {
         "production without CORS origins",
-        "production allows push endpoints that are not public HTTPS (a development setting).",
         "production has demo accounts with the published demo password",
     }
 

@@ -4,6 +4,7 @@ and nested lists never show a foreign record, and mutations on one answer as not
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -25,6 +26,14 @@ from api.tickets.models import Ticket, TicketComment, TicketEvent
 from schema.ids import to_global_id
 from tests.graphql_world import ROLES, build_world
 from tests.helpers import gql
+
+
+@pytest.fixture
+def settings(settings):
+    # This matrix walks every nested list of a small world in one query; the query cost limit
+    # (tests/test_query_cost.py) would refuse that shape, so it is lifted here only.
+    return dataclasses.replace(settings, max_query_cost=10**10)
+
 
 MODELS: dict[str, Any] = {
     "Grid": Grid,
