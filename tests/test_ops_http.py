@@ -157,7 +157,9 @@ async def test_metrics_count_operations_and_sync(client, session_factory) -> Non
 
 
 async def test_metrics_are_off_in_production_unless_asked(settings, engine) -> None:
-    production = Settings(**{**settings.__dict__, "env": "production"})
+    production = Settings(
+        **{**settings.__dict__, "env": "production", "push_allow_insecure_endpoints": False}
+    )
     for chosen, status in [
         (production, 404),
         (Settings(**{**production.__dict__, "metrics": True}), 200),

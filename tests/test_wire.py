@@ -54,7 +54,11 @@ BAD_BODIES: dict[str, bytes] = {
 
 @pytest.fixture
 async def production_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(**{**settings.__dict__, "env": "production"}))
+    app = create_app(
+        Settings(
+            **{**settings.__dict__, "env": "production", "push_allow_insecure_endpoints": False}
+        )
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
