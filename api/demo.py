@@ -1,6 +1,6 @@
 """The demo county: Sheyang's grids, enterprises and tickets, and Nanhe's guidance station.
 
-Built from the source article's own figures (shared/domain/BRIEF.md) so that a new user sees a
+Built from the source article's own figures so that a new user sees a
 believable county: 15 towns, 539 enterprises in 29 independent and 62 joint grids, 53 worker
 requests closed with everyone satisfied, a station with six rooms, 821 members, more than 50
 activities and 1.8 million yuan of start-up loans.

@@ -60,7 +60,7 @@ def time_column(*, nullable: bool = True, index: bool = False, **kwargs: Any) ->
 
 
 class SyncedRecord(SQLModel):
-    """Base of the tables a phone keeps a copy of (see SYNC.md)."""
+    """Base of the tables a phone keeps a copy of (see docs/sync-protocol.md)."""
 
     # Name of the collection on the sync wire; set by each table.
     sync_collection: ClassVar[str] = ""
@@ -78,7 +78,7 @@ class SyncedRecord(SQLModel):
 
 @event.listens_for(Session, "before_flush")
 def _stamp_versions(session: Session, _context: Any, _instances: Any) -> None:
-    """Server-authoritative times and a version bump on every change (SYNC.md invariant 9)."""
+    """Server-authoritative times and a version bump on every change (docs/sync-protocol.md)."""
     now = utcnow()
     for obj in session.new:
         if isinstance(obj, SyncedRecord):

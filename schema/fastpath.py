@@ -1,4 +1,4 @@
-"""Planned execution of the hot list queries (PERFORMANCE.md).
+"""Planned execution of the hot list queries (docs/api.md, "Performance").
 
 graphql-core completes every field of every row through its executor: for a page of 100
 tickets with their grid, enterprise and assignee that is ~1 500 field executions and most of a

@@ -1,5 +1,5 @@
 """What a query selected below a field, with fragments merged and aliases folded, so that a
-list resolver reads only the columns and joins the client asked for (PERFORMANCE.md)."""
+list resolver reads only the columns and joins the client asked for (docs/api.md, "Performance")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Durable conflicts: a value that lost a merge is kept here until a person decides
-(SYNC.md invariant 1). Resolving one goes through the same merge path as a push."""
+(docs/sync-protocol.md). Resolving one goes through the same merge path as a push."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a pushed mutation does to each collection: the per-field merge rules (SYNC.md
+"""What a pushed mutation does to each collection: the per-field merge rules (docs/sync-protocol.md
 invariant 8) on top of the domain's own functions — one rule, two doors."""
 
 from __future__ import annotations

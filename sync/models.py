@@ -1,5 +1,5 @@
 """Tables of the sync layer: the change log, stored push results, conflicts, the client ledger
-and the pruning horizon (see SYNC.md and docs/sync-protocol.md)."""
+and the pruning horizon (see docs/sync-protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sync protocol's version (SYNC.md invariant 11). A client sends the version it speaks in
+"""The sync protocol's version (docs/sync-protocol.md). A client sends the version it speaks in
 the `X-Gridlink-Sync-Protocol` header (or the `protocolVersion` argument); one older than the
 server still supports gets CLIENT_TOO_OLD instead of data it would misread."""
 

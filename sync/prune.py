@@ -1,4 +1,4 @@
-"""Bounded history (SYNC.md invariant 10): the change log and tombstones older than the
+"""Bounded history (docs/sync-protocol.md): the change log and tombstones older than the
 retention are removed; a client whose checkpoint lies before the horizon gets resetRequired.
 
 Stored push results are kept: they are what makes a replay after a long time harmless."""

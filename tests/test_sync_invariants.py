@@ -1,4 +1,4 @@
-"""SYNC.md's invariants 1–3, 5, 8–11, each on SQLite and PostgreSQL (4: test_sync_concurrency,
+"""Sync invariants 1–3, 5, 8–11, each on SQLite and PostgreSQL (4: test_sync_concurrency,
 6: test_sync_convergence, 7: test_sync_paging)."""
 
 from __future__ import annotations

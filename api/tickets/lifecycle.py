@@ -54,7 +54,7 @@ TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 }
 
 # How far along the lifecycle a status is: when a phone and the server both moved a ticket,
-# the move further along wins (SYNC.md invariant 8).
+# the move further along wins (docs/sync-protocol.md).
 STATUS_ORDER: dict[TicketStatus, int] = {
     S.REPORTED: 0,
     S.REOPENED: 1,

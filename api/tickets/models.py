@@ -73,7 +73,7 @@ class Ticket(SyncedRecord, table=True):
         sa.Index("ix_ticket_created", "created_at", "id"),
     )
 
-    # Human number (SY-2026-000123), assigned by the server only (SYNC.md invariant 9).
+    # Human number (SY-2026-000123), assigned by the server only (docs/sync-protocol.md).
     number: str = Field(max_length=32, unique=True, index=True)
     title: str = Field(max_length=200)
     description: str = Field(default="", sa_type=sa.Text)
