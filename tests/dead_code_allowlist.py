@@ -47,9 +47,6 @@ _.should_render_graphql_ide
 _.parse_http_body
 _.execute_single
 
-# graphql-core's visitor calls enter_<node kind> (schema/cost.py).
-_.enter_operation_definition
-
 # SQLAlchemy and SQLModel: a TypeDecorator's hooks and attributes, metadata and engine options,
 # columns written through the ORM (read by the database and the wire, not by Python code).
 _.impl  # api/records.py
@@ -66,6 +63,7 @@ _.resolved_by_id  # sync/conflicts.py
 # uvicorn's uvicorn.run("api.edge.serve:app_factory", factory=True) names it in a string.
 _.app_factory
 _.should_exit  # uvicorn.Server: set to stop it (tests/helpers.py, bench/sync_bench.py)
+_.force_exit
 
 # openpyxl cell and sheet properties (api/imports/template.py, api/reports/).
 _.number_format
