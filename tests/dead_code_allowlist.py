@@ -33,6 +33,10 @@ _.TICKET_COMMENT
 _.reopened_at
 _.satisfaction_comment
 _.rated_by
+_.changed_by  # schema/rules.py (from the rules branch)
+_.deadline_policies
+_.risk_weights
+_.station_criteria
 _.resolve_id_attr  # schema/nodes.py: Strawberry's relay.Node asks it for the id attribute
 
 # Strawberry's ASGI view: hooks and class attributes it calls (api/edge/graphql_view.py).
