@@ -75,7 +75,7 @@ def main() -> int:
         "GRIDLINK_ENV": "production",
         "GRIDLINK_RUN_WORKER_IN_PROCESS": "false",
     }
-    api = Server("api.app:create_app", env, args.port)
+    api = Server("api.edge.app:create_app", env, args.port)
     raw = args.raw or Path(tempfile.mkdtemp()) / "profile.txt"
     try:
         api.wait("/healthz")

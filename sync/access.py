@@ -1,7 +1,7 @@
 """Access changes: a token revoked (logout, revocation) or expiring sooner, a member's roles,
 grids, stations or account changed. Announced on the broadcast channel when the transaction
 commits (PostgreSQL NOTIFY: every process), so that whatever holds on to a token — an open
-WebSocket (api/socket_auth.py), a cache of signed-in tokens (api/auth/sign_in_cache.py) —
+WebSocket (api/edge/socket_auth.py), a cache of signed-in tokens (api/auth/sign_in_cache.py) —
 checks it again at once. In the writing process the announcement is also handed, right at the
 commit, to the callbacks registered with ``on_access_change`` (before the writer answers).
 

@@ -1,7 +1,7 @@
 """The parts of Strawberry and graphql-core that are not their public API but that gridlink
 relies on: all reached through schema/library_internals.py (the planned fast path,
 schema/fastpath.py, and the plain resolvers of schema/views.py), and the hooks of Strawberry's
-ASGI view that api/graphql_view.py overrides. pyproject.toml bounds both libraries; when an
+ASGI view that api/edge/graphql_view.py overrides. pyproject.toml bounds both libraries; when an
 upgrade inside or past the bounds removes or changes one of these, this test names each one
 that broke."""
 
@@ -193,7 +193,7 @@ INTERNALS: dict[str, Callable[[], None]] = {
     "GraphQLField.resolve replaced in the compiled schema": check_resolver_replacement,
     "strawberry.execution.optimized_is_awaitable": check_optimized_is_awaitable,
     "graphql get_argument_values, pyutils.Path, Undefined": check_graphql_core_helpers,
-    "strawberry.asgi.GraphQL hooks overridden by api/graphql_view.py": check_asgi_view_hooks,
+    "strawberry.asgi.GraphQL hooks overridden by api/edge/graphql_view.py": check_asgi_view_hooks,
     "strawberry max_aliases / query_depth_limiter create_validator": (
         check_validation_rule_factories
     ),

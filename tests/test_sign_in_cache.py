@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from api.app import create_app
+from api.edge.app import create_app
 from api.auth.models import AuthToken, TokenKind
 from api.auth.tokens import issue_token
 from api.grids.models import GridKind

@@ -10,7 +10,7 @@ of anything their writer answers. Entries are tied to the listening connection t
 heard on (``epoch``): when it drops, nothing cached counts until it listens again. An entry is
 also dropped when its token expires, and after ``MAX_AGE`` at the latest (a backstop for
 changes made without the session hooks, e.g. plain SQL by an operator: the same bound as an
-open WebSocket's recheck, api/socket_auth.py)."""
+open WebSocket's recheck, api/edge/socket_auth.py)."""
 
 from __future__ import annotations
 
