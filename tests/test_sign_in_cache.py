@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from api.edge.app import create_app
 from api.auth.models import AuthToken, TokenKind
 from api.auth.tokens import issue_token
+from api.edge.app import create_app
 from api.grids.models import GridKind
 from api.grids.service import create_grid
 from api.members.service import create_member, update_member
