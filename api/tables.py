@@ -21,6 +21,7 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.rules.models import RuleVersion
 from api.tickets.deadline_models import DeadlineAlert, DeadlinePolicy
 from api.tickets.models import Counter, Ticket, TicketComment, TicketEvent
 from api.warnings.models import RiskLevelRecord
@@ -51,6 +52,7 @@ __all__ = [
     "Notification",
     "PersistedQuery",
     "RiskLevelRecord",
+    "RuleVersion",
     "Room",
     "Station",
     "StationActivity",
