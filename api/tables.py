@@ -13,6 +13,7 @@ from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
 from api.persisted.models import PersistedQuery
 from api.reports.links import DownloadLink
+from api.rules.models import RuleVersion
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -21,7 +22,6 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
-from api.rules.models import RuleVersion
 from api.tickets.deadline_models import DeadlineAlert, DeadlinePolicy
 from api.tickets.models import Counter, Ticket, TicketComment, TicketEvent
 from api.warnings.models import RiskLevelRecord

@@ -1,0 +1,30 @@
+"""Version 1 of each rule set, written at start-up from the rules in force then: the deadline
+table (defaults overlaid with its rows), GRIDLINK_RISK_RULES (else the built-in weights) and
+the built-in station criteria. A kind that already has versions is left alone: from then on
+the versions are the rule and the variable is not read again (docs/rules.md says so)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.rules import criteria, deadlines, risk
+from api.rules.models import RuleKind
+from api.rules.service import seed_version
+from api.warnings.rules import RiskRules
+
+
+async def seed_rule_versions(session: AsyncSession, risk_rules: RiskRules) -> list[RuleKind]:
+    """Returns the kinds seeded now."""
+    contents = {
+        RuleKind.DEADLINES: deadlines.content_of(await deadlines.table_in_force(session)),
+        RuleKind.RISK: risk.content_of(risk_rules),
+        RuleKind.STATION_CRITERIA: criteria.content_of(criteria.criteria_of(None)),
+    }
+    return [
+        kind for kind, content in contents.items() if await seed_version(session, kind, content)
+    ]
+
+
+async def seed_at_start(sessions: async_sessionmaker[AsyncSession], risk_rules: RiskRules) -> None:
+    async with sessions() as session, session.begin():
+        await seed_rule_versions(session, risk_rules)
