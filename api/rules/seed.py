@@ -5,12 +5,17 @@ the versions are the rule and the variable is not read again (docs/rules.md says
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.rules import criteria, deadlines, risk
 from api.rules.models import RuleKind
 from api.rules.service import seed_version
 from api.warnings.rules import RiskRules
+
+log = logging.getLogger("gridlink.rules")
 
 
 async def seed_rule_versions(session: AsyncSession, risk_rules: RiskRules) -> list[RuleKind]:
@@ -26,5 +31,10 @@ async def seed_rule_versions(session: AsyncSession, risk_rules: RiskRules) -> li
 
 
 async def seed_at_start(sessions: async_sessionmaker[AsyncSession], risk_rules: RiskRules) -> None:
-    async with sessions() as session, session.begin():
-        await seed_rule_versions(session, risk_rules)
+    try:
+        async with sessions() as session, session.begin():
+            await seed_rule_versions(session, risk_rules)
+    except SQLAlchemyError:
+        # A database not migrated yet: the rules fall back to the built-in ones (and the
+        # variable) until the next start; `gridlink doctor` reports the missing migration.
+        log.warning("rule versions not seeded: the database is not reachable or not migrated")
