@@ -31,6 +31,7 @@ from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.reports import ReportMutation
+from schema.rules import RulesMutation, RulesQuery
 from schema.stations import StationMutation, StationQuery
 from schema.subscriptions import Subscription
 from schema.sync import SyncMutation, SyncQuery
@@ -53,6 +54,7 @@ class Query(
     AccountQuery,
     DoctorQuery,
     LanguageQuery,
+    RulesQuery,
 ):
     pass
 
@@ -71,6 +73,7 @@ class Mutation(
     ImportMutation,
     LanguageMutation,
     ReportMutation,
+    RulesMutation,
 ):
     pass
 
