@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api.report_commands import add_arguments as add_report_commands
 
     add_report_commands(commands, _run)
+    from api.rules_commands import add_arguments as add_rules_commands
+
+    add_rules_commands(commands, _run)
     return parser
 
 
