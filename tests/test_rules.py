@@ -274,3 +274,30 @@ async def test_new_criteria_for_new_evaluations(client, session_factory) -> None
     async with session_factory() as session:
         kinds = set(await session.scalars(select(RuleVersion.kind)))
     assert kinds == {RuleKind.STATION_CRITERIA}
+
+
+def _cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+async def test_the_variable_seeds_version_one_and_the_cli_lists_it(
+    database_url, session_factory
+) -> None:
+    from tests.test_cli import run
+
+    seeded = run(database_url, "migrate", env={"GRIDLINK_RISK_RULES": '{"overdue_points": 5}'})
+    assert seeded.returncode == 0, seeded.stderr
+    # Once a version exists the variable is not read again: the versions are the rule.
+    again = run(database_url, "migrate", env={"GRIDLINK_RISK_RULES": '{"overdue_points": 9}'})
+    assert again.returncode == 0, again.stderr
+    async with session_factory() as session:
+        rows = list(await session.scalars(select(RuleVersion)))
+    assert {(r.kind, r.version) for r in rows} == {(k, 1) for k in RuleKind}
+    risk = next(r for r in rows if r.kind == RuleKind.RISK)
+    assert risk.content["overdue_points"] == 5 and risk.author_id is None
+
+    shown = run(database_url, "rules", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert _cjk(shown.stdout) and shown.stdout.count("\n") > 40
+    english = run(database_url, "rules", "show", "--kind", "risk", "--lang", "en")
+    assert english.returncode == 0 and not _cjk(english.stdout) and ": 5" in english.stdout
