@@ -47,7 +47,11 @@ class RiskRefresher:
 
     def schedule(self, enterprises: set[uuid.UUID], grids: set[uuid.UUID]) -> None:
         """From any thread: note the subjects and start a recompute unless one is waiting."""
-        self.loop.call_soon_threadsafe(self._add, enterprises, grids)
+        try:
+            self.loop.call_soon_threadsafe(self._add, enterprises, grids)
+        except RuntimeError:
+            # The serving loop has ended: a commit never fails for it; the timed job catches up.
+            log.warning("risk recompute not scheduled: the refresher's event loop is closed")
 
     def _add(self, enterprises: set[uuid.UUID], grids: set[uuid.UUID]) -> None:
         self._enterprises |= enterprises
