@@ -301,3 +301,57 @@ async def test_the_variable_seeds_version_one_and_the_cli_lists_it(
     assert _cjk(shown.stdout) and shown.stdout.count("\n") > 40
     english = run(database_url, "rules", "show", "--kind", "risk", "--lang", "en")
     assert english.returncode == 0 and not _cjk(english.stdout) and ": 5" in english.stdout
+
+
+async def test_evaluations_from_then_on_use_the_new_criteria(client, session_factory) -> None:
+    from api.errors import DomainError
+    from api.stations.evaluations import chair_standing, submit_evaluation
+    from api.stations.models import Evaluation, EvaluatorKind
+
+    world = await build_world(session_factory)
+    body = await gql(
+        client,
+        CHANGE_CRITERIA,
+        {
+            "input": {
+                "evaluator": "TOWN_UNION",
+                "criteria": [
+                    {"code": "ORGANISATION", "text": "按期换届"},
+                    {"code": "SAFETY", "text": "督促安全生产"},
+                ],
+            }
+        },
+        token=world.tokens["admin"],
+    )
+    assert body["data"]["changeStationCriteria"]["errors"] == []
+    async with session_factory() as session, session.begin():
+        admin = await scope_for(session, await session.get(Member, world["admin"]))
+        old = {c: 4 for c in ("ORGANISATION", "RULES", "FUNDS")}
+        try:
+            async with session.begin_nested():
+                await submit_evaluation(
+                    session,
+                    scope=admin,
+                    chair_id=world["chair"],
+                    evaluator_kind=EvaluatorKind.TOWN_UNION,
+                    period="2025",
+                    scores=old,
+                )
+        except DomainError as refused:
+            assert refused.code == "INVALID" and refused.field.startswith("scores.")
+        else:
+            raise AssertionError("scores on criteria no longer in force were accepted")
+        given = await submit_evaluation(
+            session,
+            scope=admin,
+            chair_id=world["chair"],
+            evaluator_kind=EvaluatorKind.TOWN_UNION,
+            period="2025",
+            scores={"ORGANISATION": 4, "SAFETY": 5},
+        )
+        assert given.total == 4.5
+        standing = await chair_standing(session, chair_id=world["chair"])
+        earlier = await session.get(Evaluation, world["evaluation"])
+    # The evaluation given before the change keeps its scores; the standing shows both.
+    assert earlier.scores == {"organisation": 4}
+    assert {"ORGANISATION", "SAFETY", "organisation"} <= set(standing.town_union.criteria)
