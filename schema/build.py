@@ -30,6 +30,7 @@ from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.reports import ReportMutation
+from schema.rules import RulesMutation, RulesQuery
 from schema.stations import StationMutation, StationQuery
 from schema.subscriptions import Subscription
 from schema.sync import SyncMutation, SyncQuery
@@ -52,6 +53,7 @@ class Query(
     AccountQuery,
     DoctorQuery,
     LanguageQuery,
+    RulesQuery,
 ):
     pass
 
@@ -70,6 +72,7 @@ class Mutation(
     ImportMutation,
     LanguageMutation,
     ReportMutation,
+    RulesMutation,
 ):
     pass
 
