@@ -8,7 +8,7 @@ import json
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.persisted.models import PersistedQuery
 from schema.persisted import PersistedQueries
