@@ -39,6 +39,7 @@ from api.graphql_request import (
 )
 from api.ops.requests import note_operation
 from api.socket_auth import TokenBoundHandler
+from schema.arguments import argument_error
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
@@ -134,6 +135,18 @@ class CheckedTransportWS(TokenBoundHandler):
             if problem is not None:
                 error = {"message": problem, "extensions": {"code": "BAD_REQUEST"}}
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+            variables = payload.get("variables")
+            refused = argument_error(
+                self.view.schema._schema,  # type: ignore[attr-defined]
+                query,
+                variables if isinstance(variables, dict) else None,
+                settings.max_tokens,
+            )
+            if refused is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+                )
                 return
         await super().handle_subscribe(message)
 
@@ -276,6 +289,16 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
             )
+        if request_data.query:
+            refused = argument_error(
+                self.schema._schema,
+                request_data.query,
+                request_data.variables,
+                self.settings.max_tokens,
+            )
+            if refused is not None:
+                sub_response.status_code = 400
+                return ExecutionResult(data=None, errors=[refused])
         result = await self._execute(request, request_adapter, context, root_value, request_data)
         # Kept for everyone only what a signed-in caller sent and what parsed and validated
         # (schema/persisted.py); an anonymous caller's query ran, and is not kept.
