@@ -122,10 +122,24 @@ class ArgumentProblem(Exception):
 # --- one value against its type ---------------------------------------------------------
 
 
+def has_nul(text: str) -> bool:
+    """PostgreSQL cannot store U+0000 in text (nor in jsonb)."""
+    return "\x00" in text
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """A UTF-16 surrogate on its own (JSON's "\\ud800") is no character: no encoding carries it."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def storable(text: str) -> bool:
+    return not has_nul(text) and not has_lone_surrogate(text)
+
+
 def _check_text(text: str, field: str, cap: int) -> None:
-    if "\x00" in text:
+    if has_nul(text):
         raise ArgumentProblem(NUL, field)
-    if any("\ud800" <= c <= "\udfff" for c in text):
+    if has_lone_surrogate(text):
         raise ArgumentProblem(SURROGATE, field)
     if len(text) > cap:
         raise ArgumentProblem(TOO_LONG, field, cap=cap, length=len(text))
