@@ -1,5 +1,5 @@
 """The HTTP edge under pressure: security headers on every kind of answer, the size and time
-bounds of a GraphQL request (api/response_limits.py), and a burst of wrong sign-ins that does
+bounds of a GraphQL request (api/edge/response_limits.py), and a burst of wrong sign-ins that does
 not stall anyone else (argon2 runs off the event loop)."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
 from api.config import Settings
+from api.edge.app import create_app
 from tests.graphql_world import build_world
 from tests.helpers import LiveServer
 

@@ -32,8 +32,8 @@ from graphql import (
     is_leaf_type,
 )
 
-from api.app import create_app
 from api.config import Settings
+from api.edge.app import create_app
 from schema.arguments import DEFAULT_TEXT_CAP, MAX_ID, TEXT_CAPS, has_lone_surrogate
 from schema.build import build_schema
 from schema.ids import to_global_id
