@@ -1,7 +1,7 @@
 """persisted queries: owner and last use
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010 (assigned 0009; re-chained after 0010 reached main)
 Create Date: 2026-12-01 04:00:00
 
 Additive: each stored query remembers who registered it (a per-member share of the store) and
@@ -18,7 +18,7 @@ import api.records
 
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
