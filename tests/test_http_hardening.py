@@ -199,4 +199,4 @@ async def test_a_burst_of_wrong_sign_ins_does_not_stall_others(settings, world) 
     # argon2 on the event loop (or sign-ins holding the pool's connections while their hash
     # waits) held every request for the whole burst: 11.7 s here before; now a cheap request
     # waits for its share of the CPU only (1.7 s at worst on a 2-core machine at load 14).
-    assert worst < max(3.0, 30 * baseline), (baseline, sorted(during))
+    assert worst < max(5.0, 50 * baseline), (baseline, sorted(during))
