@@ -3,16 +3,20 @@ the payload (field + message + code), never an exception."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import DomainError
+from api.i18n import _
 from schema.context import Context, Info
 from schema.errors import UserError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 async def run_mutation(
@@ -37,6 +41,12 @@ async def run_mutation(
             result = await work(session)
     except DomainError as error:
         return None, [UserError.from_domain(error)]
+    except IntegrityError:
+        # A check passed, then a concurrent request wrote first (a unique key, a reference):
+        # the caller's to retry, not a failure of the server.
+        logger.info("mutation refused by a database constraint", exc_info=True)
+        message = _("another request changed the same records meanwhile: send it again")
+        return None, [UserError(field=None, message=message, code="CONFLICT")]
     finally:
         context.fresh()
     return result, []

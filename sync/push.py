@@ -36,6 +36,9 @@ from sync.models import MutationStatus, StoredMutation
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
+# A device's clientId and a mutation's mutationId: made up by the client, stable, short. The
+# GraphQL edge holds every argument of these names to it (schema/arguments.py).
+CLIENT_ID_MAX = 100
 OPS = frozenset({"CREATE", "UPDATE", "DELETE"})
 # A batch that lost a deadlock or a serialization race is run again from the start, up to
 # this many times in all: the phone never sees the database's trouble.
@@ -149,13 +152,13 @@ async def push_in(
     now = now or utcnow()
     if scope.member_id is None:
         raise DomainError("UNAUTHENTICATED", "sign in before pushing changes")
-    if not client_id.strip() or len(client_id) > 100:
-        raise invalid("clientId", "clientId is 1 to 100 characters, stable per device")
+    if not client_id.strip() or len(client_id) > CLIENT_ID_MAX:
+        raise invalid("clientId", f"clientId is 1 to {CLIENT_ID_MAX} characters, stable per device")
     if len(mutations) > MAX_BATCH:
         raise invalid("mutations", f"send at most {MAX_BATCH} mutations per push")
     ids = [m.mutation_id for m in mutations]
-    if any(not i or len(i) > 100 for i in ids):
-        raise invalid("mutationId", "every mutationId is 1 to 100 characters")
+    if any(not i or len(i) > CLIENT_ID_MAX for i in ids):
+        raise invalid("mutationId", f"every mutationId is 1 to {CLIENT_ID_MAX} characters")
     await _lock_tickets(session, mutations)
     await ledger.touch(session, client_id=client_id, member_id=scope.member_id, now=now)
     stored = {

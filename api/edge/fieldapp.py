@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parents[2] / "web"  # api/edge/ -> the repository
 # What the phone gets: the app, the sync engine, vendored libraries, icons and the manifest.
 SERVED_DIRS = ("app", "sync", "vendor", "icons")
 SERVED_FILES = ("manifest.webmanifest",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import invalid, not_found
@@ -65,8 +66,13 @@ async def create_grid(
         town_id=town_of(parent) if parent else None,
         industry=industry.strip() if industry else None,
     )
-    session.add(grid)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(grid)
+            await session.flush()
+    except IntegrityError:
+        # Only a grid of the same code created meanwhile (racing past the check) lands here.
+        raise invalid("code", f"the grid code {code} is already used") from None
     return grid
 
 

@@ -6,7 +6,7 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -77,8 +77,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         at = datetime.fromisoformat(created)
         if at.tzinfo is None:
             raise ValueError("naive")
-        return at, uuid.UUID(ident)
-    except ValueError:
+        # In UTC: a forged "9999-12-31T23:59:59-14:00" overflows here, not in the driver.
+        return at.astimezone(UTC), uuid.UUID(ident)
+    except (ValueError, OverflowError):
         raise invalid("after", "the cursor is not one this server gave out") from None
 
 
