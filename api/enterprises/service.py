@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,7 +98,7 @@ async def register_enterprise(
     )
     session.add(enterprise)
     await session.flush()
-    session.add(grid_move(enterprise, None, placement.reason, actor_id))
+    session.add(_arrival(enterprise, None, placement.reason, actor_id))
     await session.flush()
     return EnterprisePlacement(enterprise, placement, moved=False)
 
@@ -161,19 +162,40 @@ async def update_enterprise(
 
 
 def grid_move(
-    enterprise: Enterprise,
+    *,
+    enterprise_id: uuid.UUID,
     from_grid_id: uuid.UUID | None,
+    to_grid_id: uuid.UUID,
     reason: str,
+    headcount: int,
     actor_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """The history row of an enterprise entering a grid (every column: an import writes
+    thousands in one INSERT)."""
+    return {
+        "id": uuid.uuid4(),
+        "enterprise_id": enterprise_id,
+        "from_grid_id": from_grid_id,
+        "to_grid_id": to_grid_id,
+        "reason": reason,
+        "headcount": headcount,
+        "moved_by_id": actor_id,
+        "moved_at": utcnow(),
+    }
+
+
+def _arrival(
+    enterprise: Enterprise, from_grid_id: uuid.UUID | None, reason: str, actor_id: uuid.UUID | None
 ) -> GridMove:
-    """The history row of an enterprise entering its (current) grid."""
     return GridMove(
-        enterprise_id=enterprise.id,
-        from_grid_id=from_grid_id,
-        to_grid_id=enterprise.grid_id,
-        reason=reason,
-        headcount=enterprise.headcount,
-        moved_by_id=actor_id,
+        **grid_move(
+            enterprise_id=enterprise.id,
+            from_grid_id=from_grid_id,
+            to_grid_id=enterprise.grid_id,
+            reason=reason,
+            headcount=enterprise.headcount,
+            actor_id=actor_id,
+        )
     )
 
 
@@ -182,7 +204,7 @@ async def _move(
 ) -> None:
     old_grid_id = enterprise.grid_id
     enterprise.grid_id = placement.grid.id
-    session.add(grid_move(enterprise, old_grid_id, placement.reason, actor_id))
+    session.add(_arrival(enterprise, old_grid_id, placement.reason, actor_id))
     await after_moves(session, {enterprise.id: (old_grid_id, enterprise.grid_id)})
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import insert, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.enterprises.classify import (
@@ -26,7 +27,7 @@ from api.enterprises.classify import (
     placement_reason,
 )
 from api.enterprises.codes import CREDIT_ALPHABET, credit_check_char
-from api.enterprises.models import Enterprise
+from api.enterprises.models import Enterprise, GridMove
 from api.enterprises.service import after_moves, grid_move
 from api.errors import not_found
 from api.grids.models import Grid, GridKind
@@ -35,6 +36,7 @@ from api.imports.columns import ENTERPRISES
 from api.imports.report import ImportReport, RowOutcome
 from api.imports.run import Cells, Record
 from api.imports.sheets import Header
+from api.records import new_row
 
 MAX_HEADCOUNT = 1_000_000
 
@@ -183,11 +185,12 @@ class EnterpriseImporter:
             )
             independent = {g.code: g for g in grids}
         changes: list[Change] = []
+        grids: list[dict[str, Any]] = []
         for number, values in batch:
             wanted = self._check(number, values, report)
             if wanted is not None:
-                await self._place(session, wanted, existing, independent, changes, report)
-        await self._write(session, changes)
+                await self._place(session, wanted, existing, independent, changes, grids, report)
+        await self._write(session, changes, grids)
 
     def _check(self, number: int, values: dict[str, str], report: ImportReport) -> Wanted | None:
         """The row's problems into the report, and the enterprise it wants when it has none."""
@@ -226,6 +229,7 @@ class EnterpriseImporter:
         existing: dict[str, Enterprise],
         independent: dict[str, Grid],
         changes: list[Change],
+        grids: list[dict[str, Any]],
         report: ImportReport,
     ) -> None:
         """Decide what becomes of the row's enterprise and report it: the same outcome, grid
@@ -256,7 +260,7 @@ class EnterpriseImporter:
             if enterprise.deleted:
                 cells.fail("name", "REFUSED", reason=not_found("id", "the enterprise").message)
                 return
-        grid_id, grid_code, made = await self._grid(session, wanted, independent)
+        grid_id, grid_code, made = await self._grid(session, wanted, independent, grids)
         if made:
             report.grids_created.append(made)
         reason = placement_reason(
@@ -277,38 +281,68 @@ class EnterpriseImporter:
             action = "MOVED" if moved else "UPDATED"
         report.record(RowOutcome(wanted.number, action, wanted.code, grid_code, reason))
 
-    async def _write(self, session: AsyncSession, changes: list[Change]) -> None:
-        """A batch's changes in three flushes (new grids, enterprises, their grid history: the
-        order of the foreign keys), each a multi-row INSERT per table."""
-        await session.flush()
-        arrivals: list[tuple[Enterprise, uuid.UUID | None, str]] = []
+    async def _write(
+        self, session: AsyncSession, changes: list[Change], grids: list[dict[str, Any]]
+    ) -> None:
+        """A batch's changes, a multi-row INSERT per table in the order of the foreign keys
+        (new grids, new enterprises, their grid history); changed enterprises through the
+        session, which knows their old values for the change log."""
+        await session.flush()  # grids brought back or renamed
+        # render_nulls: one statement for the batch, not one per pattern of empty columns.
+        bulk = {"render_nulls": True}
+        if grids:
+            await session.execute(insert(Grid), grids, execution_options=bulk)
+        new: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
         moves: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]] = {}
         for change in changes:
             wanted, enterprise = change.wanted, change.enterprise
+            columns = {
+                "name": wanted.name,
+                "headcount": wanted.headcount,
+                "industry": wanted.industry,
+                "town_id": wanted.town.id,
+                "park_id": wanted.park.id if wanted.park else None,
+                "address": wanted.address,
+                "has_union": wanted.has_union,
+                "is_direct_report_point": wanted.direct,
+                "grid_id": change.grid_id,
+                "grid_reason": change.reason,
+            }
             if enterprise is None:
-                enterprise = Enterprise(id=uuid.uuid4(), credit_code=wanted.code)
-                session.add(enterprise)
-                arrivals.append((enterprise, None, change.reason))
-            elif change.grid_id != enterprise.grid_id:
-                moves[enterprise.id] = (enterprise.grid_id, change.grid_id)
-                arrivals.append((enterprise, enterprise.grid_id, change.reason))
-            enterprise.name = wanted.name
-            enterprise.headcount = wanted.headcount
-            enterprise.industry = wanted.industry
-            enterprise.town_id = wanted.town.id
-            enterprise.park_id = wanted.park.id if wanted.park else None
-            enterprise.address = wanted.address
-            enterprise.has_union = wanted.has_union
-            enterprise.is_direct_report_point = wanted.direct
-            enterprise.grid_id = change.grid_id
-            enterprise.grid_reason = change.reason
+                row = new_row(credit_code=wanted.code, **columns)
+                new.append(row)
+                came_from = None
+            else:
+                came_from = enterprise.grid_id
+                for name, value in columns.items():
+                    setattr(enterprise, name, value)
+                if came_from == change.grid_id:
+                    continue
+                moves[enterprise.id] = (came_from, change.grid_id)
+            history.append(
+                grid_move(
+                    enterprise_id=row["id"] if enterprise is None else enterprise.id,
+                    from_grid_id=came_from,
+                    to_grid_id=change.grid_id,
+                    reason=change.reason,
+                    headcount=wanted.headcount,
+                    actor_id=self.actor_id,
+                )
+            )
+        if new:
+            await session.execute(insert(Enterprise), new, execution_options=bulk)
         await session.flush()
-        session.add_all(grid_move(e, old, reason, self.actor_id) for e, old, reason in arrivals)
-        await session.flush()
+        if history:
+            await session.execute(insert(GridMove), history, execution_options=bulk)
         await after_moves(session, moves)
 
     async def _grid(
-        self, session: AsyncSession, wanted: Wanted, independent: dict[str, Grid]
+        self,
+        session: AsyncSession,
+        wanted: Wanted,
+        independent: dict[str, Grid],
+        grids: list[dict[str, Any]],
     ) -> tuple[uuid.UUID, str, str | None]:
         """The grid the rule puts the row's enterprise in (id, code, and "code name" when made
         now), as api/enterprises/classify.py's place_enterprise would, from memory."""
@@ -322,17 +356,16 @@ class EnterpriseImporter:
                 grid.town_id = town_of(parent)  # type: ignore[arg-type]
                 grid.name = independent_name(wanted.name)
                 return grid.id, code, None
-            grid = Grid(
-                id=uuid.uuid4(),
+            row = new_row(
                 code=code,
                 name=independent_name(wanted.name),
                 kind=GridKind.INDEPENDENT,
                 parent_id=parent.id,
                 town_id=town_of(parent),  # type: ignore[arg-type]
+                industry=None,
             )
-            session.add(grid)
-            independent[code] = grid
-            return grid.id, code, f"{grid.code} {grid.name}"
+            grids.append(row)
+            return row["id"], code, f"{code} {row['name']}"
         joint = self.joint.get((parent.id, wanted.industry))
         if joint is not None:
             if joint.deleted:
@@ -342,8 +375,7 @@ class EnterpriseImporter:
                 joint.deleted = False
             return joint.id, joint.code, None
         siblings = self.joint_count.get(parent.id, 0)
-        grid = Grid(
-            id=uuid.uuid4(),
+        row = new_row(
             code=joint_code(parent.code, siblings),
             name=joint_name(parent.name, wanted.industry),
             kind=GridKind.JOINT,
@@ -351,10 +383,10 @@ class EnterpriseImporter:
             town_id=town_of(parent),  # type: ignore[arg-type]
             industry=wanted.industry,
         )
-        session.add(grid)
+        grids.append(row)
         self.joint_count[parent.id] = siblings + 1
-        self.joint[(parent.id, wanted.industry)] = JointGrid(grid.id, grid.code, False)
-        return grid.id, grid.code, f"{grid.code} {grid.name}"
+        self.joint[(parent.id, wanted.industry)] = JointGrid(row["id"], row["code"], False)
+        return row["id"], row["code"], f"{row['code']} {row['name']}"
 
     def _headcount(self, cells: Cells) -> int | None:
         raw = cells.text("headcount").replace(",", "").replace("，", "")
