@@ -5,7 +5,8 @@ what --apply would do)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -111,24 +112,26 @@ async def run_import(
         return report  # without its columns no row can be read
     async with sessions() as session:
         await session.begin()
+        reading: asyncio.Task[tuple[list[Record], SheetError | None]] | None = None
         try:
             await importer.start(session, header)
-            batch: list[Record] = []
-            broken: SheetError | None = None
-            try:
-                for record in records:
-                    report.rows += 1
-                    batch.append(record)
-                    if len(batch) == BATCH:
-                        await _run_batch(session, importer, batch, report, on_row)
-                        batch = []
-            except SheetError as error:  # a file broken half-way (a truncated XLSX)
-                broken = error
-            if batch:
-                await _run_batch(session, importer, batch, report, None)
-            if broken is not None:
-                report.add(broken.problem)
+            # The next batch is read from the file (in a thread) while this one is checked and
+            # written: the file's parsing overlaps the database's work. Two batches are held.
+            reading = asyncio.create_task(asyncio.to_thread(_take, records))
+            while True:
+                batch, broken = await reading
+                if broken is None and len(batch) == BATCH:
+                    reading = asyncio.create_task(asyncio.to_thread(_take, records))
+                report.rows += len(batch)
+                if batch:
+                    await _run_batch(session, importer, batch, report, on_row)
+                if broken is not None:  # a file broken half-way (a truncated XLSX)
+                    report.add(broken.problem)
+                if broken is not None or len(batch) < BATCH:
+                    break
         except BaseException:
+            if reading is not None:
+                reading.cancel()
             await session.rollback()
             raise
         if apply and report.ok:
@@ -137,6 +140,19 @@ async def run_import(
         else:
             await session.rollback()
     return report
+
+
+def _take(records: Iterator[Record]) -> tuple[list[Record], SheetError | None]:
+    """The next BATCH records (fewer at the end of the file), and the error that ended it."""
+    batch: list[Record] = []
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) == BATCH:
+                break
+    except SheetError as error:
+        return batch, error
+    return batch, None
 
 
 async def _run_batch(
