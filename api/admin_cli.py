@@ -20,6 +20,7 @@ from api.accounts.service import Actor
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.errors import invalid
+from api.i18n import EN, ZH_CN
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -33,6 +34,11 @@ def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> i
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def language_of(args: argparse.Namespace) -> str:
+    """The language of a command's output: Chinese unless --lang en."""
+    return EN if getattr(args, "lang", "zh") == "en" else ZH_CN
 
 
 def cli_actor() -> Actor:
@@ -387,7 +393,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         findings = await run_doctor(settings, engine)
         for finding in findings:
-            for line in finding.lines(args.lang):
+            for line in finding.lines(language_of(args)):
                 print(line)
         worst = {f.status for f in findings}
         if Status.FAIL in worst:
