@@ -4,7 +4,7 @@ worker) is logged without the domain knowing about sync. Records flushed from th
 logged after the flush; rows written by an ORM bulk INSERT (``session.execute(insert(Model),
 rows)``: an import's thousands of rows at a time) are logged after the statement.
 
-Registered when the `sync` package is imported (api/app.py via the schema, api/cli.py)."""
+Registered when the `sync` package is imported (api/edge/app.py via the schema, api/edge/cli.py)."""
 
 from __future__ import annotations
 
