@@ -32,11 +32,11 @@ MEMBER_HEADERS = ["姓名", "手机号", "角色", "服务网格"]
 def cli(
     database_url: str, *args: str, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``gridlink ARGS`` run in this process through ``api.cli.main``: the same parser,
+    """``gridlink ARGS`` run in this process through ``api.edge.cli.main``: the same parser,
     handlers, messages and exit code as the real command (tests.test_cli.run), without the
     seconds a new Python process costs. For bad-argument and account checks, where a process of
     its own proves nothing more; the tests keep a few real processes."""
-    from api.cli import main
+    from api.edge.cli import main
 
     saved = {k: v for k, v in os.environ.items() if k.startswith("GRIDLINK_")}
     for key in saved:
