@@ -51,11 +51,12 @@ def test_migrate_check_sql_to_and_down(empty_database_url: str) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["migrate", "--to", "9999"], "REV: no migration with revision '9999'"),
-        (["migrate", "down"], "REV: give the revision"),
-        (["migrate", "sideways", "0001"], "ACTION: unknown action"),
+        (["migrate", "--to", "9999"], "REV: 没有版本为“9999”的迁移"),
+        (["migrate", "down"], "REV: "),
+        (["migrate", "sideways", "0001"], "ACTION: "),
         (["import", "enterprises", "/nonexistent.xlsx"], "FILE: 文件不存在"),
         (["import", "template", "tickets"], "KIND: 模板种类"),
+        (["import", "template", "tickets", "--lang", "en"], "KIND: the template kind is one"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, args: list[str], expected: str) -> None:
@@ -122,7 +123,9 @@ def test_account_commands(database_url: str) -> None:
     off = cli(database_url, "account", "deactivate", "13900002222")
     assert off.returncode == 0 and "已停用" in off.stdout, off.stderr
     again = cli(database_url, "account", "deactivate", "13900002222")
-    assert again.returncode == 2 and "memberId: the account is already deactivated" in again.stderr
+    assert again.returncode == 2 and "memberId: 该账号已是停用状态" in again.stderr
+    english = cli(database_url, "account", "deactivate", "13900002222", "--lang", "en")
+    assert "memberId: the account is already deactivated" in english.stderr
     assert cli(database_url, "account", "reactivate", "13900002222").returncode == 0
     code = cli(database_url, "account", "code", "13900002222")
     assert code.returncode == 0 and "一次性登录码" in code.stdout
@@ -137,12 +140,12 @@ def test_account_commands(database_url: str) -> None:
         "DEACTIVATED",
         "TOKEN_REVOKED",
     ]
-    assert "by cli:" in log.stdout
+    assert "操作人 cli:" in log.stdout
     for args, expected in (
         (["account", "tokens", "12345"], "PHONE: a phone number is 11 digits"),
         (["account", "tokens", "13900009999"], "PHONE: the member with phone 13900009999"),
         (["account", "revoke-token", "13900002222", "nope"], "TOKEN_ID: not an id"),
         (["account", "set-roles", "13900002222", "KING"], "roles: unknown role"),
     ):
-        done = cli(database_url, *args)
+        done = cli(database_url, *args, "--lang", "en")
         assert done.returncode == 2 and expected in done.stderr, done.stderr
