@@ -15,10 +15,6 @@ from schema.errors import UserError
 T = TypeVar("T")
 
 
-class Refused(Exception):
-    """Carries a DomainError out of the transaction so that it rolls back."""
-
-
 async def run_mutation(
     info: Info,
     work: Callable[[AsyncSession], Awaitable[T]],

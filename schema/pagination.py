@@ -201,19 +201,3 @@ def connection(
         edges=edges, nodes=[obj for _, obj in pairs], page_info=info, _count=count
     )
     return result
-
-
-def empty_connection() -> Connection[Any]:
-    async def zero() -> int:
-        return 0
-
-    result = object.__new__(Connection)
-    result.__dict__.update(
-        edges=[],
-        nodes=[],
-        page_info=PageInfo(
-            has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
-        ),
-        _count=zero,
-    )
-    return result

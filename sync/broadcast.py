@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -288,7 +287,3 @@ async def subscribe(
         yield subscriber.queue
     finally:
         LOCAL.remove(database, subscriber)
-
-
-def event_id(item: Event) -> uuid.UUID:
-    return uuid.UUID(item["id"])

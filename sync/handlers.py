@@ -28,7 +28,7 @@ from api.tickets.models import Severity, Ticket, TicketSource
 from api.tickets.models import TicketStatus as S
 from sync import conflicts as c
 from sync import push_rules
-from sync.collections import BY_NAME, current_views, record_data, wire_value
+from sync.collections import BY_NAME, current_views, record_data
 from sync.models import ChangeKey, ChangeRow, ConflictWinner, SyncConflict
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
@@ -677,12 +677,6 @@ def handler_for(collection: str, op: str) -> Handler:
     if push_rules.append_only(collection):
         return append_only(collection)
     return read_only(collection)
-
-
-def result_data(record: SyncedRecord | None) -> tuple[int | None, dict[str, Any] | None]:
-    if record is None:
-        return None, None
-    return record.version, {k: wire_value(v) for k, v in _wire(record).items()}
 
 
 __all__ = ["CREATE", "DELETE", "UPDATE", "Caller", "Mutation", "Outcome", "handler_for", "utcnow"]
