@@ -76,6 +76,20 @@ class SyncedRecord(SQLModel):
         return self.deleted_at is not None
 
 
+def new_row(**values: Any) -> dict[str, Any]:
+    """Every column of a new synced record written without an instance (a bulk INSERT of an
+    import): the bookkeeping columns as the flush hook below would set them, then ``values``."""
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        **values,
+    }
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_versions(session: Session, _context: Any, _instances: Any) -> None:
     """Server-authoritative times and a version bump on every change (docs/sync-protocol.md)."""

@@ -1,6 +1,8 @@
 """The change log: every change to a syncable record gets a row (and its scope keys) in the
 same transaction, written by a session hook — so every write path (GraphQL, sync push, CLI,
-worker) is logged without the domain knowing about sync.
+worker) is logged without the domain knowing about sync. Records flushed from the session are
+logged after the flush; rows written by an ORM bulk INSERT (``session.execute(insert(Model),
+rows)``: an import's thousands of rows at a time) are logged after the statement.
 
 Registered when the `sync` package is imported (api/edge/app.py via the schema, api/edge/cli.py)."""
 
@@ -13,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, insert, inspect, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from api.auth import visibility
 from api.members.models import Member, MemberGrid
@@ -38,6 +40,8 @@ class _Entry:
     fields: list[str] = field(default_factory=list)
     # The record before this flush (dirty records only).
     old: SimpleNamespace | None = None
+    # The table, when ``record`` is a row of it and not an instance (bulk inserts).
+    model: type[SyncedRecord] | None = None
 
 
 def _old_state(record: SyncedRecord) -> tuple[SimpleNamespace, list[str]]:
@@ -136,6 +140,45 @@ def _log_changes(session: Session, _context: Any) -> None:
     _write(session, entries)
 
 
+# An execution option that leaves an ORM bulk INSERT out of the log (seeding a bench database).
+UNLOGGED = "sync_unlogged"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _log_bulk_inserts(state: ORMExecuteState) -> Any:
+    mapper = state.bind_mapper
+    model = mapper.class_ if mapper is not None else None
+    if (
+        not state.is_insert
+        or model is None
+        or not issubclass(model, SyncedRecord)
+        or state.execution_options.get(UNLOGGED)
+    ):
+        return None
+    rows = state.parameters
+    rows = [rows] if isinstance(rows, dict) else list(rows or ())
+    if not rows:
+        return None
+    result = state.invoke_statement()
+    session = state.session
+    names = [n for n in columns(model) if n not in _NOT_FIELDS]
+    entries = [
+        _Entry(
+            SimpleNamespace(**row, sync_collection=model.sync_collection),  # type: ignore[arg-type]
+            row.get("version", 1),
+            row.get("deleted_at") is not None,
+            set(),
+            set(),
+            names,
+            model=model,
+        )
+        for row in rows
+    ]
+    _complete_keys(session, entries, set(), {})
+    _write(session, entries)
+    return result
+
+
 def _complete_keys(
     session: Session,
     entries: list[_Entry],
@@ -148,7 +191,7 @@ def _complete_keys(
     connection = session.connection()
     by_model: dict[type[SyncedRecord], list[_Entry]] = {}
     for entry in entries:
-        by_model.setdefault(type(entry.record), []).append(entry)
+        by_model.setdefault(entry.model or type(entry.record), []).append(entry)
     moved: list[tuple[type[SyncedRecord], _Entry]] = []
     for model, group in by_model.items():
         now = [e for e in group if id(e) not in gone]

@@ -57,6 +57,7 @@ BY_TABLE: dict[str, type[SyncedRecord]] = {m.__table__.name: m for m in MODELS} 
 HIDDEN_COLUMNS = frozenset({"password_hash"})
 
 
+@functools.cache  # asked for every field of every change-log row
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)

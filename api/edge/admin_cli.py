@@ -20,6 +20,7 @@ from api.accounts.service import Actor
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.errors import invalid
+from api.i18n import EN, ZH_CN, _, render, use_language
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -33,6 +34,11 @@ def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> i
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def language_of(args: argparse.Namespace) -> str:
+    """The language of a command's output: Chinese unless --lang en."""
+    return EN if getattr(args, "lang", "zh") == "en" else ZH_CN
 
 
 def cli_actor() -> Actor:
@@ -50,7 +56,7 @@ def cli_actor() -> Actor:
 def _source(path_text: str) -> Path:
     path = Path(path_text)
     if not path.is_file():
-        raise invalid("FILE", f"文件不存在：{path_text} (no such file)")
+        raise invalid("FILE", _("no such file: {path}", path=path_text))
     return path
 
 
@@ -66,11 +72,16 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         kind = KINDS.get(args.file)
         if kind is None:
             raise invalid(
-                "KIND", f"模板种类应为 {'、'.join(KINDS)} 之一 (template kind), 不是 {args.file!r}"
+                "KIND",
+                _(
+                    "the template kind is one of {kinds}, not '{value}'",
+                    kinds=list(KINDS),
+                    value=args.file,
+                ),
             )
         out = Path(args.output or f"{kind.name}-template.xlsx")
         write_template(kind, out)
-        print(f"模板已写入 {out} (template written)")
+        print(_("template written: {path}", path=str(out)))
         return 0
     source = _source(args.file)
     importer: Any
@@ -96,7 +107,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 print("  " + outcome.line(args.lang))
         if report.written and report.codes and args.codes_out:
             with open(args.codes_out, "w", encoding="utf-8-sig") as out:
-                out.write("姓名,手机号,一次性登录码\n")
+                out.write(_("name,phone,one-time sign-in code") + "\n")
                 out.writelines(f"{c.name},{c.phone},{c.code}\n" for c in report.codes)
         return 0 if report.ok else 1
 
@@ -122,7 +133,6 @@ def add_import(commands: Any) -> None:
     parser.add_argument("--details", action="store_true", help="one line per row with its grid")
     parser.add_argument("--codes-out", help="members: write the one-time codes to this CSV")
     parser.add_argument("--output", "-o", help="template: where to write the XLSX")
-    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     parser.add_argument("--progress", action="store_true", help="print rows read to stderr")
     parser.set_defaults(handler=cmd_import)
 
@@ -146,15 +156,16 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     down = args.direction == "down"
     if args.direction not in (None, "down"):
         raise invalid(
-            "ACTION", f"unknown action {args.direction!r}; use: gridlink migrate down REV"
+            "ACTION",
+            _("unknown action '{value}'; use: gridlink migrate down REV", value=args.direction),
         )
     target = args.revision if down else (args.to or "head")
     if down and not target:
-        raise invalid("REV", "give the revision to go down to, e.g. gridlink migrate down 0005")
+        raise invalid("REV", _("give the revision to go down to, e.g. gridlink migrate down 0005"))
     if not known_revision(target):
-        raise invalid("REV", f"no migration with revision {target!r}")
+        raise invalid("REV", _("no migration with revision '{value}'", value=target))
     if down and target == "head":
-        raise invalid("REV", "down goes to an older revision, not head")
+        raise invalid("REV", _("down goes to an older revision, not head"))
 
     async def work(engine: AsyncEngine) -> int:
         url = engine.url.render_as_string(hide_password=False)
@@ -171,11 +182,15 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             pending = pending_revisions(current)
             if pending:
                 print(
-                    f"迁移未完成：数据库在 {current or '空库'}，待执行 {', '.join(pending)}；"
-                    f"运行 gridlink migrate。 (pending migrations: {', '.join(pending)})"
+                    _(
+                        "pending migrations: the database is at {current}, {pending} to run; "
+                        "run gridlink migrate.",
+                        current=current or _("(empty)"),
+                        pending=pending,
+                    )
                 )
                 return 1
-            print(f"数据库已是最新版本 {current} (database at head)")
+            print(_("database at head: {current}", current=current))
             return 0
         if down:
             await downgrade(engine, target)
@@ -189,9 +204,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
                 added = await ensure_default_policies(session)
                 seeded = await seed_rule_versions(session, settings.risk_rules)
             if added:
-                print(f"deadline policies: {added} default rows written")
+                print(_("deadline policies: {added} default rows written", added=added))
             if seeded:
-                print(f"rule versions: version 1 of {', '.join(seeded)} recorded")
+                print(_("rule versions: version 1 of {rules} recorded", rules=seeded))
         return 0
 
     return _run(settings, work)
@@ -236,21 +251,29 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
             if action == "deactivate":
                 done, pushes = await deactivate_account(session, member.id, actor)
                 print(
-                    f"已停用 {who}：撤销令牌 {done.tokens_revoked} 个，移除推送订阅 {pushes} 个。"
+                    _(
+                        "{who} deactivated: {tokens} tokens revoked, {pushes} push "
+                        "subscriptions removed.",
+                        who=who,
+                        tokens=done.tokens_revoked,
+                        pushes=pushes,
+                    )
                 )
                 if done.open_tickets:
-                    print(
-                        f"需改派的未结工单 {len(done.open_tickets)} 件 (open tickets to reassign):"
-                    )
+                    print(_("{count} open tickets to reassign:", count=len(done.open_tickets)))
                     for ticket in done.open_tickets:
-                        print(f"  {ticket.number} {ticket.status.value} {ticket.title}")
+                        print(f"  {ticket.number} {render(ticket.status)} {ticket.title}")
                 else:
-                    print("没有需改派的未结工单 (no open tickets).")
+                    print(_("no open tickets to reassign."))
             elif action == "reactivate":
                 await service.reactivate(session, member.id, actor)
                 print(
-                    f"已恢复 {who}；请为其发放一次性登录码"
-                    f"（gridlink account code {member.phone}）。"
+                    _(
+                        "{who} reactivated; issue a one-time sign-in code "
+                        "(gridlink account code {phone}).",
+                        who=who,
+                        phone=member.phone,
+                    )
                 )
             elif action == "code":
                 purpose = (
@@ -258,45 +281,64 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 issued = await service.issue_code(session, member, purpose, actor)
                 print(
-                    f"{who} 的一次性登录码：{issued.code}"
-                    f"（{_when(issued.expires_at)} 前有效，只显示这一次）"
+                    _(
+                        "one-time sign-in code of {who}: {code} (valid until {until}, shown "
+                        "only this once)",
+                        who=who,
+                        code=issued.code,
+                        until=issued.expires_at,
+                    )
                 )
             elif action == "tokens":
                 for token in await service.member_tokens(session, member.id):
-                    state = "已撤销" if token.revoked_at else "有效"
+                    state = _("revoked") if token.revoked_at else _("valid")
                     print(
                         f"{token.id}  {token.kind.value:<7} {token.name or '—':<20} {state}  "
-                        f"创建 {_when(token.created_at)}  到期 {_when(token.expires_at)}  "
-                        f"最近使用 {_when(token.last_used_at)}"
+                        + _(
+                            "created {created}  expires {expires}  last used {used}",
+                            created=_when(token.created_at),
+                            expires=_when(token.expires_at),
+                            used=_when(token.last_used_at),
+                        )
                     )
             elif action == "revoke-token":
                 token_id = _uuid(args.values[0] if args.values else None, "TOKEN_ID")
                 await service.revoke_member_token(session, member.id, token_id, actor)
-                print(f"已撤销令牌 {token_id} (revoked)")
+                print(_("token {id} revoked", id=str(token_id)))
             elif action == "devices":
                 for device in await member_devices(session, member.id):
                     print(
                         f"{device.id}  {device.kind:<17} {device.label}  "
-                        f"首次 {_when(device.first_seen_at)}  最近 {_when(device.last_seen_at)}"
+                        + _(
+                            "first seen {first}  last seen {last}",
+                            first=_when(device.first_seen_at),
+                            last=_when(device.last_seen_at),
+                        )
                     )
             elif action == "revoke-device":
                 if not args.values:
-                    raise invalid("DEVICE_ID", "give the device id shown by: account devices PHONE")
+                    raise invalid(
+                        "DEVICE_ID", _("give the device id shown by: account devices PHONE")
+                    )
                 await revoke_device(session, member.id, args.values[0], actor)
-                print(f"已移除设备 {args.values[0]} (device removed)")
+                print(_("device {id} removed", id=args.values[0]))
             elif action == "set-roles":
                 await service.change_access(session, member.id, actor, roles=args.values)
-                print(f"{who} 的角色：{'、'.join(member.roles)}")
+                print(_("roles of {who}: {roles}", who=who, roles=member.roles))
             elif action == "set-grids":
                 from api.edge.cli import _grid_ids
 
                 grid_ids = await _grid_ids(session, args.values)
                 await service.change_access(session, member.id, actor, grid_ids=grid_ids)
-                print(f"{who} 服务网格：{'、'.join(args.values) or '（无）'}")
+                print(_("grids {who} serves: {grids}", who=who, grids=args.values or _("(none)")))
             else:  # log
                 for event in await service.account_events(session, member.id):
                     by = str(event.actor_id) if event.actor_id else event.actor_label
-                    print(f"{_when(event.at)}  {event.action.value:<15} by {by}  {event.detail}")
+                    print(
+                        f"{_when(event.at)}  {event.action.value:<15} "
+                        + _("by {who}", who=by)
+                        + f"  {event.detail}"
+                    )
         return 0
 
     return _run(settings, work)
@@ -306,7 +348,7 @@ def _uuid(text: str | None, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(text or "")
     except ValueError:
-        raise invalid(field, f"not an id: {text!r}") from None
+        raise invalid(field, _("not an id: '{value}'", value=text or "")) from None
 
 
 ACCOUNT_ACTIONS = (
@@ -346,14 +388,25 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
             if args.command == "backup":
                 manifest = await backup(settings, engine, archive)
                 print(
-                    f"备份完成 (backup written): {archive}  数据库 {manifest.database} "
-                    f"版本 {manifest.revision}  附件文件 {manifest.media_files} 个"
+                    _(
+                        "backup written: {path}  database {database} at {revision}, "
+                        "{media} media files",
+                        path=str(archive),
+                        database=manifest.database,
+                        revision=manifest.revision,
+                        media=manifest.media_files,
+                    )
                 )
             else:
                 manifest = await restore(settings, engine, archive)
                 print(
-                    f"恢复完成 (restored): {archive} → 数据库版本 {manifest['revision']}，"
-                    f"附件文件 {manifest['media_files']} 个；请运行 gridlink migrate 升级到最新。"
+                    _(
+                        "restored: {path} → database at {revision}, {media} media files; run "
+                        "gridlink migrate to reach the newest schema.",
+                        path=str(archive),
+                        revision=manifest["revision"],
+                        media=manifest["media_files"],
+                    )
                 )
         except BackupError as error:
             print(f"gridlink {args.command}: error: {error}", file=sys.stderr)
@@ -391,7 +444,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         findings = await run_doctor(settings, engine)
         for finding in findings:
-            for line in finding.lines(args.lang):
+            for line in finding.lines(language_of(args)):
                 print(line)
         worst = {f.status for f in findings}
         if Status.FAIL in worst:
@@ -407,9 +460,16 @@ def add_doctor(commands: Any) -> None:
         help="check this deployment's health; each line says what to do",
         description="Exit status 1 when a check fails (2 with --strict when one warns).",
     )
-    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     parser.add_argument("--strict", action="store_true", help="exit 2 on warnings too")
     parser.set_defaults(handler=cmd_doctor)
+
+
+def _in_language(handler: Handler) -> Handler:
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        with use_language(language_of(args)):
+            return handler(settings, args)
+
+    return run
 
 
 def register(commands: Any) -> None:
@@ -418,3 +478,10 @@ def register(commands: Any) -> None:
     add_migrate(commands)
     add_import(commands)
     add_account(commands)
+    # Every admin command speaks Chinese unless told --lang en: its output and its refusals.
+    for name in ("doctor", "backup", "restore", "migrate", "import", "account"):
+        parser = commands.choices[name]
+        parser.add_argument(
+            "--lang", choices=["zh", "en"], default="zh", help="output language (default zh)"
+        )
+        parser.set_defaults(handler=_in_language(parser.get_default("handler")))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.grids.models import Grid, GridKind
+from api.grids.service import town_of
 
 INDEPENDENT_THRESHOLD = 200
 
@@ -23,6 +24,47 @@ class Placement:
     grid: Grid
     reason: str
     created: bool
+
+
+def independent_code(credit_code: str) -> str:
+    # Keyed by credit code: an enterprise that drops under 200 and comes back gets its old
+    # grid (and its history) back instead of a new one.
+    return f"IND-{credit_code}"
+
+
+def independent_name(name: str) -> str:
+    return f"{name} independent grid"
+
+
+def joint_code(parent_code: str, siblings: int) -> str:
+    """The code of a parent's next joint grid, after ``siblings`` joint grids it has."""
+    return f"{parent_code}-J{siblings + 1:02d}"
+
+
+def joint_name(parent_name: str, industry: str) -> str:
+    return f"{parent_name} {industry} joint grid"
+
+
+def placement_reason(
+    *, name: str, headcount: int, industry: str, town_name: str, park_name: str | None
+) -> str:
+    """The sentence that explains where the rule puts an enterprise."""
+    if headcount >= INDEPENDENT_THRESHOLD:
+        under = f" under the big grid of {park_name}" if park_name else f" in {town_name}"
+        return (
+            f"{name} has {headcount} staff, {INDEPENDENT_THRESHOLD} or more, "
+            f"so it has its own independent grid{under}."
+        )
+    if park_name:
+        return (
+            f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, and is in the "
+            f"industrial park {park_name}, so it joins the park's {industry} joint grid "
+            f"under the park's big grid."
+        )
+    return (
+        f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, so it joins "
+        f"the joint grid of {town_name} for the {industry} industry."
+    )
 
 
 async def place_enterprise(
@@ -37,50 +79,38 @@ async def place_enterprise(
 ) -> Placement:
     """The grid an enterprise belongs in, made if missing, with a sentence explaining why."""
     parent = park or town
-    where = f"{park.name} in {town.name}" if park else town.name
+    reason = placement_reason(
+        name=name,
+        headcount=headcount,
+        industry=industry,
+        town_name=town.name,
+        park_name=park.name if park else None,
+    )
     if headcount >= INDEPENDENT_THRESHOLD:
         grid, created = await _independent_grid(session, name, credit_code, parent)
-        under = f" under the big grid of {park.name}" if park else f" in {town.name}"
-        reason = (
-            f"{name} has {headcount} staff, {INDEPENDENT_THRESHOLD} or more, "
-            f"so it has its own independent grid{under}."
-        )
-        return Placement(grid, reason, created)
-    grid, created = await _joint_grid(session, industry, parent)
-    if park:
-        reason = (
-            f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, and is in the "
-            f"industrial park {park.name}, so it joins the park's {industry} joint grid "
-            f"under the park's big grid."
-        )
     else:
-        reason = (
-            f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, so it joins "
-            f"the joint grid of {where} for the {industry} industry."
-        )
+        grid, created = await _joint_grid(session, industry, parent)
     return Placement(grid, reason, created)
 
 
 async def _independent_grid(
     session: AsyncSession, name: str, credit_code: str, parent: Grid
 ) -> tuple[Grid, bool]:
-    # Keyed by credit code: an enterprise that drops under 200 and comes back gets its old
-    # grid (and its history) back instead of a new one.
-    code = f"IND-{credit_code}"
+    code = independent_code(credit_code)
     grid = await session.scalar(select(Grid).where(Grid.code == code))
     if grid is not None:
         grid.deleted_at = None
         grid.parent_id = parent.id
-        grid.town_id = parent.id if parent.kind == GridKind.TOWN else parent.town_id
-        grid.name = f"{name} independent grid"
+        grid.town_id = town_of(parent)
+        grid.name = independent_name(name)
         return grid, False
     grid = Grid(
         id=uuid.uuid4(),
         code=code,
-        name=f"{name} independent grid",
+        name=independent_name(name),
         kind=GridKind.INDEPENDENT,
         parent_id=parent.id,
-        town_id=parent.id if parent.kind == GridKind.TOWN else parent.town_id,
+        town_id=town_of(parent),
     )
     session.add(grid)
     await session.flush()
@@ -103,11 +133,11 @@ async def _joint_grid(session: AsyncSession, industry: str, parent: Grid) -> tup
     )
     grid = Grid(
         id=uuid.uuid4(),
-        code=f"{parent.code}-J{(siblings or 0) + 1:02d}",
-        name=f"{parent.name} {industry} joint grid",
+        code=joint_code(parent.code, siblings or 0),
+        name=joint_name(parent.name, industry),
         kind=GridKind.JOINT,
         parent_id=parent.id,
-        town_id=parent.id if parent.kind == GridKind.TOWN else parent.town_id,
+        town_id=town_of(parent),
         industry=industry,
     )
     session.add(grid)

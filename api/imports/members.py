@@ -16,7 +16,7 @@ from api.errors import DomainError
 from api.grids.models import Grid
 from api.imports.columns import MEMBERS, split_list
 from api.imports.report import ImportReport, IssuedCode, RowOutcome
-from api.imports.run import Cells
+from api.imports.run import Cells, RowByRow
 from api.imports.sheets import Header
 from api.members.models import Member, Role
 from api.members.service import create_member
@@ -52,7 +52,7 @@ ROLE_ZH = {
 MayManage = Callable[[list[str], list[uuid.UUID]], bool]
 
 
-class MemberImporter:
+class MemberImporter(RowByRow):
     kind = MEMBERS
 
     def __init__(self, *, actor: Actor, may_manage: MayManage | None = None) -> None:
