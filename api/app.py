@@ -28,11 +28,13 @@ from api.i18n.http import RequestLanguage
 from api.ops.app import ops_middleware, ops_routes, ops_stopped
 from api.security_headers import security_middleware
 from api.worker import InProcessWorker, registered_jobs
+from sync import session_hooks
 from sync.broadcast import close_listeners
 
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    session_hooks.install()
     engine = engine or create_engine(settings)
     sessions = session_factory(engine)
     graphql = GridlinkGraphQL(

@@ -47,7 +47,6 @@ def _sync_prune_job(settings: Settings) -> Job:
 
 def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
-    import sync.broadcast  # noqa: F401 - the jobs' notifications reach live subscribers
     from api.tickets.deadline_checks import check_deadlines
     from api.warnings.service import refresh_risk_levels
 
@@ -90,6 +89,14 @@ def _push_delivery_job(settings: Settings) -> Job | None:
     return Job(name="push-delivery", interval_seconds=2.0, run=deliverer)
 
 
+def _install_session_hooks() -> None:
+    """The jobs write (deadline warnings, risk levels, deliveries): their changes are versioned,
+    logged for phones and reach live subscribers only with the hooks on."""
+    from sync import session_hooks
+
+    session_hooks.install()
+
+
 async def run_once(
     sessions: async_sessionmaker[AsyncSession],
     jobs: Sequence[Job],
@@ -97,6 +104,7 @@ async def run_once(
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Run each job once (tests and `gridlink worker --once`)."""
+    _install_session_hooks()
     done: dict[str, int] = {}
     for job in jobs:
         done[job.name] = await job.run(sessions, now or utcnow())
@@ -111,6 +119,7 @@ async def run_forever(
 ) -> None:
     """Run every job on its own interval until `stop` is set. A failing job is logged and
     retried at its next turn; it never stops the others."""
+    _install_session_hooks()
     stop = stop or asyncio.Event()
 
     async def loop(job: Job) -> None:

@@ -31,6 +31,7 @@ from api.migrate import downgrade, upgrade
 from api.records import utcnow
 from api.reports.exports import EXPORTS, Format, export_chunks, stream_rows
 from api.tickets.models import Severity, Ticket, TicketSource, TicketStatus
+from sync import session_hooks
 
 EVERYTHING = Scope(member_id=None, roles=frozenset({Role.ADMIN}), everything=True)
 MIB = 1024 * 1024
@@ -107,6 +108,7 @@ async def _loaded_first(engine) -> int:  # noqa: ANN001
 
 
 async def main(sizes: list[int], fmt: Format) -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     url = os.environ.get("GRIDLINK_DATABASE_URL")
     if not url:
         raise SystemExit("set GRIDLINK_DATABASE_URL to a scratch database")

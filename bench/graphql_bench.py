@@ -57,6 +57,7 @@ from api.enterprises.models import Enterprise  # noqa: E402
 from api.members.models import Member, MemberGrid  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
 from api.tickets.models import Severity, Ticket, TicketSource, TicketStatus  # noqa: E402
+from sync import session_hooks  # noqa: E402
 
 LIAISON_PHONE = "13800000003"
 QUERY = """query MyOpenTickets {
@@ -296,6 +297,7 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
 
 
 def main() -> int:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)

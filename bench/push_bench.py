@@ -52,7 +52,7 @@ from api.notifications.service import notify
 from api.records import utcnow
 from api.tickets.models import TicketSource
 from api.tickets.service import report_ticket
-from sync import push_models
+from sync import push_models, session_hooks
 from sync.delivery import DeliveryPolicy
 from sync.push_endpoints import EndpointPolicy, guarded_session
 from sync.push_models import DeliveryStatus, PushDelivery
@@ -192,8 +192,10 @@ from api.db import create_engine, session_factory
 from api.records import utcnow
 from sync.delivery import PushDeliverer
 from sync.push_endpoints import EndpointPolicy
+from sync import session_hooks
 
 async def main() -> None:
+    session_hooks.install()
     url, key, subject = sys.argv[1:4]
     engine = create_engine(Settings(database_url=url))
     deliverer = PushDeliverer(
@@ -292,11 +294,11 @@ def throughput(backend: str, tmp: Path, notifications: int) -> list[Row]:
 
 @contextmanager
 def without_fan_out():
-    event.remove(Session, "after_flush", push_models._fan_out_new_notifications)
+    event.remove(Session, "after_flush", push_models.fan_out_new_notifications)
     try:
         yield
     finally:
-        event.listen(Session, "after_flush", push_models._fan_out_new_notifications)
+        event.listen(Session, "after_flush", push_models.fan_out_new_notifications)
 
 
 @contextmanager
@@ -402,6 +404,7 @@ def print_table(rows: list[Row]) -> None:
 
 
 def main() -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notifications", type=int, default=300, help="x2 devices")
     parser.add_argument("--assignments", type=int, default=40, help="per variant per round")

@@ -36,6 +36,7 @@ from api.tickets.deadline_models import DeadlineAlert
 from api.tickets.deadlines import PolicyBook, start_clocks
 from api.tickets.models import OPEN_STATUSES, Severity, Ticket, TicketSource, TicketStatus
 from api.warnings.service import refresh_risk_levels
+from sync import session_hooks
 
 RUNS = 5
 
@@ -74,6 +75,7 @@ async def _add_tickets(sessions, count: int, now: datetime) -> None:  # noqa: AN
 
 
 async def main(sizes: list[int]) -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     url = os.environ.get("GRIDLINK_DATABASE_URL")
     if not url:
         raise SystemExit("set GRIDLINK_DATABASE_URL to a scratch database")

@@ -17,12 +17,13 @@ from api.auth import tokens
 from api.auth.models import TokenKind
 from api.errors import DomainError, forbidden
 from api.members.models import Member as MemberRow
+from api.members.service import may_manage_people
 from schema.auth import LoginPayload
 from schema.context import Info
 from schema.enums import Role
 from schema.errors import UserError, query_error
 from schema.ids import parse_id
-from schema.members import MemberType, _may_manage_people
+from schema.members import MemberType
 from schema.mutations import reload, run_mutation
 from sync.devices import deactivate_account, member_devices, revoke_device
 
@@ -48,7 +49,7 @@ async def _managed_member(session: Any, info: Info, raw_id: strawberry.ID) -> Me
     if member is None:
         raise DomainError("NOT_FOUND", "the member was not found", "memberId")
     grids = list(await service.served_grids(session, member.id))
-    if not _may_manage_people(info.context.scope, list(member.roles), grids):
+    if not may_manage_people(info.context.scope, list(member.roles), grids):
         raise forbidden("you may not run this account", "memberId")
     return member
 
@@ -273,7 +274,7 @@ class AccountMutation:
                 if grid_ids is not None
                 else None
             )
-            if not _may_manage_people(
+            if not may_manage_people(
                 info.context.scope, new_roles or list(member.roles), grids or []
             ):
                 raise forbidden("you may not give these roles or grids", "roles")

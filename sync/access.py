@@ -3,15 +3,16 @@ grids, stations or account changed. Announced on the broadcast channel when the 
 commits (PostgreSQL NOTIFY: every process), so that whatever holds on to a token — an open
 WebSocket (api/socket_auth.py), a cache of signed-in tokens — checks it again at once.
 
-Noted by a session hook, so every write path (GraphQL, CLI, admin tools) announces without
-knowing about it; ``announce_access_change`` is the one function that does it."""
+Noted by a session hook (sync/session_hooks.py), so every write path (GraphQL, CLI, admin
+tools) announces without knowing about it; ``announce_access_change`` is the one function
+that does it."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from api.auth.models import AuthToken
@@ -51,8 +52,7 @@ def _changed(obj: Any, names: tuple[str, ...]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_access_changes(session: Session, _context: Any) -> None:
+def note_access_changes(session: Session, _context: Any) -> None:
     members: set[uuid.UUID] = set()
     for obj in session.dirty:
         if isinstance(obj, AuthToken) and _changed(obj, _TOKEN_ACCESS):

@@ -2,7 +2,8 @@
 same transaction, written by a session hook — so every write path (GraphQL, sync push, CLI,
 worker) is logged without the domain knowing about sync.
 
-Registered when the `sync` package is imported (api/app.py via the schema, api/cli.py)."""
+Installed with the other session hooks by sync/session_hooks.py (the app factory, the CLI and
+the worker call its install() at start)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from api.auth import visibility
@@ -69,16 +70,14 @@ def _txid(session: Session) -> int:
     return session.info[_TXID]
 
 
-@event.listens_for(Session, "after_begin")
-def _new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
+def new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
     # A savepoint is part of the same database transaction (same txid): a push of 500
     # mutations in 500 savepoints asks once, not 500 times.
     if not transaction.nested:
         session.info.pop(_TXID, None)
 
 
-@event.listens_for(Session, "before_flush")
-def _grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
+def grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
     """A member's scope keys include the grids it serves (member_grid): a change there is a
     change of the member, so it gets a new version and a log row like any other."""
     touched = {
@@ -107,8 +106,7 @@ def _grids_served_change_the_member(session: Session, _context: Any, _instances:
             session.info.setdefault("sync_grids_changed", set()).add(member_id)
 
 
-@event.listens_for(Session, "after_flush")
-def _log_changes(session: Session, _context: Any) -> None:
+def log_changes(session: Session, _context: Any) -> None:
     entries: list[_Entry] = []
     grids_changed: set[uuid.UUID] = session.info.pop("sync_grids_changed", set())
     grids_before: dict[uuid.UUID, list[uuid.UUID]] = session.info.pop("sync_grids_before", {})

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.passwords import hash_password
+from api.auth.scope import Scope
 from api.enterprises.codes import normalize_phone
 from api.enterprises.models import Enterprise
-from api.errors import invalid, not_found
+from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.members.models import Member, MemberGrid, MemberStation, Role
 from api.stations.models import Station
@@ -80,6 +81,45 @@ async def _replace_links(
     )
 
 
+# Roles only county staff may give or take.
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWN_STAFF})
+
+
+def may_manage_people(scope: Scope, roles: list[str] | None, grid_ids: list[uuid.UUID]) -> bool:
+    """County staff manage anyone (admins only by admins); town staff the liaisons, chairs and
+    members of their town. The one rule for GraphQL, account admin and imports."""
+    if scope.manages_county:
+        return Role.ADMIN not in (roles or []) or scope.is_admin
+    if roles is not None and STAFF_ROLES & set(roles):
+        return False
+    return scope.has_role(Role.TOWN_STAFF) and all(scope.manages_grid(g) for g in grid_ids)
+
+
+async def _may_change(
+    session: AsyncSession,
+    scope: Scope,
+    member_id: uuid.UUID,
+    roles: Iterable[str] | None,
+    grid_ids: Iterable[uuid.UUID] | None,
+) -> None:
+    """The caller may change this member: it sees it (else NOT_FOUND) and manages its roles
+    and every grid it serves or is to serve (else FORBIDDEN)."""
+    current = await session.scalar(
+        select(Member).where(
+            Member.id == member_id, Member.deleted_at.is_(None), scope.visible(Member)
+        )
+    )
+    if current is None:
+        raise not_found("id", "the member")
+    role_list = parse_roles(roles) if roles is not None else None
+    served = await session.scalars(
+        select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id)
+    )
+    touched = list(served) + list(grid_ids or [])
+    if not may_manage_people(scope, role_list or current.roles, touched):
+        raise forbidden("you may not change this member")
+
+
 async def create_member(
     session: AsyncSession,
     *,
@@ -91,7 +131,14 @@ async def create_member(
     station_ids: Iterable[uuid.UUID] = (),
     password: str | None = None,
     member_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> Member:
+    """A new member. ``scope``: the caller's, whose permission is checked here; None only on an
+    operator's path (CLI, import, demo) whose own door checked it."""
+    if scope is not None:
+        grid_ids = list(grid_ids)
+        if not may_manage_people(scope, parse_roles(roles), grid_ids):
+            raise forbidden("you may not register this member", "roles")
     if not name.strip():
         raise invalid("name", "a member needs a name")
     normalized = normalize_phone(phone)
@@ -130,7 +177,12 @@ async def update_member(
     station_ids: Iterable[uuid.UUID] | None = None,
     password: str | None = None,
     is_active: bool | None = None,
+    scope: Scope | None = None,
 ) -> Member:
+    """``scope`` as for create_member."""
+    if scope is not None:
+        grid_ids = list(grid_ids) if grid_ids is not None else None
+        await _may_change(session, scope, member_id, roles, grid_ids)
     member = await session.get(Member, member_id)
     if member is None or member.deleted:
         raise not_found("id", "the member")
