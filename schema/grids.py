@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.errors import DomainError, forbidden
+from api.errors import DomainError
 from api.grids.models import Grid
 from api.grids.models import GridKind as GridKindValue
 from api.grids.service import create_grid, descendants
@@ -239,18 +239,13 @@ class GridMutation:
     @strawberry.mutation(description="Add a grid to the tree (county or town staff).")
     async def create_grid(self, info: Info, input: CreateGridInput) -> CreateGridPayload:
         async def work(session: Any) -> uuid.UUID:
-            parent_id = parse_optional_id(input.parent_id, "parentId", ["Grid"])
-            scope = info.context.scope
-            kind = GridKindValue(input.kind.value)
-            top_level = kind in (GridKindValue.COUNTY, GridKindValue.TOWN)
-            if not (scope.manages_county or (not top_level and scope.manages_grid(parent_id))):
-                raise forbidden("only county staff, or town staff within their town, add grids")
             grid = await create_grid(
                 session,
+                scope=info.context.scope,
                 code=input.code,
                 name=input.name,
-                kind=kind,
-                parent_id=parent_id,
+                kind=GridKindValue(input.kind.value),
+                parent_id=parse_optional_id(input.parent_id, "parentId", ["Grid"]),
                 industry=input.industry,
             )
             return grid.id

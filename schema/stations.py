@@ -24,6 +24,7 @@ from api.stations.models import (
     StationActivity,
 )
 from api.stations.models import EvaluatorKind as EvaluatorKindValue
+from api.times import with_offset
 from schema.context import Info
 from schema.enums import ActivityKind, ActivityStatus, CoachingStatus, EvaluatorKind, RoomKind
 from schema.errors import UserError, query_error
@@ -255,9 +256,10 @@ ACTIVITY_KEYS = {
 
 
 def _aware(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None:
-        raise query_error(DomainError("INVALID", "give the time with its UTC offset", field))
-    return value
+    try:
+        return with_offset(value, field)
+    except DomainError as error:
+        raise query_error(error) from error
 
 
 @strawberry.type

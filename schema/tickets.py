@@ -21,6 +21,7 @@ from api.tickets.models import Ticket, TicketComment, TicketEvent
 from api.tickets.models import TicketSource as TicketSourceValue
 from api.tickets.models import TicketStatus as TicketStatusValue
 from api.tickets.queries import open_condition, overdue_column, overdue_condition
+from api.times import with_offset
 from schema.context import Context, Info
 from schema.enums import Severity, TicketSource, TicketStatus, Tier
 from schema.errors import UserError, query_error
@@ -267,8 +268,10 @@ async def ticket_conditions(info: Info, f: TicketFilter | None) -> list[sa.Colum
         late = overdue_condition(context.now)
         where.append(late if f.overdue else sa.not_(late))
     if f.updated_since is not None:
-        if f.updated_since.tzinfo is None:
-            raise query_error(invalid_time("updatedSince"))
+        try:
+            with_offset(f.updated_since, "updatedSince")
+        except DomainError as error:
+            raise query_error(error) from error
         where.append(_c.updated_at >= f.updated_since)
     if f.search and f.search.strip():
         term = f.search.strip()
@@ -284,10 +287,6 @@ async def ticket_conditions(info: Info, f: TicketFilter | None) -> list[sa.Colum
             )
         )
     return where
-
-
-def invalid_time(field: str) -> DomainError:
-    return DomainError("INVALID", "give the time with its UTC offset", field)
 
 
 @strawberry.type
@@ -457,8 +456,6 @@ class TicketMutation:
     @strawberry.mutation(description="Report a ticket in your scope.")
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> TicketPayload:
         async def work(session: Any, context: Context) -> Ticket:
-            if input.reported_at is not None and input.reported_at.tzinfo is None:
-                raise invalid_time("reportedAt")
             return await lifecycle.create_ticket(
                 session,
                 scope=context.scope,

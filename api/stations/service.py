@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import BEIJING
 from api.members.models import Member, Role
 from api.records import utcnow
 from api.stations.criteria import CRITERIA, SCALE_MAX, SCALE_MIN
@@ -33,9 +34,9 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.times import parse_time
 
 # Station times are local: the quarterly lesson is set at 09:00 Beijing time.
-BEIJING = timezone(timedelta(hours=8))
 MAX_ACTIVITY_LENGTH = timedelta(days=7)
 MAX_TITLE = 200
 MAX_TEXT = 5_000
@@ -92,19 +93,6 @@ async def _activity(
 
 
 # --- checks shared by create and update ---------------------------------------------------
-
-
-def _aware(field: str, value: Any) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise invalid(field, f"{field} is not a date and time") from None
-    if not isinstance(value, datetime):
-        raise invalid(field, f"{field} is not a date and time")
-    if value.tzinfo is None:
-        raise invalid(field, "give the time with its UTC offset")
-    return value
 
 
 def _title(value: Any) -> str:
@@ -217,8 +205,8 @@ async def _add_activity(
     outcome: str | None = None,
     coaching_request_id: uuid.UUID | None = None,
 ) -> StationActivity:
-    starts = _aware("startsAt", starts_at)
-    ends = _aware("endsAt", ends_at) if ends_at is not None else None
+    starts = parse_time(starts_at, "startsAt")
+    ends = parse_time(ends_at, "endsAt") if ends_at is not None else None
     _check_times(starts, ends)
     if activity_id is not None and await session.get(StationActivity, activity_id) is not None:
         raise DomainError("DUPLICATE_ID", "an activity with this id already exists", "id")
@@ -265,10 +253,10 @@ async def update_activity(
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise invalid(unknown[0], f"{unknown[0]} cannot be changed this way")
-    starts = _aware("startsAt", changes["startsAt"]) if "startsAt" in changes else None
+    starts = parse_time(changes["startsAt"], "startsAt") if "startsAt" in changes else None
     ends = activity.ends_at
     if "endsAt" in changes:
-        ends = _aware("endsAt", changes["endsAt"]) if changes["endsAt"] is not None else None
+        ends = parse_time(changes["endsAt"], "endsAt") if changes["endsAt"] is not None else None
     if activity.status == ActivityStatus.HELD and (starts or "endsAt" in changes):
         raise invalid("startsAt", "a held activity keeps its time")
     _check_times(starts or activity.starts_at, ends)
@@ -365,7 +353,7 @@ async def record_attendance(
         raise invalid("attendeeName", "give the attendee's name")
     if len(name) > 100:
         raise invalid("attendeeName", "a name has at most 100 characters")
-    when = _aware("signedInAt", signed_in_at) if signed_in_at is not None else now
+    when = parse_time(signed_in_at, "signedInAt") if signed_in_at is not None else now
     if activity.capacity is not None and not activity.allow_overbooking:
         taken = await _signed_in(session, activity.id)
         if taken >= activity.capacity:
@@ -682,7 +670,7 @@ async def request_coaching(
         requested_by_id=scope.member_id,
         topic=topic.strip(),
         description=_text("description", description),
-        requested_at=_aware("requestedAt", requested_at) if requested_at else now,
+        requested_at=parse_time(requested_at, "requestedAt") if requested_at else now,
     )
     session.add(request)
     await session.flush()
@@ -717,7 +705,7 @@ async def record_coaching_visit(
         )
     if request.status == CoachingStatus.CANCELLED:
         raise DomainError("ILLEGAL_TRANSITION", "this request was cancelled", "requestId")
-    visited = _aware("visitedAt", visited_at)
+    visited = parse_time(visited_at, "visitedAt")
     if visited > now:
         raise invalid("visitedAt", "record a visit once it has been made")
     if visited < request.requested_at:
