@@ -20,7 +20,7 @@ from schema.enums import GridKind
 from schema.errors import UserError, query_error
 from schema.ids import parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
-from schema.mutations import reload, run_mutation
+from schema.mutations import mutate
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, plan, register, select_for, view_of
@@ -250,9 +250,4 @@ class GridMutation:
             )
             return grid.id
 
-        grid_id, errors = await run_mutation(info, work)
-        return CreateGridPayload(
-            grid=await reload(info, "Grid", grid_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await mutate(info, CreateGridPayload, work, input.client_mutation_id, grid="Grid")

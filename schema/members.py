@@ -20,7 +20,7 @@ from schema.enums import Role
 from schema.errors import UserError, query_error
 from schema.ids import parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
-from schema.mutations import reload, run_mutation
+from schema.mutations import mutate
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import IN_SCOPE, ToOne, View, bind, register
@@ -247,12 +247,7 @@ class MemberMutation:
             )
             return member.id
 
-        member_id, errors = await run_mutation(info, work)
-        return MemberPayload(
-            member=await reload(info, "Member", member_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await mutate(info, MemberPayload, work, input.client_mutation_id, member="Member")
 
     @strawberry.mutation(description="Change a member (county staff; town staff in their town).")
     async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
@@ -274,9 +269,4 @@ class MemberMutation:
             )
             return member.id
 
-        member_id, errors = await run_mutation(info, work)
-        return MemberPayload(
-            member=await reload(info, "Member", member_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await mutate(info, MemberPayload, work, input.client_mutation_id, member="Member")

@@ -479,3 +479,74 @@ async def test_a_ticket_moved_to_another_grid_gets_fresh_clocks(session_factory,
     )
     assert moved.first_response_due_at is not None
     assert moved.first_response_due_at > later > old_due
+
+
+# --- one rule per input and per permission (issue 15: where two copies disagreed) ----------
+
+
+async def test_only_union_staff_or_the_filer_delete_a_ticket(session_factory, world) -> None:
+    # docs/sync-protocol.md (tickets DELETE): union staff whose area holds it, or whoever filed
+    # it while REPORTED. The worker it was filed for (reporterId) withdraws it instead; the old
+    # sync copy let it delete too.
+    filed_for = await _do(
+        session_factory,
+        lifecycle.create_ticket,
+        scope=world.town_staff,
+        title="Filed for the worker",
+        source=TicketSource.WORKER_REQUEST,
+        grid_id=world.grid.id,
+        reporter_id=world.reporter.member_id,
+    )
+
+    async def delete(scope: Scope, ticket_id) -> Ticket:
+        async def work(session, **_kw):
+            ticket = await lifecycle.get_visible_ticket(session, scope, ticket_id)
+            return await lifecycle.delete_ticket(session, scope=scope, ticket=ticket, now=utcnow())
+
+        return await _do(session_factory, work)
+
+    with pytest.raises(DomainError) as refused:
+        await delete(world.reporter, filed_for.id)
+    assert refused.value.code == "FORBIDDEN"
+    own = await _do(
+        session_factory,
+        lifecycle.create_ticket,
+        scope=world.liaison,
+        title="My own report",
+        source=TicketSource.RISK_HAZARD,
+        grid_id=world.grid.id,
+    )
+    assert (await delete(world.liaison, own.id)).deleted_at is not None
+    assert (await delete(world.town_staff, filed_for.id)).deleted_at is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("category", "X" * 65), ("reporterPhone", "1" * 21), ("reporterName", "N" * 101)],
+)
+async def test_create_and_edit_share_each_fields_limit(
+    session_factory, world, field: str, value: str
+) -> None:
+    # Create checked no category or reporter limit (SQLite stored it, PostgreSQL failed); edit
+    # checked the category and cut reporter details at 100. One validator now, INVALID both ways.
+    arg = {"category": "category", "reporterPhone": "reporter_phone"}.get(field, "reporter_name")
+    with pytest.raises(DomainError) as created:
+        await _do(
+            session_factory,
+            lifecycle.create_ticket,
+            scope=world.liaison,
+            title="Too long",
+            source=TicketSource.RISK_HAZARD,
+            grid_id=world.grid.id,
+            **{arg: value},
+        )
+    assert (created.value.code, created.value.field) == ("INVALID", field)
+    with pytest.raises(DomainError) as edited:
+        await _do(
+            session_factory,
+            lifecycle.update_ticket,
+            scope=world.town_staff,
+            ticket_id=world.ticket_id,
+            changes={field: value},
+        )
+    assert (edited.value.code, edited.value.field) == ("INVALID", field)
