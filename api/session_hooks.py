@@ -68,13 +68,6 @@ def install(hooks: Iterable[Hook]) -> None:
     _installed.extend(wanted)
 
 
-def uninstall() -> None:
-    """Remove the installed hooks (benches that time a write without one of them)."""
-    for hook in _installed:
-        event.remove(Session, hook.event, hook.listener)
-    _installed.clear()
-
-
 def installed() -> bool:
     return bool(_installed)
 

@@ -488,15 +488,18 @@ async def test_only_union_staff_or_the_filer_delete_a_ticket(session_factory, wo
     # docs/sync-protocol.md (tickets DELETE): union staff whose area holds it, or whoever filed
     # it while REPORTED. The worker it was filed for (reporterId) withdraws it instead; the old
     # sync copy let it delete too.
-    filed_for = await _do(
-        session_factory,
-        lifecycle.create_ticket,
-        scope=world.town_staff,
-        title="Filed for the worker",
-        source=TicketSource.WORKER_REQUEST,
-        grid_id=world.grid.id,
-        reporter_id=world.reporter.member_id,
-    )
+    async def report(scope: Scope, **extra) -> Ticket:
+        return await _do(
+            session_factory,
+            lifecycle.create_ticket,
+            scope=scope,
+            title="Reported",
+            source=TicketSource.WORKER_REQUEST,
+            grid_id=world.grid.id,
+            **extra,
+        )
+
+    filed_for = await report(world.town_staff, reporter_id=world.reporter.member_id)
 
     async def delete(scope: Scope, ticket_id) -> Ticket:
         async def work(session, **_kw):
@@ -508,14 +511,7 @@ async def test_only_union_staff_or_the_filer_delete_a_ticket(session_factory, wo
     with pytest.raises(DomainError) as refused:
         await delete(world.reporter, filed_for.id)
     assert refused.value.code == "FORBIDDEN"
-    own = await _do(
-        session_factory,
-        lifecycle.create_ticket,
-        scope=world.liaison,
-        title="My own report",
-        source=TicketSource.RISK_HAZARD,
-        grid_id=world.grid.id,
-    )
+    own = await report(world.liaison)
     assert (await delete(world.liaison, own.id)).deleted_at is not None
     assert (await delete(world.town_staff, filed_for.id)).deleted_at is not None
 
@@ -530,23 +526,26 @@ async def test_create_and_edit_share_each_fields_limit(
     # Create checked no category or reporter limit (SQLite stored it, PostgreSQL failed); edit
     # checked the category and cut reporter details at 100. One validator now, INVALID both ways.
     arg = {"category": "category", "reporterPhone": "reporter_phone"}.get(field, "reporter_name")
-    with pytest.raises(DomainError) as created:
-        await _do(
-            session_factory,
-            lifecycle.create_ticket,
-            scope=world.liaison,
-            title="Too long",
-            source=TicketSource.RISK_HAZARD,
-            grid_id=world.grid.id,
-            **{arg: value},
-        )
-    assert (created.value.code, created.value.field) == ("INVALID", field)
-    with pytest.raises(DomainError) as edited:
-        await _do(
-            session_factory,
-            lifecycle.update_ticket,
-            scope=world.town_staff,
-            ticket_id=world.ticket_id,
-            changes={field: value},
-        )
-    assert (edited.value.code, edited.value.field) == ("INVALID", field)
+    created = await _refusal(
+        session_factory,
+        lifecycle.create_ticket,
+        scope=world.liaison,
+        title="Too long",
+        source=TicketSource.RISK_HAZARD,
+        grid_id=world.grid.id,
+        **{arg: value},
+    )
+    edited = await _refusal(
+        session_factory,
+        lifecycle.update_ticket,
+        scope=world.town_staff,
+        ticket_id=world.ticket_id,
+        changes={field: value},
+    )
+    assert created == edited == ("INVALID", field)
+
+
+async def _refusal(session_factory, fn, **kwargs) -> tuple[str, str | None]:
+    with pytest.raises(DomainError) as caught:
+        await _do(session_factory, fn, **kwargs)
+    return caught.value.code, caught.value.field
