@@ -12,7 +12,7 @@ from api.errors import DomainError
 from api.grids.models import Grid, GridKind
 from api.grids.service import create_grid
 from api.members.models import Member
-from api.members.service import create_member
+from api.members.service import create_member, update_member
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
 from api.tickets import lifecycle
@@ -549,3 +549,25 @@ async def _refusal(session_factory, fn, **kwargs) -> tuple[str, str | None]:
     with pytest.raises(DomainError) as caught:
         await _do(session_factory, fn, **kwargs)
     return caught.value.code, caught.value.field
+
+
+async def test_town_staff_cannot_demote_a_fellow_staff_member(session_factory, world) -> None:
+    # docs/operations.md: town staff run the liaisons, chairs and members of their town. The
+    # account admin checked the member as it is; updateMember only the roles it was given, so
+    # town staff could turn a colleague into a MEMBER. One check now (api/members/service.py).
+    colleague = await _do(
+        session_factory,
+        create_member,
+        name="colleague",
+        phone="13900000107",
+        roles=["TOWN_STAFF"],
+        grid_ids=[world.town.id],
+    )
+    refused = await _refusal(
+        session_factory,
+        update_member,
+        scope=world.town_staff,
+        member_id=colleague.id,
+        roles=["MEMBER"],
+    )
+    assert refused == ("FORBIDDEN", "id")

@@ -95,29 +95,41 @@ def may_manage_people(scope: Scope, roles: list[str] | None, grid_ids: list[uuid
     return scope.has_role(Role.TOWN_STAFF) and all(scope.manages_grid(g) for g in grid_ids)
 
 
-async def _may_change(
-    session: AsyncSession,
-    scope: Scope,
-    member_id: uuid.UUID,
-    roles: Iterable[str] | None,
-    grid_ids: Iterable[uuid.UUID] | None,
-) -> None:
-    """The caller may change this member: it sees it (else NOT_FOUND) and manages its roles
-    and every grid it serves or is to serve (else FORBIDDEN)."""
-    current = await session.scalar(
+async def served_grids(session: AsyncSession, member_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id))
+    )
+
+
+async def managed_member(
+    session: AsyncSession, scope: Scope, member_id: uuid.UUID, *, field: str = "id"
+) -> Member:
+    """The member, if the caller may manage it as it is now (docs/operations.md: county staff
+    anyone but admins, town staff the liaisons, chairs and members of their town): it sees it
+    (else NOT_FOUND) and manages its roles and the grids it serves (else FORBIDDEN)."""
+    member = await session.scalar(
         select(Member).where(
             Member.id == member_id, Member.deleted_at.is_(None), scope.visible(Member)
         )
     )
-    if current is None:
-        raise not_found("id", "the member")
-    role_list = parse_roles(roles) if roles is not None else None
-    served = await session.scalars(
-        select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id)
-    )
-    touched = list(served) + list(grid_ids or [])
-    if not may_manage_people(scope, role_list or current.roles, touched):
-        raise forbidden("you may not change this member")
+    if member is None:
+        raise not_found(field, "the member")
+    if not may_manage_people(
+        scope, list(member.roles), list(await served_grids(session, member_id))
+    ):
+        raise forbidden("you may not change this member", field)
+    return member
+
+
+def check_may_give(
+    scope: Scope,
+    member: Member,
+    roles: list[str] | None,
+    grid_ids: Iterable[uuid.UUID] | None,
+) -> None:
+    """The caller may give a member it manages these roles (or keep its own) and grids."""
+    if not may_manage_people(scope, roles or list(member.roles), list(grid_ids or [])):
+        raise forbidden("you may not give these roles or grids", "roles")
 
 
 async def create_member(
@@ -182,7 +194,8 @@ async def update_member(
     """``scope`` as for create_member."""
     if scope is not None:
         grid_ids = list(grid_ids) if grid_ids is not None else None
-        await _may_change(session, scope, member_id, roles, grid_ids)
+        managed = await managed_member(session, scope, member_id)
+        check_may_give(scope, managed, parse_roles(roles) if roles is not None else None, grid_ids)
     member = await session.get(Member, member_id)
     if member is None or member.deleted:
         raise not_found("id", "the member")
