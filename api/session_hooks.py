@@ -3,10 +3,10 @@
 The domain keeps records consistent in hooks on every SQLAlchemy ``Session`` (times and
 versions, children deleted with their ticket, the deadline-policy cache); the sync layer adds
 its own (change log, broadcast, access changes, push fan-out) in ``sync/session_hooks.py``.
-A process that writes calls ``sync.session_hooks.install()`` once at start (the app factory,
-the CLI, the worker); it registers the domain's hooks, then the sync layer's, in the order
-listed, so that the order between hooks of one event is defined here and not by which module
-happened to be imported first.
+A process that writes calls ``api.edge.session_hooks.install()`` once at start (the app
+factory, the CLI, the worker); it registers the domain's hooks, then the sync layer's, in the
+order listed, so that the order between hooks of one event is defined in code and not by
+which module happened to be imported first.
 
 Sessions come from ``api.db`` as ``HookedSession``: one that would write a synced record
 before the hooks are installed raises ``HooksNotInstalled`` instead of writing a change that
@@ -56,7 +56,7 @@ class HooksNotInstalled(RuntimeError):
 
 def install(hooks: Iterable[Hook]) -> None:
     """Register ``hooks`` on every Session, in the order given. Called once per process by
-    ``sync.session_hooks.install`` (with the domain's hooks first); a second call with the
+    ``api.edge.session_hooks.install`` (with the domain's hooks first); a second call with the
     same hooks does nothing."""
     wanted = list(hooks)
     if _installed:
@@ -76,7 +76,7 @@ def require_installed() -> None:
     """The start-up assertion: raises unless the hooks are installed."""
     if not _installed:
         raise HooksNotInstalled(
-            "session hooks not installed: call sync.session_hooks.install() at start-up"
+            "session hooks not installed: call api.edge.session_hooks.install() at start-up"
         )
 
 

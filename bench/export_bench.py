@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from api.auth.scope import Scope
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.edge import session_hooks
 from api.grids.models import GridKind
 from api.grids.service import create_grid
 from api.members.models import Role
@@ -31,7 +32,6 @@ from api.migrate import downgrade, upgrade
 from api.records import utcnow
 from api.reports.exports import EXPORTS, Format, export_chunks, stream_rows
 from api.tickets.models import Severity, Ticket, TicketSource, TicketStatus
-from sync import session_hooks
 
 EVERYTHING = Scope(member_id=None, roles=frozenset({Role.ADMIN}), everything=True)
 MIB = 1024 * 1024

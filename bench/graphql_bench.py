@@ -53,11 +53,11 @@ from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
 from api.demo import load_demo  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.enterprises.models import Enterprise  # noqa: E402
 from api.members.models import Member, MemberGrid  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
 from api.tickets.models import Severity, Ticket, TicketSource, TicketStatus  # noqa: E402
-from sync import session_hooks  # noqa: E402
 
 LIAISON_PHONE = "13800000003"
 QUERY = """query MyOpenTickets {
@@ -262,8 +262,10 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
         "BENCH_GRIDS": info["grids"],
     }
     # The same API twice: with the planned execution of hot queries and without it.
-    api = Server("api.app:create_app", env_api, 18731)
-    plain = Server("api.app:create_app", {**env_api, "GRIDLINK_GRAPHQL_FAST_PATH": "false"}, 18733)
+    api = Server("api.edge.app:create_app", env_api, 18731)
+    plain = Server(
+        "api.edge.app:create_app", {**env_api, "GRIDLINK_GRAPHQL_FAST_PATH": "false"}, 18733
+    )
     floor = Server("bench.floor_app:create_app", env_floor, 18732)
     results = []
     try:

@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT))
 import api.tables  # noqa: E402, F401  (every table known)
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.enterprises.codes import CREDIT_ALPHABET, credit_check_char  # noqa: E402
 from api.imports.columns import ENTERPRISES, GRIDS  # noqa: E402
-from sync import session_hooks  # noqa: E402
 
 INDUSTRIES = [f"行业{i:02d}" for i in range(20)]
 TOWNS = [(f"BT-T{i:02d}", f"基准镇{i:02d}") for i in range(1, 16)]

@@ -44,6 +44,7 @@ import api.tickets.lifecycle as lifecycle
 from api.auth.scope import scope_for
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.edge import session_hooks
 from api.members.models import Member
 from api.members.service import create_member
 from api.migrate import upgrade
@@ -52,7 +53,7 @@ from api.notifications.service import notify
 from api.records import utcnow
 from api.tickets.models import TicketSource
 from api.tickets.service import report_ticket
-from sync import push_models, session_hooks
+from sync import push_models
 from sync.delivery import DeliveryPolicy
 from sync.push_endpoints import EndpointPolicy, guarded_session
 from sync.push_models import DeliveryStatus, PushDelivery
@@ -192,7 +193,7 @@ from api.db import create_engine, session_factory
 from api.records import utcnow
 from sync.delivery import PushDeliverer
 from sync.push_endpoints import EndpointPolicy
-from sync import session_hooks
+from api.edge import session_hooks
 
 async def main() -> None:
     session_hooks.install()

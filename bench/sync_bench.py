@@ -66,17 +66,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-from api.app import create_app  # noqa: E402
 from api.auth.models import TokenKind  # noqa: E402
 from api.auth.scope import scope_for  # noqa: E402
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
+from api.edge.app import create_app  # noqa: E402
 from api.grids.models import GridKind  # noqa: E402
 from api.grids.service import create_grid  # noqa: E402
 from api.members.service import create_member  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
-from sync import session_hooks  # noqa: E402
 from sync.pull import pull  # noqa: E402
 from sync.push import MutationInput, push_in  # noqa: E402
 from tests.attachment_support import photo  # noqa: E402

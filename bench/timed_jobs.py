@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.demo import load_demo
+from api.edge import session_hooks
 from api.enterprises.models import Enterprise
 from api.migrate import downgrade, upgrade
 from api.records import utcnow
@@ -36,7 +37,6 @@ from api.tickets.deadline_models import DeadlineAlert
 from api.tickets.deadlines import PolicyBook, start_clocks
 from api.tickets.models import OPEN_STATUSES, Severity, Ticket, TicketSource, TicketStatus
 from api.warnings.service import refresh_risk_levels
-from sync import session_hooks
 
 RUNS = 5
 

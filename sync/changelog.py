@@ -2,8 +2,8 @@
 same transaction, written by a session hook — so every write path (GraphQL, sync push, CLI,
 worker) is logged without the domain knowing about sync.
 
-Installed with the other session hooks by sync/session_hooks.py (the app factory, the CLI and
-the worker call its install() at start)."""
+Installed with the other session hooks by api/edge/session_hooks.py (the app factory, the CLI
+and the worker call its install() at start)."""
 
 from __future__ import annotations
 

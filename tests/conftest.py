@@ -19,11 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import db
-from api.app import create_app
 from api.config import Settings
 from api.db import create_engine
+from api.edge import session_hooks
+from api.edge.app import create_app
 from api.migrate import upgrade
-from sync import session_hooks
 from tests.helpers import LiveServer
 
 POSTGRES_URL = os.environ.get("GRIDLINK_TEST_POSTGRES_URL")

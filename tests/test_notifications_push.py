@@ -287,7 +287,7 @@ async def test_a_crash_between_send_and_mark_resends_once_under_the_same_topic(
 def test_gridlink_vapid_keys_prints_a_working_pair() -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINK_")}
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "vapid-keys"],
+        [sys.executable, "-m", "api.edge.cli", "vapid-keys"],
         cwd=ROOT,
         env=environ,
         capture_output=True,

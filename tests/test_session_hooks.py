@@ -1,4 +1,4 @@
-"""The session hooks are switched on by one explicit step (sync/session_hooks.py), never by
+"""The session hooks are switched on by one explicit step (api/edge/session_hooks.py), never by
 importing a module; without them a session refuses to write synced records. Each check runs in
 a fresh interpreter: this test process has the hooks installed (tests/conftest.py)."""
 
@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from api import session_hooks
-from sync.session_hooks import ALL_HOOKS, install
+from api.edge.session_hooks import ALL_HOOKS, install
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,10 +26,10 @@ def _run(code: str) -> None:
 def test_importing_the_entry_points_registers_no_hook() -> None:
     _run(
         """
-        import api.app, api.cli, api.worker, sync, schema.build
+        import api.edge.app, api.edge.cli, api.edge.worker, sync, schema.build
         from sqlalchemy import event
         from sqlalchemy.orm import Session
-        from sync.session_hooks import ALL_HOOKS
+        from api.edge.session_hooks import ALL_HOOKS
         on = [h.listener.__name__ for h in ALL_HOOKS
               if event.contains(Session, h.event, h.listener)]
         assert not on, on
@@ -40,9 +40,9 @@ def test_importing_the_entry_points_registers_no_hook() -> None:
 @pytest.mark.parametrize(
     "start",
     [
-        "from api.app import create_app; create_app(Settings(database_url=URL))",
-        "from api.cli import main; main(['vapid-keys'])",
-        "from api.worker import run_once; asyncio.run(run_once(None, []))",
+        "from api.edge.app import create_app; create_app(Settings(database_url=URL))",
+        "from api.edge.cli import main; main(['vapid-keys'])",
+        "from api.edge.worker import run_once; asyncio.run(run_once(None, []))",
     ],
     ids=["app", "cli", "worker"],
 )
@@ -53,7 +53,7 @@ def test_every_entry_point_installs_every_hook(start: str, tmp_path: Path) -> No
         from sqlalchemy import event
         from sqlalchemy.orm import Session
         from api.config import Settings
-        from sync.session_hooks import ALL_HOOKS
+        from api.edge.session_hooks import ALL_HOOKS
         URL = "sqlite:///{tmp_path / "x.db"}"
         {start}
         off = [h.listener.__name__ for h in ALL_HOOKS

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
+from api.edge import session_hooks
 from api.records import utcnow
 
 log = logging.getLogger("gridlink.worker")
@@ -89,14 +90,6 @@ def _push_delivery_job(settings: Settings) -> Job | None:
     return Job(name="push-delivery", interval_seconds=2.0, run=deliverer)
 
 
-def _install_session_hooks() -> None:
-    """The jobs write (deadline warnings, risk levels, deliveries): their changes are versioned,
-    logged for phones and reach live subscribers only with the hooks on."""
-    from sync import session_hooks
-
-    session_hooks.install()
-
-
 async def run_once(
     sessions: async_sessionmaker[AsyncSession],
     jobs: Sequence[Job],
@@ -104,7 +97,8 @@ async def run_once(
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Run each job once (tests and `gridlink worker --once`)."""
-    _install_session_hooks()
+    # The jobs write (deadline warnings, risk levels, deliveries): versioned, logged, broadcast.
+    session_hooks.install()
     done: dict[str, int] = {}
     for job in jobs:
         done[job.name] = await job.run(sessions, now or utcnow())
@@ -119,7 +113,8 @@ async def run_forever(
 ) -> None:
     """Run every job on its own interval until `stop` is set. A failing job is logged and
     retried at its next turn; it never stops the others."""
-    _install_session_hooks()
+    # The jobs write (deadline warnings, risk levels, deliveries): versioned, logged, broadcast.
+    session_hooks.install()
     stop = stop or asyncio.Event()
 
     async def loop(job: Job) -> None:

@@ -18,13 +18,13 @@ from api.auth.models import TokenKind
 from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration
 from api.db import create_engine, session_factory
+from api.edge import session_hooks
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
 from api.members.models import Member
 from api.members.service import create_member
 from api.migrate import upgrade
-from sync import session_hooks
 
 
 def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
@@ -159,7 +159,7 @@ def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from api.serve import serve
+    from api.edge.serve import serve
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -169,8 +169,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
+    from api.edge.worker import registered_jobs, run_forever, run_once
     from api.ops.logs import configure_logging
-    from api.worker import registered_jobs, run_forever, run_once
 
     configure_logging(settings)
 
@@ -249,10 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.set_defaults(handler=cmd_sync_prune)
 
-    from api import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
+    from api.edge import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
 
     admin_cli.register(commands)
-    from api.report_commands import add_arguments as add_report_commands
+    from api.edge.report_commands import add_arguments as add_report_commands
 
     add_report_commands(commands, _run)
     return parser
