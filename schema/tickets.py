@@ -4,6 +4,7 @@ filters, and the lifecycle mutations (the rules live in api.tickets.lifecycle)."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -424,6 +425,23 @@ def _ticket_id(raw: str) -> uuid.UUID:
     return parse_id(raw, "ticketId", ["Ticket"])
 
 
+async def _change_tier(
+    info: Info, input: EscalateTicketInput, move: Callable[..., Awaitable[Ticket]]
+) -> TicketPayload:
+    """escalateTicket and deescalateTicket: the same input, one tier up or down."""
+
+    async def work(session: Any) -> Ticket:
+        return await move(
+            session,
+            scope=info.context.scope,
+            ticket_id=_ticket_id(input.ticket_id),
+            reason=input.reason,
+            assignee_id=parse_optional_id(input.assignee_id, "assigneeId", ["Member"]),
+        )
+
+    return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
+
+
 @strawberry.type
 class TicketMutation:
     @strawberry.mutation(description="Report a ticket in your scope.")
@@ -507,29 +525,11 @@ class TicketMutation:
 
     @strawberry.mutation(description="Up one tier: grid → town → county station → court.")
     async def escalate_ticket(self, info: Info, input: EscalateTicketInput) -> TicketPayload:
-        async def work(session: Any) -> Ticket:
-            return await lifecycle.escalate_ticket(
-                session,
-                scope=info.context.scope,
-                ticket_id=_ticket_id(input.ticket_id),
-                reason=input.reason,
-                assignee_id=parse_optional_id(input.assignee_id, "assigneeId", ["Member"]),
-            )
-
-        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
+        return await _change_tier(info, input, lifecycle.escalate_ticket)
 
     @strawberry.mutation(description="Down one tier, e.g. a settled matter back to the grid.")
     async def deescalate_ticket(self, info: Info, input: EscalateTicketInput) -> TicketPayload:
-        async def work(session: Any) -> Ticket:
-            return await lifecycle.deescalate_ticket(
-                session,
-                scope=info.context.scope,
-                ticket_id=_ticket_id(input.ticket_id),
-                reason=input.reason,
-                assignee_id=parse_optional_id(input.assignee_id, "assigneeId", ["Member"]),
-            )
-
-        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
+        return await _change_tier(info, input, lifecycle.deescalate_ticket)
 
     @strawberry.mutation(description="Record the worker's satisfaction with a closed ticket.")
     async def rate_ticket(self, info: Info, input: RateTicketInput) -> TicketPayload:

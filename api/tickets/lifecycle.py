@@ -33,7 +33,6 @@ from api.tickets.models import (
     Ticket,
     TicketComment,
     TicketEvent,
-    TicketSource,
     TicketStatus,
     Tier,
 )
@@ -730,45 +729,24 @@ async def create_ticket(
     session: AsyncSession,
     *,
     scope: Scope,
-    title: str,
-    source: TicketSource,
-    grid_id: uuid.UUID | None = None,
-    enterprise_id: uuid.UUID | None = None,
-    description: str = "",
-    category: str = "OTHER",
-    severity: Severity = Severity.MEDIUM,
-    reporter_id: uuid.UUID | None = None,
-    reporter_name: str | None = None,
-    reporter_phone: str | None = None,
-    reported_at: datetime | None = None,
     ticket_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    **inputs: Any,
 ) -> Ticket:
     """Report a ticket in the caller's scope: a liaison in its grids, staff in theirs, a
-    member or chair for its own enterprise."""
+    member or chair for its own enterprise. ``inputs``: the keywords of
+    api/tickets/service.py:check_new_ticket (title, source, gridId or enterprise, ...)."""
     _writable(scope)
     if ticket_id is not None and await session.get(Ticket, ticket_id) is not None:
         raise DomainError("DUPLICATE_ID", "a ticket with this id already exists", "id")
-    new = await check_new_ticket(
-        session,
-        title=title,
-        source=source,
-        grid_id=grid_id,
-        enterprise_id=enterprise_id,
-        description=description,
-        category=category,
-        severity=severity,
-        reporter_id=reporter_id,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-        reported_at=reported_at,
-    )
+    new = await check_new_ticket(session, **inputs)
     own_enterprise = False
     if scope.member_id is not None and new.enterprise is not None:
         me = await session.get(Member, scope.member_id)
         own_enterprise = me is not None and me.enterprise_id == new.enterprise.id
     if not (scope.sees_grid(new.grid_id) or own_enterprise):
-        raise not_found("gridId" if grid_id else "enterpriseId", "the grid")
+        raise not_found("gridId" if inputs.get("grid_id") else "enterpriseId", "the grid")
+    reporter_id = inputs.get("reporter_id")
     await _check_reporter(session, scope, reporter_id)
     new.reporter_id = reporter_id or (scope.member_id if own_enterprise else None)
     return await add_reported_ticket(
