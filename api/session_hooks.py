@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from api.records import SyncedRecord, stamp_versions
 from api.tickets import deadlines
 from api.tickets.models import children_go_with_their_ticket
+from api.warnings import recompute
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ DOMAIN_HOOKS: tuple[Hook, ...] = (
     Hook("before_flush", deadlines.policies_written),
     Hook("after_begin", deadlines.new_transaction),
     Hook("after_soft_rollback", deadlines.rolled_back),
+    # Risk levels recomputed soon after a ticket changes (noted at flush, scheduled at commit).
+    Hook("after_flush", recompute.note_tickets),
+    Hook("after_commit", recompute.committed),
+    Hook("after_soft_rollback", recompute.rolled_back),
 )
 
 _installed: list[Hook] = []

@@ -24,4 +24,7 @@ SYNC_HOOKS: tuple[Hook, ...] = (
     Hook("before_commit", broadcast.notify_in_transaction),
     Hook("after_commit", broadcast.deliver_locally),
     Hook("after_rollback", broadcast.forget),
+    # Access changes told to this process's own listeners once committed.
+    Hook("after_commit", access.tell_this_process),
+    Hook("after_rollback", access.forget),
 )
