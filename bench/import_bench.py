@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import api.tables  # noqa: E402, F401  (every table known)
-import sync  # noqa: E402, F401  (the change log logs the import, as in gridlink import)
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.enterprises.codes import CREDIT_ALPHABET, credit_check_char  # noqa: E402
 from api.imports.columns import ENTERPRISES, GRIDS  # noqa: E402
 
@@ -193,6 +193,7 @@ async def reset_database() -> None:
 
 
 def main() -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", default="10000,100000")
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")

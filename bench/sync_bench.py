@@ -66,12 +66,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-import sync  # noqa: E402,F401
 from api.auth.models import TokenKind  # noqa: E402
 from api.auth.scope import scope_for  # noqa: E402
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.edge.app import create_app  # noqa: E402
 from api.grids.models import GridKind  # noqa: E402
 from api.grids.service import create_grid  # noqa: E402
@@ -406,6 +406,7 @@ async def _bench_uploads(
 
 
 async def main() -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, action="append", help="table size (repeatable)")

@@ -17,6 +17,11 @@ from schema.errors import UserError
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
+P = TypeVar("P")
+
+
+class Refused(Exception):
+    """Carries a DomainError out of the transaction so that it rolls back."""
 
 
 async def run_mutation(
@@ -57,3 +62,26 @@ async def reload(info: Info, view_name: str, record_id: Any) -> Any:
     if record_id is None:
         return None
     return await info.context.loaders.record(view_name).load(record_id)
+
+
+async def mutate(
+    info: Info,
+    payload: Callable[..., P],
+    work: Callable[[AsyncSession], Awaitable[Any]],
+    client_mutation_id: str | None,
+    **shown: str,
+) -> P:
+    """The usual mutation: ``work`` in one transaction (run_mutation), then ``payload`` with
+    ``errors``, ``client_mutation_id`` and each field of ``shown`` (payload field -> view name)
+    read again after the commit. ``work`` returns the record (or its id) for the one shown
+    field, or a tuple of them in the order of ``shown``."""
+    result, errors = await run_mutation(info, work)
+    if result is None:
+        records: tuple[Any, ...] = (None,) * len(shown)
+    else:
+        records = result if isinstance(result, tuple) else (result,)
+    fields = {
+        name: await reload(info, view, getattr(record, "id", record))
+        for (name, view), record in zip(shown.items(), records, strict=True)
+    }
+    return payload(**fields, errors=errors, client_mutation_id=client_mutation_id)

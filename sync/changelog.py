@@ -4,7 +4,8 @@ worker) is logged without the domain knowing about sync. Records flushed from th
 logged after the flush; rows written by an ORM bulk INSERT (``session.execute(insert(Model),
 rows)``: an import's thousands of rows at a time) are logged after the statement.
 
-Registered when the `sync` package is imported (api/edge/app.py via the schema, api/edge/cli.py)."""
+Installed with the other session hooks by api/edge/session_hooks.py (the app factory, the CLI
+and the worker call its install() at start)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from api.auth import visibility
@@ -73,16 +74,14 @@ def _txid(session: Session) -> int:
     return session.info[_TXID]
 
 
-@event.listens_for(Session, "after_begin")
-def _new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
+def new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
     # A savepoint is part of the same database transaction (same txid): a push of 500
     # mutations in 500 savepoints asks once, not 500 times.
     if not transaction.nested:
         session.info.pop(_TXID, None)
 
 
-@event.listens_for(Session, "before_flush")
-def _grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
+def grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
     """A member's scope keys include the grids it serves (member_grid): a change there is a
     change of the member, so it gets a new version and a log row like any other."""
     touched = {
@@ -111,8 +110,7 @@ def _grids_served_change_the_member(session: Session, _context: Any, _instances:
             session.info.setdefault("sync_grids_changed", set()).add(member_id)
 
 
-@event.listens_for(Session, "after_flush")
-def _log_changes(session: Session, _context: Any) -> None:
+def log_changes(session: Session, _context: Any) -> None:
     entries: list[_Entry] = []
     grids_changed: set[uuid.UUID] = session.info.pop("sync_grids_changed", set())
     grids_before: dict[uuid.UUID, list[uuid.UUID]] = session.info.pop("sync_grids_before", {})
@@ -144,8 +142,8 @@ def _log_changes(session: Session, _context: Any) -> None:
 UNLOGGED = "sync_unlogged"
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _log_bulk_inserts(state: ORMExecuteState) -> Any:
+def log_bulk_inserts(state: ORMExecuteState) -> Any:
+    """A do_orm_execute hook (sync/session_hooks.py): logs the rows of an ORM bulk INSERT."""
     mapper = state.bind_mapper
     model = mapper.class_ if mapper is not None else None
     if (

@@ -236,7 +236,6 @@ def _when(value: Any) -> str:
 
 
 def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
-    import sync  # noqa: F401  (the change log sees is_active and grid changes)
     from api.accounts import service
     from api.accounts.models import CodePurpose
     from sync.devices import deactivate_account, member_devices, revoke_device

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.scope import Scope
 from api.enterprises.classify import Placement, place_enterprise
 from api.enterprises.codes import normalize_credit_code
 from api.enterprises.models import Enterprise, GridMove
-from api.errors import invalid, not_found
+from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
 from api.grids.service import get_grid
 from api.records import utcnow
@@ -53,6 +54,24 @@ def _check_basics(name: str, headcount: int, industry: str) -> None:
         raise invalid("industry", "an enterprise needs an industry")
 
 
+async def _may_change(
+    session: AsyncSession, scope: Scope, enterprise_id: uuid.UUID, town_id: uuid.UUID | None
+) -> None:
+    current = await session.scalar(
+        select(Enterprise).where(
+            Enterprise.id == enterprise_id,
+            Enterprise.deleted_at.is_(None),
+            scope.visible(Enterprise),
+        )
+    )
+    if current is None:
+        raise not_found("id", "the enterprise")
+    if not scope.manages_grid(current.town_id) or (
+        town_id is not None and not scope.manages_grid(town_id)
+    ):
+        raise forbidden("you may change enterprises in your own town only")
+
+
 async def register_enterprise(
     session: AsyncSession,
     *,
@@ -67,7 +86,15 @@ async def register_enterprise(
     is_direct_report_point: bool = False,
     actor_id: uuid.UUID | None = None,
     enterprise_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> EnterprisePlacement:
+    """A new enterprise, placed by the grid rule. ``scope``: the caller's (staff register in
+    the towns they manage; the caller is the mover on record); None only on an operator's path
+    (CLI, import, demo) whose own door checked it."""
+    if scope is not None:
+        if not scope.manages_grid(town_id):
+            raise forbidden("you may register enterprises in your own town only", "townId")
+        actor_id = scope.member_id
     _check_basics(name, headcount, industry)
     code = normalize_credit_code(credit_code)
     if await session.scalar(select(Enterprise.id).where(Enterprise.credit_code == code)):
@@ -117,8 +144,14 @@ async def update_enterprise(
     address: str | None = None,
     has_union: bool | None = None,
     is_direct_report_point: bool | None = None,
+    scope: Scope | None = None,
 ) -> EnterprisePlacement:
-    """Apply changes; a change that crosses 200 staff (or of area or industry) moves grids."""
+    """Apply changes; a change that crosses 200 staff (or of area or industry) moves grids.
+    ``scope`` as for register_enterprise: the caller must see the enterprise (else NOT_FOUND)
+    and manage its town and the town it moves to."""
+    if scope is not None:
+        await _may_change(session, scope, enterprise_id, town_id)
+        actor_id = scope.member_id
     enterprise = await session.get(Enterprise, enterprise_id)
     if enterprise is None or enterprise.deleted:
         raise not_found("id", "the enterprise")

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import invalid, not_found
+from api.auth.scope import Scope
+from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
 
 # Which kinds may hang under which: the tree the county actually has.
@@ -33,6 +34,11 @@ def town_of(grid: Grid) -> uuid.UUID | None:
     return grid.id if grid.kind == GridKind.TOWN else grid.town_id
 
 
+def may_add_grid(scope: Scope, kind: GridKind, parent_id: uuid.UUID | None) -> bool:
+    top_level = kind in (GridKind.COUNTY, GridKind.TOWN)
+    return scope.manages_county or (not top_level and scope.manages_grid(parent_id))
+
+
 async def create_grid(
     session: AsyncSession,
     *,
@@ -42,7 +48,13 @@ async def create_grid(
     parent_id: uuid.UUID | None,
     industry: str | None = None,
     grid_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> Grid:
+    """A new grid. ``scope``: the caller's, whose permission is checked here (county staff
+    anywhere, town staff below the grids they manage); None only on an operator's path (CLI,
+    import, demo) whose own door checked it."""
+    if scope is not None and not may_add_grid(scope, kind, parent_id):
+        raise forbidden("only county staff, or town staff within their town, add grids")
     code, name = code.strip(), name.strip()
     if not code:
         raise invalid("code", "a grid needs a code")

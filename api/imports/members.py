@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.models import AccountAction, CodePurpose
-from api.accounts.service import Actor, change_access, issue_code, record, served_grids
+from api.accounts.service import Actor, change_access, issue_code, record
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError
 from api.grids.models import Grid
@@ -19,7 +19,7 @@ from api.imports.report import ImportReport, IssuedCode, RowOutcome
 from api.imports.run import Cells, RowByRow
 from api.imports.sheets import Header
 from api.members.models import Member, Role
-from api.members.service import create_member
+from api.members.service import create_member, served_grids
 
 # Role names as a county writes them, and the English names.
 ROLE_WORDS: dict[str, Role] = {

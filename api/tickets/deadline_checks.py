@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import DomainError
+from api.i18n import BEIJING
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
@@ -37,8 +38,6 @@ from api.tickets.models import OPEN_STATUSES, Ticket, TicketStatus, Tier
 
 log = logging.getLogger("gridlink.deadlines")
 
-# The county's clock for the times people read in notifications.
-BEIJING = timezone(timedelta(hours=8), "Beijing time")
 BATCH_SIZE = 50
 KEY_CHUNK = 500
 FACT_COLUMNS = (
