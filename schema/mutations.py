@@ -20,10 +20,6 @@ logger = logging.getLogger(__name__)
 P = TypeVar("P")
 
 
-class Refused(Exception):
-    """Carries a DomainError out of the transaction so that it rolls back."""
-
-
 async def run_mutation(
     info: Info,
     work: Callable[[AsyncSession], Awaitable[T]],
