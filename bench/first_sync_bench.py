@@ -5,7 +5,7 @@ snapshot is sent, with the server's resident memory sampled from /proc/<pid>/sta
         --rows 1000000
 
 Makes a scratch database (dropped afterwards), fills it with N tickets in one liaison's grid
-by INSERT ... SELECT generate_series, starts `uvicorn api.app:create_app --factory` (one
+by INSERT ... SELECT generate_series, starts `uvicorn api.edge.app:create_app --factory` (one
 process) on it and pulls from `checkpoint: null` with `limit` per page over HTTP until the
 first page of the log phase. Prints the RSS curve (at every tenth of the records) and the
 time. Flat memory means each page costs the same whatever the scope's size: the snapshot
@@ -117,7 +117,7 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "GRIDLINK_DATABASE_URL": url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory"]
+        [sys.executable, "-m", "uvicorn", "api.edge.app:create_app", "--factory"]
         + ["--port", str(port), "--log-level", "warning"],
         env=env,
         cwd=ROOT,

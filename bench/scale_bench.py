@@ -75,7 +75,7 @@ def start(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
         "GRIDLINK_LOG_LEVEL": "warning",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--workers", str(workers)],
+        [sys.executable, "-m", "api.edge.cli", "serve", "--workers", str(workers)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
