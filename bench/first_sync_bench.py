@@ -7,8 +7,9 @@ snapshot is sent, with the server's resident memory sampled from /proc/<pid>/sta
 Makes a scratch database (dropped afterwards), fills it with N tickets in one liaison's grid
 by INSERT ... SELECT generate_series, starts `uvicorn api.edge.app:create_app --factory` (one
 process) on it and pulls from `checkpoint: null` with `limit` per page over HTTP until the
-first page of the log phase. Prints the RSS curve (at every tenth of the records) and the
-time. Flat memory means each page costs the same whatever the scope's size: the snapshot
+first page of the log phase (or `--pages` pages: on a loaded machine a whole million takes
+long; the pages of a million-record scope cost what the first ones cost). Prints the RSS
+curve (at every tenth of the records) and the time. Flat memory means each page costs the same whatever the scope's size: the snapshot
 reads `ORDER BY id LIMIT n` after the last id sent (keyset), never the whole scope.
 """
 
@@ -134,7 +135,7 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the server did not start")
 
 
-def first_sync(base: str, token: str, rows: int, limit: int, pid: int) -> None:
+def first_sync(base: str, token: str, rows: int, limit: int, pid: int, pages_max: int) -> None:
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"}
     checkpoint = None
     records = pages = wire = 0
@@ -157,11 +158,13 @@ def first_sync(base: str, token: str, rows: int, limit: int, pid: int) -> None:
             checkpoint = page["checkpoint"]
             if records >= next_mark:
                 marks.append((records, time.perf_counter() - start, rss_kib(pid)))
-                next_mark += max(1, rows // 10)
+                next_mark += max(1, min(rows, pages_max * limit or rows) // 10)
             if not page["changes"] and page["hasMore"] is False:
                 break
             if not page["changes"]:
                 break  # the log phase reached: the snapshot is complete
+            if pages_max and pages >= pages_max:
+                break
         elapsed = time.perf_counter() - start
     marks.append((records, elapsed, rss_kib(pid)))
     samples = [kib for _, kib in rss.samples]
@@ -190,12 +193,17 @@ async def main() -> None:
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--limit", type=int, default=1000, help="records per page (max 1000)")
+    parser.add_argument(
+        "--pages", type=int, default=0, help="stop after this many pages (0: the whole scope)"
+    )
     args = parser.parse_args()
     async with scratch_database(args.url) as url:
         token = await prepare(url, args.rows)
         process, base = start_server(url)
         try:
-            await asyncio.to_thread(first_sync, base, token, args.rows, args.limit, process.pid)
+            await asyncio.to_thread(
+                first_sync, base, token, args.rows, args.limit, process.pid, args.pages
+            )
         finally:
             process.terminate()
             process.wait(timeout=30)
