@@ -9,8 +9,9 @@ by INSERT ... SELECT generate_series, starts `uvicorn api.edge.app:create_app --
 process) on it and pulls from `checkpoint: null` with `limit` per page over HTTP until the
 first page of the log phase (or `--pages` pages: on a loaded machine a whole million takes
 long; the pages of a million-record scope cost what the first ones cost). Prints the RSS
-curve (at every tenth of the records) and the time. Flat memory means each page costs the same whatever the scope's size: the snapshot
-reads `ORDER BY id LIMIT n` after the last id sent (keyset), never the whole scope.
+curve (at every tenth of the records) and the time. Flat memory means each page costs the
+same whatever the scope's size: the snapshot reads `ORDER BY id LIMIT n` after the last id
+sent (keyset), never the whole scope.
 """
 
 from __future__ import annotations
