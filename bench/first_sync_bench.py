@@ -125,7 +125,7 @@ def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
         cwd=ROOT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a busy shared machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
