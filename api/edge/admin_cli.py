@@ -140,6 +140,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         pending_revisions,
         upgrade,
     )
+    from api.rules.seed import seed_rule_versions
     from api.tickets.deadlines import ensure_default_policies
 
     down = args.direction == "down"
@@ -186,8 +187,11 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         if now == head_revision():
             async with session_factory(engine)() as session, session.begin():
                 added = await ensure_default_policies(session)
+                seeded = await seed_rule_versions(session, settings.risk_rules)
             if added:
                 print(f"deadline policies: {added} default rows written")
+            if seeded:
+                print(f"rule versions: version 1 of {', '.join(seeded)} recorded")
         return 0
 
     return _run(settings, work)

@@ -172,6 +172,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.edge.worker import registered_jobs, run_forever, run_once
     from api.ops.logs import configure_logging
+    from api.rules.seed import seed_at_start
+    from api.warnings.recompute import start_refresher
 
     configure_logging(settings)
 
@@ -186,7 +188,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         print(f"worker running: {', '.join(job.name for job in jobs)} (Ctrl-C stops)")
-        await run_forever(sessions, jobs, stop=stop)
+        await seed_at_start(sessions, settings.risk_rules)
+        risk = start_refresher(sessions, fallback=settings.risk_rules)
+        try:
+            await run_forever(sessions, jobs, stop=stop)
+        finally:
+            await risk.stop()
         return 0
 
     return _run(settings, work)
@@ -256,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api.edge.report_commands import add_arguments as add_report_commands
 
     add_report_commands(commands, _run)
+    from api.edge.rules_commands import add_arguments as add_rules_commands
+
+    add_rules_commands(commands, _run)
     return parser
 
 
