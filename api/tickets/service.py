@@ -132,7 +132,8 @@ async def add_reported_ticket(
     )
     await apply_deadlines(session, ticket, now=now)
     session.add(ticket)
-    await session.flush()
+    # One flush for the ticket and its first event (the unit of work inserts the ticket
+    # first: the event's foreign key points at it).
     record_event(
         session,
         ticket,
