@@ -47,6 +47,7 @@ from schema.arguments import argument_error
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
+from schema.library_internals import core_schema
 from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
 from sync import access, broadcast
 
@@ -212,7 +213,7 @@ class CheckedTransportWS(TokenBoundHandler):
                 return
             variables = payload.get("variables")
             refused = argument_error(
-                self.view.schema._schema,  # type: ignore[attr-defined]
+                core_schema(self.view.schema),  # type: ignore[attr-defined]
                 query,
                 variables if isinstance(variables, dict) else None,
                 settings.max_tokens,
@@ -366,7 +367,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             )
         if request_data.query:
             refused = argument_error(
-                self.schema._schema,
+                core_schema(self.schema),
                 request_data.query,
                 request_data.variables,
                 self.settings.max_tokens,
