@@ -22,6 +22,7 @@ from api.db import create_engine, session_factory
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
+from api.i18n import _
 from api.members.models import Member
 from api.members.service import create_member
 from api.migrate import upgrade
@@ -64,15 +65,23 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 # A database with a county of its own must never get the demo mixed in.
                 county = await session.scalar(select(Grid.code).where(Grid.code == "SY"))
                 if county is None:
-                    print("the database holds data of its own; demo not loaded")
+                    print(_("the database holds data of its own; demo not loaded"))
                     return 0
             summary = await load_demo(session)
         for line in summary.lines():
             print(line)
-        print("Demo accounts:")
+        print(_("Demo accounts:"))
         for account in demo_accounts():
-            print(f"  {account.role.value:<13} {account.phone}  password {account.password}")
-            print(f"  {'':<13} {account.name}: {account.sees}")
+            print(
+                "  "
+                + _(
+                    "{role}  {phone}  password {password}",
+                    role=account.role,
+                    phone=account.phone,
+                    password=account.password,
+                )
+            )
+            print(f"    {account.name}: {account.sees}")
         return 0
 
     return _run(settings, work)
