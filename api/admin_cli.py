@@ -20,6 +20,8 @@ from api.accounts.service import Actor
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.errors import invalid
+from api.i18n import _, render
+from api.members.models import Role
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -50,7 +52,7 @@ def cli_actor() -> Actor:
 def _source(path_text: str) -> Path:
     path = Path(path_text)
     if not path.is_file():
-        raise invalid("FILE", f"文件不存在：{path_text} (no such file)")
+        raise invalid("FILE", _("no such file: {path_text}", path_text=path_text))
     return path
 
 
@@ -66,11 +68,16 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         kind = KINDS.get(args.file)
         if kind is None:
             raise invalid(
-                "KIND", f"模板种类应为 {'、'.join(KINDS)} 之一 (template kind), 不是 {args.file!r}"
+                "KIND",
+                _(
+                    "the template kind is one of {value}, not {file!r}",
+                    value="、".join(KINDS),
+                    file=args.file,
+                ),
             )
         out = Path(args.output or f"{kind.name}-template.xlsx")
         write_template(kind, out)
-        print(f"模板已写入 {out} (template written)")
+        print(_("template written to {out}", out=out))
         return 0
     source = _source(args.file)
     importer: Any
@@ -145,15 +152,19 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     down = args.direction == "down"
     if args.direction not in (None, "down"):
         raise invalid(
-            "ACTION", f"unknown action {args.direction!r}; use: gridlink migrate down REV"
+            "ACTION",
+            _(
+                "unknown action {direction!r}; use: gridlink migrate down REV",
+                direction=args.direction,
+            ),
         )
     target = args.revision if down else (args.to or "head")
     if down and not target:
-        raise invalid("REV", "give the revision to go down to, e.g. gridlink migrate down 0005")
+        raise invalid("REV", _("give the revision to go down to, e.g. gridlink migrate down 0005"))
     if not known_revision(target):
-        raise invalid("REV", f"no migration with revision {target!r}")
+        raise invalid("REV", _("no migration with revision {target!r}", target=target))
     if down and target == "head":
-        raise invalid("REV", "down goes to an older revision, not head")
+        raise invalid("REV", _("down goes to an older revision, not head"))
 
     async def work(engine: AsyncEngine) -> int:
         url = engine.url.render_as_string(hide_password=False)
@@ -161,7 +172,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         if args.sql:
             # From the database's own revision: the SQL of what is pending, nothing more.
             if (current or "base") == (head_revision() if target == "head" else target):
-                print(f"-- nothing to do: the database is at {current}")
+                print(_("-- nothing to do: the database is at {current}", current=current))
                 return 0
             span = f"{current or 'base'}:{target}"
             print(await asyncio.to_thread(offline_sql, url, span, down=down), end="")
@@ -170,11 +181,15 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             pending = pending_revisions(current)
             if pending:
                 print(
-                    f"迁移未完成：数据库在 {current or '空库'}，待执行 {', '.join(pending)}；"
-                    f"运行 gridlink migrate。 (pending migrations: {', '.join(pending)})"
+                    _(
+                        "migrations pending: the database is at {value}, {value2} to run; run "
+                        "gridlink migrate.",
+                        value=current or _("an empty database"),
+                        value2=", ".join(pending),
+                    )
                 )
                 return 1
-            print(f"数据库已是最新版本 {current} (database at head)")
+            print(_("the database is at the newest revision {current}", current=current))
             return 0
         if down:
             await downgrade(engine, target)
@@ -182,12 +197,19 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             await upgrade(engine, target)
         now = await current_revision(engine)
         shown = engine.url.render_as_string(hide_password=True)
-        print(f"database at {now or 'base'}{' (head)' if now == head_revision() else ''}: {shown}")
+        print(
+            _(
+                "database at {value}{value2}: {shown}",
+                value=now or "base",
+                value2=" (head)" if now == head_revision() else "",
+                shown=shown,
+            )
+        )
         if now == head_revision():
             async with session_factory(engine)() as session, session.begin():
                 added = await ensure_default_policies(session)
             if added:
-                print(f"deadline policies: {added} default rows written")
+                print(_("deadline policies: {added} default rows written", added=added))
         return 0
 
     return _run(settings, work)
@@ -213,7 +235,8 @@ def add_migrate(commands: Any) -> None:
 
 
 def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """A time as a person reads it (Beijing time), or a dash for none."""
+    return render(value) if value else "—"
 
 
 def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
@@ -232,21 +255,34 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
             if action == "deactivate":
                 done, pushes = await deactivate_account(session, member.id, actor)
                 print(
-                    f"已停用 {who}：撤销令牌 {done.tokens_revoked} 个，移除推送订阅 {pushes} 个。"
+                    _(
+                        "{who} deactivated: {tokens} tokens revoked, {pushes} push "
+                        "subscriptions removed.",
+                        who=who,
+                        tokens=done.tokens_revoked,
+                        pushes=pushes,
+                    )
                 )
                 if done.open_tickets:
                     print(
-                        f"需改派的未结工单 {len(done.open_tickets)} 件 (open tickets to reassign):"
+                        _(
+                            "{count} open tickets to hand over:",
+                            count=len(done.open_tickets),
+                        )
                     )
                     for ticket in done.open_tickets:
-                        print(f"  {ticket.number} {ticket.status.value} {ticket.title}")
+                        print(f"  {ticket.number} {render(ticket.status)} {ticket.title}")
                 else:
-                    print("没有需改派的未结工单 (no open tickets).")
+                    print(_("No open tickets to hand over."))
             elif action == "reactivate":
                 await service.reactivate(session, member.id, actor)
                 print(
-                    f"已恢复 {who}；请为其发放一次性登录码"
-                    f"（gridlink account code {member.phone}）。"
+                    _(
+                        "{who} is active again; give them a one-time sign-in code (gridlink "
+                        "account code {phone}).",
+                        who=who,
+                        phone=member.phone,
+                    )
                 )
             elif action == "code":
                 purpose = (
@@ -254,45 +290,76 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 issued = await service.issue_code(session, member, purpose, actor)
                 print(
-                    f"{who} 的一次性登录码：{issued.code}"
-                    f"（{_when(issued.expires_at)} 前有效，只显示这一次）"
+                    _(
+                        "one-time sign-in code of {who}: {code} (valid until {until}; shown "
+                        "this once only)",
+                        who=who,
+                        code=issued.code,
+                        until=issued.expires_at,
+                    )
                 )
             elif action == "tokens":
                 for token in await service.member_tokens(session, member.id):
-                    state = "已撤销" if token.revoked_at else "有效"
+                    state = _("revoked") if token.revoked_at else _("valid")
                     print(
-                        f"{token.id}  {token.kind.value:<7} {token.name or '—':<20} {state}  "
-                        f"创建 {_when(token.created_at)}  到期 {_when(token.expires_at)}  "
-                        f"最近使用 {_when(token.last_used_at)}"
+                        _(
+                            "{id}  {kind}  {name}  {state}  made {made}  expires {expires}  "
+                            "last used {used}",
+                            id=token.id,
+                            kind=token.kind,
+                            name=token.name or "—",
+                            state=state,
+                            made=_when(token.created_at),
+                            expires=_when(token.expires_at),
+                            used=_when(token.last_used_at),
+                        )
                     )
             elif action == "revoke-token":
                 token_id = _uuid(args.values[0] if args.values else None, "TOKEN_ID")
                 await service.revoke_member_token(session, member.id, token_id, actor)
-                print(f"已撤销令牌 {token_id} (revoked)")
+                print(_("token {token_id} revoked", token_id=token_id))
             elif action == "devices":
                 for device in await member_devices(session, member.id):
                     print(
-                        f"{device.id}  {device.kind:<17} {device.label}  "
-                        f"首次 {_when(device.first_seen_at)}  最近 {_when(device.last_seen_at)}"
+                        _(
+                            "{id}  {kind}  {label}  first seen {first}  last seen {last}",
+                            id=device.id,
+                            kind=device.kind,
+                            label=device.label,
+                            first=_when(device.first_seen_at),
+                            last=_when(device.last_seen_at),
+                        )
                     )
             elif action == "revoke-device":
                 if not args.values:
-                    raise invalid("DEVICE_ID", "give the device id shown by: account devices PHONE")
+                    raise invalid(
+                        "DEVICE_ID", _("give the device id shown by: account devices PHONE")
+                    )
                 await revoke_device(session, member.id, args.values[0], actor)
-                print(f"已移除设备 {args.values[0]} (device removed)")
+                print(_("device {values} removed", values=args.values[0]))
             elif action == "set-roles":
                 await service.change_access(session, member.id, actor, roles=args.values)
-                print(f"{who} 的角色：{'、'.join(member.roles)}")
+                roles = [Role(role) for role in member.roles]
+                print(_("roles of {who}: {roles}", who=who, roles=roles))
             elif action == "set-grids":
                 from api.cli import _grid_ids
 
                 grid_ids = await _grid_ids(session, args.values)
                 await service.change_access(session, member.id, actor, grid_ids=grid_ids)
-                print(f"{who} 服务网格：{'、'.join(args.values) or '（无）'}")
+                grids = args.values or _("(none)")
+                print(_("grids {who} serves: {grids}", who=who, grids=grids))
             else:  # log
                 for event in await service.account_events(session, member.id):
                     by = str(event.actor_id) if event.actor_id else event.actor_label
-                    print(f"{_when(event.at)}  {event.action.value:<15} by {by}  {event.detail}")
+                    print(
+                        _(
+                            "{value}  {value2:<15} by {by}  {detail}",
+                            value=_when(event.at),
+                            value2=event.action.value,
+                            by=by,
+                            detail=event.detail,
+                        )
+                    )
         return 0
 
     return _run(settings, work)
@@ -302,7 +369,7 @@ def _uuid(text: str | None, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(text or "")
     except ValueError:
-        raise invalid(field, f"not an id: {text!r}") from None
+        raise invalid(field, _("not an id: {text!r}", text=text)) from None
 
 
 ACCOUNT_ACTIONS = (
@@ -342,17 +409,31 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
             if args.command == "backup":
                 manifest = await backup(settings, engine, archive)
                 print(
-                    f"备份完成 (backup written): {archive}  数据库 {manifest.database} "
-                    f"版本 {manifest.revision}  附件文件 {manifest.media_files} 个"
+                    _(
+                        "backup written: {archive}  database {database} at revision {revision}  "
+                        "{media_files} media files",
+                        archive=archive,
+                        database=manifest.database,
+                        revision=manifest.revision,
+                        media_files=manifest.media_files,
+                    )
                 )
             else:
                 manifest = await restore(settings, engine, archive)
                 print(
-                    f"恢复完成 (restored): {archive} → 数据库版本 {manifest['revision']}，"
-                    f"附件文件 {manifest['media_files']} 个；请运行 gridlink migrate 升级到最新。"
+                    _(
+                        "restored: {archive} → database at revision {manifest}, {manifest2} media "
+                        "files; run gridlink migrate to bring it up to date.",
+                        archive=archive,
+                        manifest=manifest["revision"],
+                        manifest2=manifest["media_files"],
+                    )
                 )
         except BackupError as error:
-            print(f"gridlink {args.command}: error: {error}", file=sys.stderr)
+            print(
+                _("gridlink {command}: error: {error}", command=args.command, error=error),
+                file=sys.stderr,
+            )
             return 1
         return 0
 

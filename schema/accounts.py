@@ -16,6 +16,7 @@ from api.accounts.models import CodePurpose
 from api.auth import tokens
 from api.auth.models import TokenKind
 from api.errors import DomainError, forbidden
+from api.i18n import _
 from api.members.models import Member as MemberRow
 from schema.auth import LoginPayload
 from schema.context import Info
@@ -46,10 +47,10 @@ async def _managed_member(session: Any, info: Info, raw_id: strawberry.ID) -> Me
         )
     )
     if member is None:
-        raise DomainError("NOT_FOUND", "the member was not found", "memberId")
+        raise DomainError("NOT_FOUND", _("the member was not found"), "memberId")
     grids = list(await service.served_grids(session, member.id))
     if not _may_manage_people(info.context.scope, list(member.roles), grids):
-        raise forbidden("you may not run this account", "memberId")
+        raise forbidden(_("you may not run this account"), "memberId")
     return member
 
 
@@ -276,7 +277,7 @@ class AccountMutation:
             if not _may_manage_people(
                 info.context.scope, new_roles or list(member.roles), grids or []
             ):
-                raise forbidden("you may not give these roles or grids", "roles")
+                raise forbidden(_("you may not give these roles or grids"), "roles")
             await service.change_access(
                 session, member.id, _actor(info), roles=new_roles, grid_ids=grids
             )

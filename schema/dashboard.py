@@ -10,6 +10,7 @@ import strawberry
 
 from api.dashboard.service import Dashboard, dashboard
 from api.errors import DomainError
+from api.i18n import _
 from api.warnings.service import riskiest_enterprises
 from schema.context import Info
 from schema.enums import EvaluatorKind, Severity, TicketStatus
@@ -77,7 +78,7 @@ class DashboardType:
     )
     async def riskiest_enterprises(self, info: Info, limit: int = 10) -> list[EnterpriseRisk]:
         if not 1 <= limit <= 50:
-            raise query_error(DomainError("INVALID", "limit is between 1 and 50", "limit"))
+            raise query_error(DomainError("INVALID", _("limit is between 1 and 50"), "limit"))
         async with info.context.sessions() as session:
             ranked = await riskiest_enterprises(
                 session,
@@ -149,7 +150,7 @@ class DashboardQuery:
         context.require_member()
         try:
             if since is not None and since.tzinfo is None:
-                raise DomainError("INVALID", "give the time with its UTC offset", "since")
+                raise DomainError("INVALID", _("give the time with its UTC offset"), "since")
             async with context.sessions() as session:
                 board = await dashboard(
                     session,

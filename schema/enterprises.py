@@ -13,6 +13,7 @@ import strawberry
 from api.enterprises.models import Enterprise
 from api.enterprises.service import EnterprisePlacement, register_enterprise, update_enterprise
 from api.errors import forbidden, not_found
+from api.i18n import _
 from schema.context import Info
 from schema.errors import UserError
 from schema.grids import GridType, subtree, visible_grid_id
@@ -250,7 +251,7 @@ class EnterpriseMutation:
         async def work(session: Any) -> EnterprisePlacement:
             town_id = parse_id(input.town_id, "townId", ["Grid"])
             if not info.context.scope.manages_grid(town_id):
-                raise forbidden("you may register enterprises in your own town only", "townId")
+                raise forbidden(_("you may register enterprises in your own town only"), "townId")
             return await register_enterprise(
                 session,
                 name=input.name,
@@ -285,12 +286,12 @@ class EnterpriseMutation:
                 )
             )
             if current is None:
-                raise not_found("id", "the enterprise")
+                raise not_found("id", _("the enterprise"))
             town_id = parse_optional_id(input.town_id, "townId", ["Grid"])
             if not scope.manages_grid(current.town_id) or (
                 town_id is not None and not scope.manages_grid(town_id)
             ):
-                raise forbidden("you may change enterprises in your own town only")
+                raise forbidden(_("you may change enterprises in your own town only"))
             return await update_enterprise(
                 session,
                 enterprise_id=enterprise_id,

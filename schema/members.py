@@ -12,6 +12,7 @@ import strawberry
 
 from api.auth.scope import Scope
 from api.errors import DomainError, forbidden, not_found
+from api.i18n import _
 from api.members.models import Member as MemberRow
 from api.members.models import MemberGrid
 from api.members.models import Role as RoleValue
@@ -248,7 +249,7 @@ class MemberMutation:
             roles = parse_roles([r.value for r in input.roles])
             grid_ids = _ids(input.grid_ids, "gridIds", "Grid") or []
             if not _may_manage_people(info.context.scope, roles, grid_ids):
-                raise forbidden("you may not register this member", "roles")
+                raise forbidden(_("you may not register this member"), "roles")
             member = await create_member(
                 session,
                 name=input.name,
@@ -284,7 +285,7 @@ class MemberMutation:
                 )
             )
             if current is None:
-                raise not_found("id", "the member")
+                raise not_found("id", _("the member"))
             roles = parse_roles([r.value for r in input.roles]) if input.roles is not None else None
             grid_ids = _ids(input.grid_ids, "gridIds", "Grid")
             served = await session.scalars(
@@ -292,7 +293,7 @@ class MemberMutation:
             )
             touched = list(served) + (grid_ids or [])
             if not _may_manage_people(info.context.scope, roles or current.roles, touched):
-                raise forbidden("you may not change this member")
+                raise forbidden(_("you may not change this member"))
             member = await update_member(
                 session,
                 member_id=member_id,

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.i18n import _
 from api.persisted.service import find_query, store_query
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -30,12 +31,14 @@ def requested_hash(extensions: dict[str, Any] | None) -> str | None:
         return None
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
         raise PersistedQueryError(
-            "persistedQuery must be {version: 1, sha256Hash: ...}", "PERSISTED_QUERY_INVALID", 400
+            _("persistedQuery must be an object with version 1 and sha256Hash"),
+            "PERSISTED_QUERY_INVALID",
+            400,
         )
     digest = persisted.get("sha256Hash")
     if not isinstance(digest, str) or len(digest) != 64:
         raise PersistedQueryError(
-            "persistedQuery.sha256Hash must be 64 hex characters", "PERSISTED_QUERY_INVALID", 400
+            _("persistedQuery.sha256Hash must be 64 hex characters"), "PERSISTED_QUERY_INVALID", 400
         )
     return digest.lower()
 
@@ -59,7 +62,7 @@ class PersistedQueries:
         if query is not None:
             if hashlib.sha256(query.encode()).hexdigest() != digest:
                 raise PersistedQueryError(
-                    "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", 400
+                    _("provided sha does not match query"), "PERSISTED_QUERY_HASH_MISMATCH", 400
                 )
             if digest not in self._local:
                 async with self.engine.begin() as connection:
@@ -71,7 +74,7 @@ class PersistedQueries:
             async with self.engine.connect() as connection:
                 known = await find_query(connection, digest)
             if known is None:
-                raise PersistedQueryError("PersistedQueryNotFound", NOT_FOUND, 200)
+                raise PersistedQueryError("PersistedQueryNotFound", NOT_FOUND, 200)  # not a message
         self._remember(digest, known)
         return known
 

@@ -13,6 +13,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.errors import DomainError
+from api.i18n import _
 from api.stations import service as stations
 from api.stations.models import ActivityKind as ActivityKindValue
 from api.stations.models import (
@@ -256,7 +257,7 @@ ACTIVITY_KEYS = {
 
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
-        raise query_error(DomainError("INVALID", "give the time with its UTC offset", field))
+        raise query_error(DomainError("INVALID", _("give the time with its UTC offset"), field))
     return value
 
 
@@ -438,7 +439,7 @@ def _client_uuid(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise DomainError("INVALID", "give a UUID", "id") from None
+        raise DomainError("INVALID", _("give a UUID"), "id") from None
 
 
 def _changes(values: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.errors import DomainError
+from api.i18n import _
 from api.ops import metrics
 from schema.context import Info
 from schema.errors import UserError, coded_error, forbidden, query_error
@@ -249,7 +250,9 @@ class SyncQuery:
         if limit is not None and limit < 1:
             raise query_error(
                 DomainError(
-                    "INVALID", f"limit is between 1 and {MAX_LIMIT} (larger is capped)", "limit"
+                    "INVALID",
+                    _("limit is between 1 and {MAX_LIMIT} (larger is capped)", MAX_LIMIT=MAX_LIMIT),
+                    "limit",
                 )
             )
         async with ctx.sessions() as session, session.begin():
@@ -308,7 +311,7 @@ class SyncQuery:
         ctx = info.context
         ctx.require_member()
         if not ctx.scope.is_admin:
-            raise forbidden("only admins may read the sync ledger")
+            raise forbidden(_("only admins may read the sync ledger"))
         async with ctx.sessions() as session:
             rows = await ledger.list_clients(
                 session, member_id=uuid.UUID(member_id) if member_id else None, limit=limit
@@ -375,7 +378,7 @@ class SyncMutation:
                 )
                 result = SyncConflictType.from_row(row)
         except ValueError:
-            error = UserError(field="id", message="id must be a conflict's UUID", code="INVALID")
+            error = UserError(field="id", message=_("id must be a conflict's UUID"), code="INVALID")
             return ResolveSyncConflictPayload(conflict=None, errors=[error])
         except DomainError as error:
             return ResolveSyncConflictPayload(conflict=None, errors=[UserError.from_domain(error)])

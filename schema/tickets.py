@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from api.enterprises.models import Enterprise
 from api.errors import DomainError
+from api.i18n import _
 from api.tickets import lifecycle
 from api.tickets.models import Severity as SeverityValue
 from api.tickets.models import Ticket, TicketComment, TicketEvent
@@ -287,7 +288,7 @@ async def ticket_conditions(info: Info, f: TicketFilter | None) -> list[sa.Colum
 
 
 def invalid_time(field: str) -> DomainError:
-    return DomainError("INVALID", "give the time with its UTC offset", field)
+    return DomainError("INVALID", _("give the time with its UTC offset"), field)
 
 
 @strawberry.type
@@ -428,7 +429,7 @@ def _uuid(value: str | None, field: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise DomainError("INVALID", "give a UUID", field) from None
+        raise DomainError("INVALID", _("give a UUID"), field) from None
 
 
 async def _ticket_mutation(
@@ -497,7 +498,7 @@ class TicketMutation:
                 if value is strawberry.UNSET:
                     continue
                 if value is None and field not in {"reporterName", "reporterPhone"}:
-                    raise DomainError("INVALID", f"{field} cannot be null", field)
+                    raise DomainError("INVALID", _("{field} cannot be null", field=field), field)
                 changes[field] = value.value if isinstance(value, Enum) else value
             return await lifecycle.update_ticket(
                 session,

@@ -18,6 +18,7 @@ from api.attachments.models import TicketAttachment
 from api.auth.scope import Scope
 from api.config import Settings
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import _
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
 from api.stations import service as stations
@@ -74,7 +75,7 @@ def parse_uuid(value: Any, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError):
-        raise invalid(name, f"{name} must be a UUID") from None
+        raise invalid(name, _("{name} must be a UUID", name=name)) from None
 
 
 def parse_time(value: Any, name: str) -> datetime | None:
@@ -83,16 +84,18 @@ def parse_time(value: Any, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(name, f"{name} must be an ISO 8601 time with its UTC offset") from None
+        raise invalid(
+            name, _("{name} must be an ISO 8601 time with its UTC offset", name=name)
+        ) from None
     if parsed.tzinfo is None:
-        raise invalid(name, "give the time with its UTC offset")
+        raise invalid(name, _("give the time with its UTC offset"))
     return parsed
 
 
 def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> dict[str, Any]:
     unknown = sorted(set(fields) - allowed - SERVER_OWNED)
     if unknown:
-        raise invalid(unknown[0], f"{unknown[0]} cannot be set through sync")
+        raise invalid(unknown[0], _("{unknown} cannot be set through sync", unknown=unknown[0]))
     return {k: v for k, v in fields.items() if k in allowed}
 
 
@@ -193,9 +196,12 @@ def _wire(record: SyncedRecord) -> dict[str, Any]:
 
 def require_base(m: Mutation, record: SyncedRecord) -> int:
     if m.base_version is None:
-        raise invalid("baseVersion", "an update or delete needs the version it was made from")
+        raise invalid("baseVersion", _("an update or delete needs the version it was made from"))
     if m.base_version > record.version or m.base_version < 1:
-        raise invalid("baseVersion", f"the server has version {record.version} of this record")
+        raise invalid(
+            "baseVersion",
+            _("the server has version {version} of this record", version=record.version),
+        )
     return m.base_version
 
 
@@ -240,17 +246,19 @@ def _enum(kind: type, value: Any, name: str) -> Any:
         return kind(value)
     except ValueError:
         allowed = ", ".join(k.value for k in kind)  # type: ignore[attr-defined]
-        raise invalid(name, f"{name} must be one of {allowed}") from None
+        raise invalid(
+            name, _("{name} must be one of {allowed}", name=name, allowed=allowed)
+        ) from None
 
 
 async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
     f = only_fields(m.fields, TICKET_CREATE_FIELDS)
     if "title" not in f or "source" not in f:
-        raise invalid("title" if "title" not in f else "source", "a new ticket needs it")
+        raise invalid("title" if "title" not in f else "source", _("a new ticket needs it"))
     grid_id = parse_uuid(f["gridId"], "gridId") if f.get("gridId") else None
     enterprise_id = parse_uuid(f["enterpriseId"], "enterpriseId") if f.get("enterpriseId") else None
     if grid_id is not None and not caller.scope.sees_grid(grid_id):
-        raise forbidden("you may not report tickets in this grid", "gridId")
+        raise forbidden(_("you may not report tickets in this grid"), "gridId")
     status = _enum(S, f.get("status", S.REPORTED.value), "status")
     ticket = await lifecycle.create_ticket(
         session,
@@ -294,13 +302,15 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     ):
         name = next(n for n in DISPATCH_FIELDS if n in sent)
         if not (name == "assigneeId" and sent[name] == str(caller.scope.member_id)):
-            raise forbidden("only town or county staff may dispatch tickets", name)
+            raise forbidden(_("only town or county staff may dispatch tickets"), name)
     edits = sorted(name for name in sent if name in lifecycle.EDITABLE_FIELDS)
     if edits and not await lifecycle.may_edit_details(session, caller.scope, ticket):
         # Judged on the ticket as it is now, whether or not it changed since the phone's base.
         raise forbidden(
-            "only the assignee, union staff, or whoever filed it while it is still REPORTED "
-            "may edit this ticket",
+            _(
+                "only the assignee, union staff, or whoever filed it while it is still REPORTED "
+                "may edit this ticket"
+            ),
             edits[0],
         )
     server_changed = await changed_since(
@@ -352,7 +362,7 @@ async def _apply_ticket_plan(
         )
     if "assigneeId" in clean:
         if clean["assigneeId"] is None:
-            raise invalid("assigneeId", "a ticket is handed over, not unassigned")
+            raise invalid("assigneeId", _("a ticket is handed over, not unassigned"))
         ticket = await lifecycle.assign_ticket(
             session,
             scope=scope,
@@ -376,7 +386,9 @@ async def _apply_ticket_plan(
             now=now,
         )
     elif note is not None and "status" not in contested:
-        raise invalid("resolutionNote", "send the resolution note with the status move it explains")
+        raise invalid(
+            "resolutionNote", _("send the resolution note with the status move it explains")
+        )
     for name, value in sorted(contested.items()):
         server_value = current.get(name)
         if name == "status":
@@ -437,7 +449,11 @@ async def _contested_status(
             server_status.value,
             c.RULE_STATUS_FURTHER_ALONG,
             winner=ConflictWinner.CLIENT,
-            message=f"{wanted.value} is further along than {server_status.value}",
+            message=_(
+                "{wanted} is further along than {server_status}",
+                wanted=wanted,
+                server_status=server_status,
+            ),
         )
     return _conflict(
         session,
@@ -448,7 +464,9 @@ async def _contested_status(
         wanted.value,
         server_status.value,
         c.RULE_STATUS_FURTHER_ALONG,
-        message=f"the server's {server_status.value} is at least as far along",
+        message=_(
+            "the server's {server_status} is at least as far along", server_status=server_status
+        ),
     )
 
 
@@ -463,7 +481,7 @@ async def delete_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     own_new = await lifecycle.is_own_new_ticket(session, caller.scope, ticket)
     if not (lifecycle.can_dispatch_ticket(caller.scope, ticket) or own_new):
         raise forbidden(
-            "only union staff, or whoever reported it while it is still REPORTED, may delete it"
+            _("only union staff, or whoever reported it while it is still REPORTED, may delete it")
         )
     ticket.deleted_at = caller.now
     await session.flush()
@@ -516,7 +534,7 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
     if activity is None or activity.deleted or not caller.scope.sees(activity):
         raise out_of_scope("activityId", "the activity")
     if await session.get(Attendance, m.record_id) is not None:
-        raise DomainError("DUPLICATE_ID", "a sign-in with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("a sign-in with this id already exists"), "id")
     attendance = await stations.record_attendance(
         session,
         scope=caller.scope,
@@ -536,10 +554,10 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
 async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
     f = only_fields(m.fields, push_rules.allowed("evaluations", CREATE))
     if await session.get(Evaluation, m.record_id) is not None:
-        raise DomainError("DUPLICATE_ID", "an evaluation with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("an evaluation with this id already exists"), "id")
     scores = f.get("scores") or {}
     if not isinstance(scores, dict):
-        raise invalid("scores", "scores are an object of criterion and points")
+        raise invalid("scores", _("scores are an object of criterion and points"))
     evaluation = await stations.submit_evaluation(
         session,
         scope=caller.scope,
@@ -611,7 +629,10 @@ def append_only(collection: str) -> Handler:
     async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
         raise DomainError(
             "APPEND_ONLY",
-            f"{collection} are never changed or deleted once written; add a new one instead",
+            _(
+                "{collection} are never changed or deleted once written; add a new one instead",
+                collection=collection,
+            ),
             "op",
         )
 
@@ -628,10 +649,10 @@ async def update_notification(session: AsyncSession, caller: Caller, m: Mutation
     notification: Notification = record  # type: ignore[assignment]
     f = only_fields(m.fields, push_rules.allowed("notifications", UPDATE))
     if notification.recipient_id != caller.scope.member_id:
-        raise forbidden("only the recipient marks a notification read", "readAt")
+        raise forbidden(_("only the recipient marks a notification read"), "readAt")
     read_at = parse_time(f.get("readAt"), "readAt")
     if read_at is None:
-        raise invalid("readAt", "give the time it was read")
+        raise invalid("readAt", _("give the time it was read"))
     if notification.read_at is None:
         notification.read_at = read_at
         await session.flush()
@@ -644,7 +665,10 @@ def read_only(collection: str) -> Handler:
     async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
         raise DomainError(
             "READ_ONLY_COLLECTION",
-            f"{collection} cannot be changed through sync; use the GraphQL API",
+            _(
+                "{collection} cannot be changed through sync; use the GraphQL API",
+                collection=collection,
+            ),
             "collection",
         )
 
@@ -669,7 +693,13 @@ def handler_for(collection: str, op: str) -> Handler:
     if collection not in BY_NAME:
         known = ", ".join(sorted(BY_NAME))
         raise DomainError(
-            "UNKNOWN_COLLECTION", f"unknown collection {collection!r}; known: {known}", "collection"
+            "UNKNOWN_COLLECTION",
+            _(
+                "unknown collection {collection!r}; known: {known}",
+                collection=collection,
+                known=known,
+            ),
+            "collection",
         )
     if (collection, op) in HANDLERS:
         return HANDLERS[(collection, op)]

@@ -19,6 +19,7 @@ from api.accounts.models import AccountAction, AccountEvent, CodePurpose, SignIn
 from api.auth.models import AuthToken
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid, not_found
+from api.i18n import _
 from api.members.models import Member, MemberGrid
 from api.members.service import parse_roles, update_member
 from api.records import utcnow
@@ -59,7 +60,7 @@ async def record(
 async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
     member = await session.get(Member, member_id)
     if member is None or member.deleted:
-        raise not_found("memberId", "the member")
+        raise not_found("memberId", _("the member"))
     return member
 
 
@@ -69,7 +70,7 @@ async def member_by_phone(session: AsyncSession, phone: str, field: str = "phone
         select(Member).where(Member.phone == normalized, Member.deleted_at.is_(None))
     )
     if member is None:
-        raise not_found(field, f"the member with phone {normalized}")
+        raise not_found(field, _("the member with phone {normalized}", normalized=normalized))
     return member
 
 
@@ -92,7 +93,7 @@ async def issue_code(
 ) -> IssuedCode:
     """A fresh one-time code; earlier unused codes of the member stop working."""
     if not member.is_active:
-        raise invalid("memberId", "the account is deactivated; reactivate it first")
+        raise invalid("memberId", _("the account is deactivated; reactivate it first"))
     now = utcnow()
     await session.execute(
         update(SignInCode)
@@ -121,7 +122,7 @@ async def issue_code(
 def bad_code() -> DomainError:
     # One answer for every wrong case: the code cannot be probed for which part was wrong.
     return DomainError(
-        "INVALID_CODE", "the phone number or one-time code is wrong or expired", "code"
+        "INVALID_CODE", _("the phone number or one-time code is wrong or expired"), "code"
     )
 
 
@@ -129,7 +130,10 @@ async def redeem_code(session: AsyncSession, *, phone: str, code: str, new_passw
     """Set the member's password with a one-time code; the code is used up, older sessions
     are revoked (a reset after a lost phone locks the finder out)."""
     if len(new_password) < MIN_PASSWORD:
-        raise invalid("newPassword", f"a password has at least {MIN_PASSWORD} characters")
+        raise invalid(
+            "newPassword",
+            _("a password has at least {MIN_PASSWORD} characters", MIN_PASSWORD=MIN_PASSWORD),
+        )
     try:
         normalized = normalize_phone(phone)
     except DomainError:
@@ -192,9 +196,9 @@ async def open_tickets_of(session: AsyncSession, member_id: uuid.UUID) -> list[T
 async def deactivate(session: AsyncSession, member_id: uuid.UUID, actor: Actor) -> Deactivation:
     member = await get_member(session, member_id)
     if actor.id == member.id:
-        raise invalid("memberId", "you cannot deactivate your own account")
+        raise invalid("memberId", _("you cannot deactivate your own account"))
     if not member.is_active:
-        raise invalid("memberId", "the account is already deactivated")
+        raise invalid("memberId", _("the account is already deactivated"))
     await update_member(session, member_id=member.id, is_active=False)
     revoked = await revoke_tokens(session, member.id)
     await session.execute(
@@ -213,7 +217,7 @@ async def deactivate(session: AsyncSession, member_id: uuid.UUID, actor: Actor) 
 async def reactivate(session: AsyncSession, member_id: uuid.UUID, actor: Actor) -> Member:
     member = await get_member(session, member_id)
     if member.is_active:
-        raise invalid("memberId", "the account is already active")
+        raise invalid("memberId", _("the account is already active"))
     await update_member(session, member_id=member.id, is_active=True)
     await record(session, member.id, AccountAction.REACTIVATED, actor)
     return member
@@ -234,7 +238,7 @@ async def revoke_member_token(
 ) -> AuthToken:
     token = await session.get(AuthToken, token_id)
     if token is None or token.member_id != member_id:
-        raise not_found("tokenId", "the token")
+        raise not_found("tokenId", _("the token"))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await record(

@@ -14,8 +14,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.grids.models import Grid, GridKind
+from api.i18n import _
 
 INDEPENDENT_THRESHOLD = 200
+
+
+# Grid names are records, written once in the county's own words (Chinese), whatever the
+# language of whoever registered the enterprise: 合德镇服装联合网格, 某某公司独立网格.
+def independent_grid_name(enterprise: str) -> str:
+    return f"{enterprise}独立网格"
+
+
+def joint_grid_name(area: str, industry: str) -> str:
+    return f"{area}{industry}联合网格"
 
 
 @dataclass(frozen=True)
@@ -37,26 +48,48 @@ async def place_enterprise(
 ) -> Placement:
     """The grid an enterprise belongs in, made if missing, with a sentence explaining why."""
     parent = park or town
-    where = f"{park.name} in {town.name}" if park else town.name
     if headcount >= INDEPENDENT_THRESHOLD:
         grid, created = await _independent_grid(session, name, credit_code, parent)
-        under = f" under the big grid of {park.name}" if park else f" in {town.name}"
         reason = (
-            f"{name} has {headcount} staff, {INDEPENDENT_THRESHOLD} or more, "
-            f"so it has its own independent grid{under}."
+            _(
+                "{name} has {headcount} staff, {threshold} or more, so it has its own "
+                "independent grid under the big grid of {park}.",
+                name=name,
+                headcount=headcount,
+                threshold=INDEPENDENT_THRESHOLD,
+                park=park.name,
+            )
+            if park
+            else _(
+                "{name} has {headcount} staff, {threshold} or more, so it has its own "
+                "independent grid in {town}.",
+                name=name,
+                headcount=headcount,
+                threshold=INDEPENDENT_THRESHOLD,
+                town=town.name,
+            )
         )
         return Placement(grid, reason, created)
     grid, created = await _joint_grid(session, industry, parent)
     if park:
-        reason = (
-            f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, and is in the "
-            f"industrial park {park.name}, so it joins the park's {industry} joint grid "
-            f"under the park's big grid."
+        reason = _(
+            "{name} has {headcount} staff, fewer than {threshold}, and is in the industrial "
+            "park {park}, so it joins the park's {industry} joint grid under the park's big grid.",
+            name=name,
+            headcount=headcount,
+            threshold=INDEPENDENT_THRESHOLD,
+            park=park.name,
+            industry=industry,
         )
     else:
-        reason = (
-            f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, so it joins "
-            f"the joint grid of {where} for the {industry} industry."
+        reason = _(
+            "{name} has {headcount} staff, fewer than {threshold}, so it joins the joint grid "
+            "of {town} for the {industry} industry.",
+            name=name,
+            headcount=headcount,
+            threshold=INDEPENDENT_THRESHOLD,
+            town=town.name,
+            industry=industry,
         )
     return Placement(grid, reason, created)
 
@@ -72,12 +105,12 @@ async def _independent_grid(
         grid.deleted_at = None
         grid.parent_id = parent.id
         grid.town_id = parent.id if parent.kind == GridKind.TOWN else parent.town_id
-        grid.name = f"{name} independent grid"
+        grid.name = independent_grid_name(name)
         return grid, False
     grid = Grid(
         id=uuid.uuid4(),
         code=code,
-        name=f"{name} independent grid",
+        name=independent_grid_name(name),
         kind=GridKind.INDEPENDENT,
         parent_id=parent.id,
         town_id=parent.id if parent.kind == GridKind.TOWN else parent.town_id,
@@ -104,7 +137,7 @@ async def _joint_grid(session: AsyncSession, industry: str, parent: Grid) -> tup
     grid = Grid(
         id=uuid.uuid4(),
         code=f"{parent.code}-J{(siblings or 0) + 1:02d}",
-        name=f"{parent.name} {industry} joint grid",
+        name=joint_grid_name(parent.name, industry),
         kind=GridKind.JOINT,
         parent_id=parent.id,
         town_id=parent.id if parent.kind == GridKind.TOWN else parent.town_id,

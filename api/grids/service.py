@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import invalid, not_found
 from api.grids.models import Grid, GridKind
+from api.i18n import _
 
 # Which kinds may hang under which: the tree the county actually has.
 ALLOWED_PARENTS: dict[GridKind, set[GridKind | None]] = {
@@ -23,7 +24,7 @@ ALLOWED_PARENTS: dict[GridKind, set[GridKind | None]] = {
 async def get_grid(session: AsyncSession, grid_id: uuid.UUID, *, field: str = "gridId") -> Grid:
     grid = await session.get(Grid, grid_id)
     if grid is None or grid.deleted:
-        raise not_found(field, "the grid")
+        raise not_found(field, _("the grid"))
     return grid
 
 
@@ -44,18 +45,21 @@ async def create_grid(
 ) -> Grid:
     code, name = code.strip(), name.strip()
     if not code:
-        raise invalid("code", "a grid needs a code")
+        raise invalid("code", _("a grid needs a code"))
     if not name:
-        raise invalid("name", "a grid needs a name")
+        raise invalid("name", _("a grid needs a name"))
     parent = await get_grid(session, parent_id, field="parentId") if parent_id else None
     if (parent.kind if parent else None) not in ALLOWED_PARENTS[kind]:
-        allowed = ", ".join(sorted(k.value if k else "none" for k in ALLOWED_PARENTS[kind]))
-        raise invalid("parentId", f"a {kind.value} grid must sit under: {allowed}")
+        parents = sorted(ALLOWED_PARENTS[kind], key=lambda k: k.value if k else "")
+        allowed = [k if k else _("none (a top grid)") for k in parents]
+        raise invalid(
+            "parentId", _("a {kind} grid must sit under: {allowed}", kind=kind, allowed=allowed)
+        )
     if kind == GridKind.JOINT and not (industry and industry.strip()):
-        raise invalid("industry", "a joint grid groups one industry; give the industry")
+        raise invalid("industry", _("a joint grid groups one industry; give the industry"))
     existing = await session.scalar(select(Grid.id).where(Grid.code == code))
     if existing is not None:
-        raise invalid("code", f"the grid code {code} is already used")
+        raise invalid("code", _("the grid code {code} is already used", code=code))
     grid = Grid(
         id=grid_id or uuid.uuid4(),
         code=code,

@@ -62,7 +62,7 @@ def used_messages(findings: Findings) -> None:
 # only by keyword). Keywords named in MESSAGE_KEYWORDS are messages in any call.
 MESSAGE_ARGUMENTS: dict[str, int | None] = {
     "DomainError": 1,
-    "UploadRefused": 1,
+    "UploadRefused": 2,
     "invalid": 1,
     "not_found": 1,
     "forbidden": 0,
@@ -94,7 +94,8 @@ DEVELOPER_ERRORS = {
 }
 # A line may say why its text is not a message (a machine format, a developer's note).
 NOT_A_MESSAGE = "# not a message"
-LETTERS = re.compile(r"[A-Za-z]{2}")
+# Words in either language (a Chinese-only text in the code is as untranslatable).
+LETTERS = re.compile(r"[A-Za-z]{2}|[\u4e00-\u9fff]")
 
 
 def _is_text(node: ast.expr | None) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import DomainError, invalid
-from api.i18n import Message, render
+from api.i18n import Message, _, render
 from api.members.language import language_of
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
@@ -92,13 +92,13 @@ def encode_cursor(notification: Notification) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, ident = raw.partition("|")
+        created, _sep, ident = raw.partition("|")
         at = datetime.fromisoformat(created)
         if at.tzinfo is None:
             raise ValueError("naive")
         return at, uuid.UUID(ident)
     except ValueError:
-        raise invalid("after", "the cursor is not one this server gave out") from None
+        raise invalid("after", _("the cursor is not one this server gave out")) from None
 
 
 async def list_notifications(
@@ -146,7 +146,10 @@ async def mark_read(
     member's notification, or an unknown id, refuses the whole call: nothing is half-done."""
     wanted = list(dict.fromkeys(ids))
     if len(wanted) > MAX_MARK_READ:
-        raise invalid("ids", f"mark at most {MAX_MARK_READ} notifications at once")
+        raise invalid(
+            "ids",
+            _("mark at most {MAX_MARK_READ} notifications at once", MAX_MARK_READ=MAX_MARK_READ),
+        )
     found = {
         n.id: n
         for n in await session.scalars(
@@ -160,7 +163,9 @@ async def mark_read(
     missing = [str(i) for i in wanted if i not in found]
     if missing:
         raise DomainError(
-            "NOT_FOUND", f"you have no notification with id {', '.join(missing)}", "ids"
+            "NOT_FOUND",
+            _("you have no notification with id {value}", value=", ".join(missing)),
+            "ids",
         )
     now = now or utcnow()
     for notification in found.values():

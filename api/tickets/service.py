@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.enterprises.models import Enterprise
 from api.errors import invalid, not_found
 from api.grids.service import get_grid
+from api.i18n import _
 from api.records import utcnow
 from api.tickets.deadlines import apply_deadlines
 from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource, TicketStatus
@@ -65,21 +66,21 @@ async def report_ticket(
     now = now or utcnow()
     title = title.strip()
     if not title:
-        raise invalid("title", "a ticket needs a title")
+        raise invalid("title", _("a ticket needs a title"))
     if len(title) > MAX_TITLE:
-        raise invalid("title", f"a title has at most {MAX_TITLE} characters")
+        raise invalid("title", _("a title has at most {MAX_TITLE} characters", MAX_TITLE=MAX_TITLE))
     enterprise = None
     if enterprise_id is not None:
         enterprise = await session.get(Enterprise, enterprise_id)
         if enterprise is None or enterprise.deleted:
-            raise not_found("enterpriseId", "the enterprise")
+            raise not_found("enterpriseId", _("the enterprise"))
     if grid_id is None:
         if enterprise is None:
-            raise invalid("gridId", "give the grid or the enterprise the ticket concerns")
+            raise invalid("gridId", _("give the grid or the enterprise the ticket concerns"))
         grid_id = enterprise.grid_id
     await get_grid(session, grid_id)
     if reported_at is not None and reported_at.tzinfo is None:
-        raise invalid("reportedAt", "give the time with its UTC offset")
+        raise invalid("reportedAt", _("give the time with its UTC offset"))
     ticket = Ticket(
         id=ticket_id or uuid.uuid4(),
         number=await next_ticket_number(session, now),
