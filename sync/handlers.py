@@ -99,10 +99,10 @@ def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> d
     return {k: v for k, v in fields.items() if k in allowed}
 
 
-def out_of_scope(field: str = "id", what: str = "the record") -> DomainError:
+def out_of_scope(field: str = "id", what: str | None = None) -> DomainError:
     # Never "forbidden": a record the caller may not see is answered as one that does not
     # exist, so that no answer tells the two apart (docs/api.md "Visibility").
-    return not_found(field, what)
+    return not_found(field, what or _("the record"))
 
 
 async def was_in_scope(session: AsyncSession, scope: Scope, record_id: uuid.UUID) -> bool:
@@ -499,7 +499,7 @@ async def ticket_left_scope(
     NOT_FOUND or FORBIDDEN when the caller never saw it."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
-        raise out_of_scope("ticketId", "the ticket")
+        raise out_of_scope("ticketId", _("the ticket"))
     if caller.scope.sees(ticket):
         return None
     if await was_in_scope(session, caller.scope, ticket_id):
@@ -507,7 +507,7 @@ async def ticket_left_scope(
         return keep_all_as_conflicts(
             session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
         )
-    raise out_of_scope("ticketId", "the ticket")
+    raise out_of_scope("ticketId", _("the ticket"))
 
 
 async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
@@ -532,7 +532,7 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
     activity_id = parse_uuid(f.get("activityId"), "activityId")
     activity = await session.get(StationActivity, activity_id)
     if activity is None or activity.deleted or not caller.scope.sees(activity):
-        raise out_of_scope("activityId", "the activity")
+        raise out_of_scope("activityId", _("the activity"))
     if await session.get(Attendance, m.record_id) is not None:
         raise DomainError("DUPLICATE_ID", _("a sign-in with this id already exists"), "id")
     attendance = await stations.record_attendance(

@@ -78,8 +78,10 @@ MESSAGE_ARGUMENTS: dict[str, int | None] = {
     "UserError": None,
     "SyncError": None,
     "notify": None,
+    "HTTPException": 1,
+    "PlainTextResponse": 0,
 }
-MESSAGE_KEYWORDS = {"message", "reason", "title", "body", "what"}
+MESSAGE_KEYWORDS = {"message", "reason", "title", "body", "what", "detail"}
 # Exceptions of Python itself carry a developer's words (a bug, not a person's mistake).
 DEVELOPER_ERRORS = {
     "ValueError",
@@ -146,20 +148,50 @@ def bare_messages(findings: Findings) -> None:
             source = path.read_text(encoding="utf-8")
             lines = source.splitlines()
             for node in ast.walk(ast.parse(source, filename=str(path))):
+                candidates: list[ast.expr] = []
+                if isinstance(node, ast.Dict):
+                    # {"message": "..."}: an error body written by hand.
+                    candidates = [
+                        value
+                        for key, value in zip(node.keys, node.values, strict=True)
+                        if isinstance(key, ast.Constant) and key.value in {"message", "detail"}
+                    ]
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    # def refuse(message: str = "..."): a default message.
+                    arguments = node.args
+                    named = [*arguments.args, *arguments.kwonlyargs]
+                    defaults = [
+                        *([None] * (len(arguments.args) - len(arguments.defaults))),
+                        *arguments.defaults,
+                        *arguments.kw_defaults,
+                    ]
+                    candidates = [
+                        default
+                        for argument, default in zip(named, defaults, strict=True)
+                        if default is not None and argument.arg in MESSAGE_KEYWORDS
+                    ]
                 if not isinstance(node, ast.Call):
+                    self_lineno = getattr(node, "lineno", 0)
+                    for argument in candidates:
+                        if _is_text(argument):
+                            _report(findings, path, lines, self_lineno, argument)
                     continue
                 candidates = _message_arguments(node)
                 if _callee(node) == "print" and isinstance(node.func, ast.Name) and node.args:
                     candidates.append(node.args[0])
                 for argument in candidates:
-                    if not _is_text(argument):
-                        continue
-                    end = getattr(argument, "end_lineno", None) or argument.lineno
-                    text = "\n".join(lines[node.lineno - 1 : end])
-                    if NOT_A_MESSAGE in text:
-                        continue
-                    where = f"{path.relative_to(ROOT)}:{argument.lineno}"
-                    findings.bare.append(f"{where}: {lines[argument.lineno - 1].strip()}")
+                    if _is_text(argument):
+                        _report(findings, path, lines, node.lineno, argument)
+
+
+def _report(
+    findings: Findings, path: Path, lines: list[str], start: int, argument: ast.expr
+) -> None:
+    end = getattr(argument, "end_lineno", None) or argument.lineno
+    if NOT_A_MESSAGE in "\n".join(lines[min(start, argument.lineno) - 1 : end]):
+        return
+    where = f"{path.relative_to(ROOT)}:{argument.lineno}"
+    findings.bare.append(f"{where}: {lines[argument.lineno - 1].strip()}")
 
 
 def check() -> Findings:
