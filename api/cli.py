@@ -23,7 +23,7 @@ from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
 from api.i18n import _
-from api.members.models import Member
+from api.members.models import Member, Role
 from api.members.service import create_member
 from api.migrate import upgrade
 from sync import push_models  # noqa: F401  (queues Web Push for notifications commands write)
@@ -109,7 +109,7 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
                 id=member.id,
                 name=member.name,
                 phone=member.phone,
-                roles=member.roles,
+                roles=[Role(role) for role in member.roles],
             )
         )
         return 0

@@ -73,3 +73,10 @@ def english(text: str) -> str:
     from api.i18n import EN, render
 
     return render(text, EN)
+
+
+def chinese(msgid: str, **args: object) -> str:
+    """The catalogue message ``msgid`` as a Chinese reader (the default) gets it."""
+    from api.i18n import ZH_CN, Message
+
+    return Message(msgid, None, **args).render(ZH_CN)
