@@ -201,7 +201,7 @@ class Settings:
     max_response_bytes: int = 8 * 1024 * 1024
     max_request_seconds: int = 30
     push_allowed_hosts: tuple[str, ...] = ()
-    # The HTML pages' Content-Security-Policy; None: api/security_headers.py's default.
+    # The HTML pages' Content-Security-Policy; None: api/edge/security_headers.py's default.
     content_security_policy: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 

@@ -54,7 +54,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # (25 ms instead of < 1 ms at 100 000 tickets). Planning costs a fraction of a millisecond.
     # No pre-ping: on asyncpg it is three round trips (BEGIN, ping, ROLLBACK) per checkout, as
     # many as the rest of a small request. A connection found dead invalidates the pool, and a
-    # request's sign-in, its first statement, retries once (api/graphql_view.py); connections
+    # request's sign-in, its first statement, retries once (api/edge/graphql_view.py); connections
     # are renewed hourly so that none outlives a firewall's idle timeout unnoticed.
     return create_async_engine(
         url,

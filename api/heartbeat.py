@@ -32,7 +32,7 @@ def worker_name() -> str:
 
 
 class Heartbeat:
-    """A timed job (api/worker.py) that stamps this process's row."""
+    """A timed job (api/edge/worker.py) that stamps this process's row."""
 
     def __init__(self, jobs: str) -> None:
         self.name = worker_name()

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from api.fieldapp import scan  # noqa: E402
+from api.edge.fieldapp import scan  # noqa: E402
 from tests.browser.conftest import LAUNCH_ARGS, PHONE  # noqa: E402
 from tests.browser.phone import open_app, sign_in, wait_controlled  # noqa: E402
 from tests.demo_server import GRIDLINK, demo_server  # noqa: E402

@@ -261,8 +261,10 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
         "BENCH_GRIDS": info["grids"],
     }
     # The same API twice: with the planned execution of hot queries and without it.
-    api = Server("api.app:create_app", env_api, 18731)
-    plain = Server("api.app:create_app", {**env_api, "GRIDLINK_GRAPHQL_FAST_PATH": "false"}, 18733)
+    api = Server("api.edge.app:create_app", env_api, 18731)
+    plain = Server(
+        "api.edge.app:create_app", {**env_api, "GRIDLINK_GRAPHQL_FAST_PATH": "false"}, 18733
+    )
     floor = Server("bench.floor_app:create_app", env_floor, 18732)
     results = []
     try:

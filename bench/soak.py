@@ -36,7 +36,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.serve import KEEP_ALIVE  # noqa: E402
+from api.edge.serve import KEEP_ALIVE  # noqa: E402
 from bench.graphql_bench import Server  # noqa: E402
 from bench.transfer_bench import LOGIN, OFFICER, PASSWORD, _pg, prepare_database  # noqa: E402
 from sync.client import SyncClient  # noqa: E402
@@ -260,7 +260,7 @@ def main() -> int:
             "GRIDLINK_RUN_WORKER_IN_PROCESS": "true",
         }
         server = Server(
-            "api.app:create_app", env, args.port, ("--timeout-keep-alive", str(KEEP_ALIVE))
+            "api.edge.app:create_app", env, args.port, ("--timeout-keep-alive", str(KEEP_ALIVE))
         )
         try:
             server.wait("/healthz")

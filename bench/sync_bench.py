@@ -67,12 +67,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 import sync  # noqa: E402,F401
-from api.app import create_app  # noqa: E402
 from api.auth.models import TokenKind  # noqa: E402
 from api.auth.scope import scope_for  # noqa: E402
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
+from api.edge.app import create_app  # noqa: E402
 from api.grids.models import GridKind  # noqa: E402
 from api.grids.service import create_grid  # noqa: E402
 from api.members.service import create_member  # noqa: E402

@@ -55,8 +55,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.edge.serve import KEEP_ALIVE  # noqa: E402
 from api.ops.app import BROTLI_QUALITY, GZIP_LEVEL, ZSTD_LEVEL  # noqa: E402
-from api.serve import KEEP_ALIVE  # noqa: E402
 from bench.graphql_bench import Server, cpu_seconds  # noqa: E402
 from bench.netlink import ThrottledLink  # noqa: E402
 from sync.client import PULL, SyncClient  # noqa: E402
@@ -82,7 +82,7 @@ def prepare_database(base: str | None, workdir: Path) -> tuple[str, str | None]:
         asyncio.run(_pg(base, f'CREATE DATABASE "{scratch}"'))
         url = make_url(base).set(database=scratch).render_as_string(hide_password=False)
     env = {**os.environ, "GRIDLINK_DATABASE_URL": url}
-    gridlink = [sys.executable, "-m", "api.cli"]
+    gridlink = [sys.executable, "-m", "api.edge.cli"]
     subprocess.run([*gridlink, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run(
         [*gridlink, "demo", "--no-migrate"], env=env, cwd=ROOT, check=True, capture_output=True
@@ -202,7 +202,7 @@ def main() -> int:
         }
         # As `gridlink serve`: connections kept open between a phone's pages on a slow link.
         server = Server(
-            "api.app:create_app", env, args.port, ("--timeout-keep-alive", str(KEEP_ALIVE))
+            "api.edge.app:create_app", env, args.port, ("--timeout-keep-alive", str(KEEP_ALIVE))
         )
         try:
             server.wait("/healthz")

@@ -97,7 +97,7 @@ class Context:
     member: Member | None = None
     token: AuthToken | None = None
     scope: Scope = ANONYMOUS
-    # The bearer token signed in with (a WebSocket signs in again with it: api/socket_auth.py).
+    # The bearer token signed in with (a WebSocket signs in again with it: api/edge/socket_auth.py).
     bearer: str | None = None
     # Why a presented token was refused, so that the error says so instead of "sign in".
     auth_error: str | None = None

@@ -16,7 +16,7 @@ from api.notifications import service as notifications
 from api.notifications.models import Notification, NotificationKind
 from schema.context import Context, Info
 from schema.errors import UserError, coded_error, forbidden
-from sync.delivery import DeliveryView, list_deliveries
+from sync.devices import DeliveryView, list_deliveries
 from sync.push_endpoints import EndpointPolicy
 from sync.push_models import DeliveryStatus, PushSubscription
 from sync.subscriptions import register_subscription, resolve_endpoint, unregister_subscription

@@ -1,6 +1,7 @@
 """GraphQL for reports and exports: a mutation checks what is asked, within the caller's scope,
 and answers a short-lived download link (GET, no headers needed: a browser can open it).
-The same making of files serves the link (api/downloads.py) and the CLI (api/reports/cli.py)."""
+The same making of files serves the link (api/edge/downloads.py) and the CLI
+(api/reports/cli.py)."""
 
 from __future__ import annotations
 

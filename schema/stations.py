@@ -14,7 +14,10 @@ from strawberry.scalars import JSON
 
 from api.errors import DomainError
 from api.i18n import _
-from api.stations import service as stations
+from api.stations.activities import create_activity, update_activity
+from api.stations.attendance import record_attendance
+from api.stations.coaching import request_coaching
+from api.stations.evaluations import submit_evaluation
 from api.stations.models import ActivityKind as ActivityKindValue
 from api.stations.models import (
     Attendance,
@@ -329,7 +332,7 @@ class StationQuery:
         )
 
 
-# --- mutations: the station rules live in api.stations.service -------------------------
+# --- mutations: the station rules live in api/stations/ (one module per area) -----------
 
 
 @strawberry.input(description="A new activity at a station.")
@@ -458,7 +461,7 @@ class StationMutation:
         self, info: Info, input: CreateStationActivityInput
     ) -> StationActivityPayload:
         async def work(session: Any) -> uuid.UUID:
-            activity = await stations.create_activity(
+            activity = await create_activity(
                 session,
                 scope=info.context.scope,
                 station_id=parse_id(input.station_id, "stationId", ["Station"]),
@@ -502,7 +505,7 @@ class StationMutation:
             )
             if changes.get("roomId") is not None:
                 changes["roomId"] = parse_id(changes["roomId"], "roomId", ["Room"])
-            activity = await stations.update_activity(
+            activity = await update_activity(
                 session,
                 scope=info.context.scope,
                 activity_id=parse_id(input.id, "id", ["StationActivity"]),
@@ -522,7 +525,7 @@ class StationMutation:
         self, info: Info, input: RecordAttendanceInput
     ) -> AttendancePayload:
         async def work(session: Any) -> tuple[uuid.UUID, uuid.UUID]:
-            attendance = await stations.record_attendance(
+            attendance = await record_attendance(
                 session,
                 scope=info.context.scope,
                 activity_id=parse_id(input.activity_id, "activityId", ["StationActivity"]),
@@ -550,7 +553,7 @@ class StationMutation:
         self, info: Info, input: SubmitEvaluationInput
     ) -> EvaluationPayload:
         async def work(session: Any) -> uuid.UUID:
-            evaluation = await stations.submit_evaluation(
+            evaluation = await submit_evaluation(
                 session,
                 scope=info.context.scope,
                 chair_id=parse_id(input.chair_id, "chairId", ["Member"]),
@@ -575,7 +578,7 @@ class StationMutation:
         self, info: Info, input: RequestCoachingInput
     ) -> CoachingRequestPayload:
         async def work(session: Any) -> uuid.UUID:
-            request = await stations.request_coaching(
+            request = await request_coaching(
                 session,
                 scope=info.context.scope,
                 station_id=parse_id(input.station_id, "stationId", ["Station"]),

@@ -1,7 +1,7 @@
 """Access changes: a token revoked (logout, revocation) or expiring sooner, a member's roles,
 grids, stations or account changed. Announced on the broadcast channel when the transaction
 commits (PostgreSQL NOTIFY: every process), so that whatever holds on to a token — an open
-WebSocket (api/socket_auth.py), a cache of signed-in tokens — checks it again at once.
+WebSocket (api/edge/socket_auth.py), a cache of signed-in tokens — checks it again at once.
 
 Noted by a session hook, so every write path (GraphQL, CLI, admin tools) announces without
 knowing about it; ``announce_access_change`` is the one function that does it."""

@@ -2,7 +2,7 @@
 same transaction, written by a session hook — so every write path (GraphQL, sync push, CLI,
 worker) is logged without the domain knowing about sync.
 
-Registered when the `sync` package is imported (api/app.py via the schema, api/cli.py)."""
+Registered when the `sync` package is imported (api/edge/app.py via the schema, api/edge/cli.py)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.i18n import _
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
-from api.stations import service as stations
+from api.stations.attendance import record_attendance
+from api.stations.evaluations import submit_evaluation
 from api.stations.models import Attendance, Evaluation, EvaluatorKind, StationActivity
 from api.tickets import lifecycle
 from api.tickets.models import Severity, Ticket, TicketSource
@@ -535,7 +536,7 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
         raise out_of_scope("activityId", _("the activity"))
     if await session.get(Attendance, m.record_id) is not None:
         raise DomainError("DUPLICATE_ID", _("a sign-in with this id already exists"), "id")
-    attendance = await stations.record_attendance(
+    attendance = await record_attendance(
         session,
         scope=caller.scope,
         activity_id=activity_id,
@@ -558,7 +559,7 @@ async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) 
     scores = f.get("scores") or {}
     if not isinstance(scores, dict):
         raise invalid("scores", _("scores are an object of criterion and points"))
-    evaluation = await stations.submit_evaluation(
+    evaluation = await submit_evaluation(
         session,
         scope=caller.scope,
         chair_id=parse_uuid(f.get("chairId"), "chairId"),

@@ -5,7 +5,7 @@ follow from it, and the table in docs/sync-protocol.md is rendered from it
 
 Who may is judged on the record as the server holds it when the push arrives — whether or
 not it changed since the phone's base version. The checks themselves live in the domain
-(api/tickets/lifecycle.py, api/attachments/service.py, api/stations/service.py); `who` says
+(api/tickets/lifecycle.py, api/attachments/service.py, api/stations/); `who` says
 the same in words."""
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import db
-from api.app import create_app
 from api.config import Settings
 from api.db import create_engine
+from api.edge.app import create_app
 from api.migrate import upgrade
 from tests.helpers import LiveServer
 

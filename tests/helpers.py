@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from api.app import create_app
 from api.config import Settings
+from api.edge.app import create_app
 
 
 def free_port() -> int:

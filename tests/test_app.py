@@ -2,8 +2,8 @@
 
 import httpx
 
-from api.app import create_app
 from api.config import Settings
+from api.edge.app import create_app
 
 
 async def test_healthz_reports_the_database(client) -> None:

@@ -18,7 +18,7 @@ def run(database_url: str, *args: str, env: dict[str, str] | None = None, stdin:
     environ["GRIDLINK_DATABASE_URL"] = database_url
     environ.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.edge.cli", *args],
         cwd=ROOT,
         env=environ,
         input=stdin,

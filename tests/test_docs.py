@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from api.graphql_view import HTTP_CODES
+from api.edge.graphql_view import HTTP_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP_DIRS = {".git", ".venv", "node_modules", "var", ".pytest_cache", ".ruff_cache"}
@@ -18,7 +18,7 @@ CODE_PATTERNS = [
     re.compile(r'"code"\s*:\s*"([A-Z][A-Z_]+)"'),
     re.compile(r'coded_error\([^()]*,\s*"([A-Z][A-Z_]+)"\)'),
     re.compile(r'PersistedQueryError\(\s*"[^"]*",\s*"([A-Z][A-Z_]+)"'),
-    re.compile(r'^\s+return "([A-Z][A-Z_]+)"$', re.M),  # api/graphql_view.py's request codes
+    re.compile(r'^\s+return "([A-Z][A-Z_]+)"$', re.M),  # api/edge/graphql_view.py's request codes
 ]
 # The reference sync client's own failure codes are raised in the client, not sent by the API.
 NOT_SERVER_CODE = {ROOT / "sync" / "client.py"}
@@ -33,7 +33,7 @@ def _files(pattern: str) -> list[Path]:
 
 
 def server_codes() -> dict[str, str]:
-    found = {code: "api/graphql_view.py" for code in HTTP_CODES.values()}
+    found = {code: "api/edge/graphql_view.py" for code in HTTP_CODES.values()}
     for folder in ("api", "schema", "sync"):
         for path in (ROOT / folder).rglob("*.py"):
             if path in NOT_SERVER_CODE:

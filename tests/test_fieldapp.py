@@ -9,7 +9,7 @@ import re
 
 import httpx
 
-from api.fieldapp import IMMUTABLE, scan
+from api.edge.fieldapp import IMMUTABLE, scan
 
 SHELL_BUDGET = 250 * 1024
 

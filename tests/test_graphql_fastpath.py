@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from api.app import create_app
+from api.edge.app import create_app
 from bench.graphql_bench import QUERY as BENCH_QUERY
 from schema.fastpath import FastPath
 from tests.graphql_world import World, build_world

@@ -7,10 +7,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from api.app import create_app
 from api.auth.models import TokenKind
 from api.auth.tokens import issue_token
 from api.demo import load_demo
+from api.edge.app import create_app
 from api.grids.models import Grid
 from api.members.models import Member
 from schema.ids import to_global_id

@@ -180,7 +180,7 @@ async def test_ticket_events_and_my_assignments(live_server, world) -> None:
 
 
 class ServerProcess:
-    """`uvicorn api.app:create_app --factory` in a process of its own."""
+    """`uvicorn api.edge.app:create_app --factory` in a process of its own."""
 
     def __init__(self, database_url: str) -> None:
         self.port = free_port()
@@ -190,7 +190,7 @@ class ServerProcess:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "api.app:create_app",
+                "api.edge.app:create_app",
                 "--factory",
                 "--port",
                 str(self.port),

@@ -1,6 +1,6 @@
 """The parts of Strawberry and graphql-core that are not their public API but that gridlink
 relies on (the planned fast path, schema/fastpath.py and schema/views.py; the HTTP view,
-api/graphql_view.py). pyproject.toml bounds both libraries; when an upgrade inside or past the
+api/edge/graphql_view.py). pyproject.toml bounds both libraries; when an upgrade inside or past the
 bounds removes or changes one of these, this test names each one that broke."""
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ INTERNALS: dict[str, Callable[[], None]] = {
     "SchemaExtension._implements_resolve()": check_extension_implements_resolve,
     "strawberry.execution.optimized_is_awaitable": check_optimized_is_awaitable,
     "graphql get_argument_values, pyutils.Path, Undefined": check_graphql_core_helpers,
-    "strawberry.asgi.GraphQL hooks overridden by api/graphql_view.py": check_asgi_view_hooks,
+    "strawberry.asgi.GraphQL hooks overridden by api/edge/graphql_view.py": check_asgi_view_hooks,
     "strawberry max_aliases / query_depth_limiter create_validator": (
         check_validation_rule_factories
     ),

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import redis.asyncio as redis
 
-from api.app import create_app
 from api.auth import throttle
 from api.config import Settings
+from api.edge.app import create_app
 from tests.push_support import PASSWORD, make_world
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

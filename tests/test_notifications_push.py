@@ -91,12 +91,12 @@ async def test_assignment_reaches_each_device_once_and_expired_device_is_removed
     assert len(fake_push.requests()) == 3
 
 
-@pytest.mark.parametrize("entry_point", ["api.app", "api.cli", "api.worker"])
+@pytest.mark.parametrize("entry_point", ["api.edge.app", "api.edge.cli", "api.edge.worker"])
 def test_every_entry_point_installs_the_fan_out_hook(entry_point: str) -> None:
     # A process that writes notifications without the hook would never push them.
     code = f"import sys, {entry_point}\n"
-    if entry_point == "api.worker":  # no VAPID key: no push job, but the hook all the same
-        code += "api.worker.registered_jobs(api.worker.Settings())\n"
+    if entry_point == "api.edge.worker":  # no VAPID key: no push job, but the hook all the same
+        code += "api.edge.worker.registered_jobs(api.edge.worker.Settings())\n"
     code += "assert 'sync.push_models' in sys.modules, 'no fan-out hook'\n"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
 
@@ -294,7 +294,7 @@ async def test_a_crash_between_send_and_mark_resends_once_under_the_same_topic(
 def test_gridlink_vapid_keys_prints_a_working_pair() -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINK_")}
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "vapid-keys"],
+        [sys.executable, "-m", "api.edge.cli", "vapid-keys"],
         cwd=ROOT,
         env=environ,
         capture_output=True,

@@ -97,7 +97,7 @@ WORKER_SCRIPT = """
 import asyncio, os, sys
 from api.config import Settings
 from api.db import create_engine, session_factory
-from api.worker import Job, run_forever
+from api.edge.worker import Job, run_forever
 from sync.delivery import DeliveryPolicy, PushDeliverer
 from sync.push_endpoints import EndpointPolicy
 

@@ -15,8 +15,8 @@ import pytest
 import websockets
 import zstandard
 
-from api.app import create_app
 from api.config import Settings
+from api.edge.app import create_app
 from api.ops import requests as ops_requests
 from api.ops.logs import configure_logging
 from tests.graphql_world import build_world

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from api.app import create_app
 from api.config import Settings, SettingsError
+from api.edge.app import create_app
 from sync.push_endpoints import EndpointPolicy, check_endpoint, parse_endpoint
 from sync.push_models import PushSubscription
 from sync.webpush import PushMessage, PushOutcome, send

@@ -22,9 +22,9 @@ from graphql.utilities import TypeInfo
 from graphql.validation import ValidationContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.app import create_app
 from api.config import Settings
 from api.demo import DEMO_PASSWORD, load_demo
+from api.edge.app import create_app
 from schema.build import build_schema
 from schema.cost import COST_CODE, operation_cost
 from tests.helpers import free_port
@@ -269,7 +269,7 @@ def production_server(database_url: str) -> Iterator[str]:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.app:create_app",
+            "api.edge.app:create_app",
             "--factory",
             "--port",
             str(port),

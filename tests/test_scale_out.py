@@ -63,7 +63,7 @@ async def test_serve_with_two_workers(backend, database_url) -> None:
         "GRIDLINK_LOG_FORMAT": "json",
     }
     serve = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--workers", "2"],
+        [sys.executable, "-m", "api.edge.cli", "serve", "--workers", "2"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -74,7 +74,7 @@ async def test_serve_with_two_workers(backend, database_url) -> None:
         wait_healthy(url, serve)
         kinds = [command for _, command in children(serve.pid)]
         # Two server processes (multiprocessing spawn) and one timed-jobs worker.
-        assert sum("api.cli worker" in c for c in kinds) == 1, kinds
+        assert sum("api.edge.cli worker" in c for c in kinds) == 1, kinds
         assert sum("multiprocessing" in c for c in kinds) >= 2, kinds
         # Each request on a connection of its own: the kernel hands them to either process,
         # and /metrics (answered by either) counts both.

@@ -16,8 +16,11 @@ from api.db import create_engine
 from api.db import session_factory as make_session_factory
 from api.errors import DomainError
 from api.members.service import create_member
-from api.stations import service
+from api.stations.activities import create_activity, update_activity
+from api.stations.attendance import record_attendance
+from api.stations.coaching import record_coaching_visit, request_coaching
 from api.stations.criteria import CRITERIA
+from api.stations.evaluations import chair_standing, submit_evaluation
 from api.stations.models import (
     ActivityKind,
     ActivityStatus,
@@ -30,6 +33,7 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.stations.scheduling import schedule_big_pot_trainings
 from tests.factories import TownWorld, phone, town_world
 
 NOW = datetime.fromisoformat("2026-05-20T02:00:00+00:00")
@@ -106,7 +110,7 @@ async def _activity(session_factory, sw: StationWorld, **kwargs) -> StationActiv
         "room_id": sw.rooms[RoomKind.RIGHTS_PROTECTION].id,
         "capacity": 2,
     }
-    return await _do(session_factory, service.create_activity, **(values | kwargs))
+    return await _do(session_factory, create_activity, **(values | kwargs))
 
 
 # --- activities and sign-ins ---------------------------------------------------------------
@@ -124,11 +128,11 @@ async def test_activity_times_and_rooms_are_checked(session_factory, sw) -> None
     ]
     for change, field in bad:
         assert (
-            await _refused(session_factory, service.create_activity, **_args(sw, change))
+            await _refused(session_factory, create_activity, **_args(sw, change))
         ).field == field
     outsider = sw.members[0]
     assert (
-        await _refused(session_factory, service.create_activity, **_args(sw, {"scope": outsider}))
+        await _refused(session_factory, create_activity, **_args(sw, {"scope": outsider}))
     ).code == "FORBIDDEN"
     activity = await _activity(session_factory, sw, ends_at=None, room_id=None)
     assert activity.room_id is None and activity.status == ActivityStatus.PLANNED
@@ -150,14 +154,14 @@ async def test_capacity_at_and_over_and_overbooking(session_factory, sw) -> None
     for member in sw.members[:2]:  # each signs itself in
         await _do(
             session_factory,
-            service.record_attendance,
+            record_attendance,
             scope=member,
             activity_id=activity.id,
             member_id=member.member_id,
         )
     full = await _refused(
         session_factory,
-        service.record_attendance,
+        record_attendance,
         scope=sw.members[2],
         activity_id=activity.id,
         member_id=sw.members[2].member_id,
@@ -167,7 +171,7 @@ async def test_capacity_at_and_over_and_overbooking(session_factory, sw) -> None
     # Capacity cannot drop below the sign-ins taken...
     lower = await _refused(
         session_factory,
-        service.update_activity,
+        update_activity,
         scope=sw.staff,
         activity_id=activity.id,
         changes={"capacity": 1},
@@ -176,14 +180,14 @@ async def test_capacity_at_and_over_and_overbooking(session_factory, sw) -> None
     # ...but overbooking lets the third in.
     await _do(
         session_factory,
-        service.update_activity,
+        update_activity,
         scope=sw.staff,
         activity_id=activity.id,
         changes={"allowOverbooking": True},
     )
     third = await _do(
         session_factory,
-        service.record_attendance,
+        record_attendance,
         scope=sw.staff,
         activity_id=activity.id,
         member_id=sw.members[2].member_id,
@@ -198,13 +202,13 @@ async def test_a_member_signs_in_once(session_factory, sw) -> None:
     activity = await _activity(session_factory, sw, capacity=None)
     member = sw.members[0]
     kwargs = {"scope": member, "activity_id": activity.id, "member_id": member.member_id}
-    await _do(session_factory, service.record_attendance, **kwargs)
-    again = await _refused(session_factory, service.record_attendance, **kwargs)
+    await _do(session_factory, record_attendance, **kwargs)
+    again = await _refused(session_factory, record_attendance, **kwargs)
     assert (again.code, again.field) == ("ALREADY_SIGNED_IN", "memberId")
     # Someone else may not sign a member in; staff sign in guests by name (twice is fine).
     other = await _refused(
         session_factory,
-        service.record_attendance,
+        record_attendance,
         scope=sw.members[1],
         activity_id=activity.id,
         member_id=sw.members[2].member_id,
@@ -213,14 +217,14 @@ async def test_a_member_signs_in_once(session_factory, sw) -> None:
     for _ in range(2):
         guest = await _do(
             session_factory,
-            service.record_attendance,
+            record_attendance,
             scope=sw.staff,
             activity_id=activity.id,
             attendee_name="Wang Fang (bank)",
         )
         assert guest.member_id is None
     nameless = await _refused(
-        session_factory, service.record_attendance, scope=sw.staff, activity_id=activity.id
+        session_factory, record_attendance, scope=sw.staff, activity_id=activity.id
     )
     assert nameless.field == "attendeeName"
 
@@ -229,14 +233,14 @@ async def test_cancelled_activities_take_no_sign_ins(session_factory, sw) -> Non
     activity = await _activity(session_factory, sw)
     await _do(
         session_factory,
-        service.update_activity,
+        update_activity,
         scope=sw.staff,
         activity_id=activity.id,
         changes={"status": "CANCELLED"},
     )
     refused = await _refused(
         session_factory,
-        service.record_attendance,
+        record_attendance,
         scope=sw.staff,
         activity_id=activity.id,
         attendee_name="Li",
@@ -244,7 +248,7 @@ async def test_cancelled_activities_take_no_sign_ins(session_factory, sw) -> Non
     assert refused.code == "ACTIVITY_CANCELLED"
     held = await _refused(
         session_factory,
-        service.update_activity,
+        update_activity,
         scope=sw.staff,
         activity_id=activity.id,
         changes={"status": "HELD"},
@@ -252,7 +256,7 @@ async def test_cancelled_activities_take_no_sign_ins(session_factory, sw) -> Non
     assert held.code == "ILLEGAL_TRANSITION"
     unknown = await _refused(
         session_factory,
-        service.update_activity,
+        update_activity,
         scope=sw.staff,
         activity_id=activity.id,
         changes={"stationId": "x"},
@@ -269,7 +273,7 @@ async def test_two_sign_ins_for_the_last_place(session_factory, sw, settings: Se
             *(
                 _do(
                     make_session_factory(engine),
-                    service.record_attendance,
+                    record_attendance,
                     scope=sw.staff,
                     activity_id=activity.id,
                     member_id=member.member_id,
@@ -297,7 +301,7 @@ async def _evaluate(session_factory, sw: StationWorld, **kwargs):
         "scores": TOWN_SCORES,
         "now": NOW,
     }
-    return await _do(session_factory, service.submit_evaluation, **(values | kwargs))
+    return await _do(session_factory, submit_evaluation, **(values | kwargs))
 
 
 async def test_scores_are_on_the_fixed_scale_of_the_fixed_criteria(session_factory, sw) -> None:
@@ -357,10 +361,8 @@ async def test_who_evaluates_and_the_standing(session_factory, sw) -> None:
         session_factory, sw, scope=world.county_staff, scores=TOWN_SCORES | {"FUNDS": 1}
     )
     async with session_factory() as session:
-        standing = await service.chair_standing(session, chair_id=world.chair.member_id)
-        other_year = await service.chair_standing(
-            session, chair_id=world.chair.member_id, period="2025"
-        )
+        standing = await chair_standing(session, chair_id=world.chair.member_id)
+        other_year = await chair_standing(session, chair_id=world.chair.member_id, period="2025")
     assert standing.members.evaluations == 3
     assert standing.members.average == round((5 + 4 + 2) / 3, 2)
     assert standing.members.criteria["CARE"] == round(11 / 3, 2)
@@ -384,8 +386,8 @@ async def test_big_pot_trainings_one_per_quarter_idempotent(session_factory, sw)
         capacity=None,
     )
     kwargs = {"scope": sw.staff, "station_id": sw.station.id, "year": 2026}
-    first = await _do(session_factory, service.schedule_big_pot_trainings, **kwargs)
-    again = await _do(session_factory, service.schedule_big_pot_trainings, **kwargs)
+    first = await _do(session_factory, schedule_big_pot_trainings, **kwargs)
+    again = await _do(session_factory, schedule_big_pot_trainings, **kwargs)
     assert [a.id for a in first] == [a.id for a in again]
     assert first[1].id == by_hand.id
     assert [a.starts_at.month for a in first] == [2, 4, 8, 11]
@@ -400,16 +402,14 @@ async def test_big_pot_trainings_one_per_quarter_idempotent(session_factory, sw)
     assert count == 4
     for year in [1999, "2026"]:
         with pytest.raises(DomainError) as caught:
-            await _do(
-                session_factory, service.schedule_big_pot_trainings, **(kwargs | {"year": year})
-            )
+            await _do(session_factory, schedule_big_pot_trainings, **(kwargs | {"year": year}))
         assert caught.value.field == "year"
 
 
 async def test_coaching_is_answered_with_a_visit(session_factory, sw) -> None:
     request = await _do(
         session_factory,
-        service.request_coaching,
+        request_coaching,
         scope=sw.world.chair,
         station_id=sw.station.id,
         topic="How to run the first workers' congress",
@@ -420,19 +420,17 @@ async def test_coaching_is_answered_with_a_visit(session_factory, sw) -> None:
     visit = dict(scope=sw.staff, request_id=request.id, note="Walked through the agenda")
     for when, field in [(NOW + H, "visitedAt"), (NOW - 49 * H, "visitedAt")]:
         with pytest.raises(DomainError) as caught:
-            await _do(
-                session_factory, service.record_coaching_visit, visited_at=when, now=NOW, **visit
-            )
+            await _do(session_factory, record_coaching_visit, visited_at=when, now=NOW, **visit)
         assert caught.value.field == field
     activity = await _do(
-        session_factory, service.record_coaching_visit, visited_at=NOW - H, now=NOW, **visit
+        session_factory, record_coaching_visit, visited_at=NOW - H, now=NOW, **visit
     )
     assert activity.kind == ActivityKind.SMALL_STOVE_COACHING
     assert activity.coaching_request_id == request.id
     assert activity.status == ActivityStatus.HELD
     assert activity.outcome == "Walked through the agenda"
     twice = await _refused(
-        session_factory, service.record_coaching_visit, visited_at=NOW - H, now=NOW, **visit
+        session_factory, record_coaching_visit, visited_at=NOW - H, now=NOW, **visit
     )
     assert twice.code == "ALREADY_VISITED"
     async with session_factory() as session:
@@ -442,7 +440,7 @@ async def test_coaching_is_answered_with_a_visit(session_factory, sw) -> None:
     with pytest.raises(DomainError):
         await _do(
             session_factory,
-            service.request_coaching,
+            request_coaching,
             scope=sw.members[0],
             station_id=sw.station.id,
             topic="x",
@@ -450,7 +448,7 @@ async def test_coaching_is_answered_with_a_visit(session_factory, sw) -> None:
     with pytest.raises(DomainError) as caught:
         await _do(
             session_factory,
-            service.request_coaching,
+            request_coaching,
             scope=sw.world.chair,
             station_id=sw.station.id,
             topic="x",

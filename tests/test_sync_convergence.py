@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from sqlalchemy import select
 
-from api.app import create_app
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.edge.app import create_app
 from api.errors import DomainError
 from api.tickets import lifecycle
 from sync.client import ResponseLost, SyncClient

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
-from api.cli import main as gridlink
+from api.edge.app import create_app
+from api.edge.cli import main as gridlink
 from api.errors import DomainError
 from api.i18n import ZH_CN, render
 from api.members.service import update_member

@@ -21,7 +21,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from api.app import create_app
 from api.auth import visibility
 from api.auth.models import TokenKind
 from api.auth.scope import scope_for
@@ -29,6 +28,7 @@ from api.auth.tokens import issue_token
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.demo import DEMO_PASSWORD, load_demo
+from api.edge.app import create_app
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid
 from api.members.models import Member
@@ -120,7 +120,7 @@ def cli(database_url: str, *args: str) -> str:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINK_")}
     environ["GRIDLINK_DATABASE_URL"] = database_url
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "api.edge.cli", *args],
         cwd=ROOT,
         env=environ,
         capture_output=True,

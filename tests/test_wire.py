@@ -13,9 +13,9 @@ import httpx
 import pytest
 import websockets
 
-from api.app import create_app
 from api.config import Settings, SettingsError
-from api.cors import PREFLIGHT_MAX_AGE
+from api.edge.app import create_app
+from api.edge.cors import PREFLIGHT_MAX_AGE
 from tests.graphql_world import build_world
 from tests.helpers import LiveServer
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.config import Settings
+from api.edge.app import create_app
+from api.edge.worker import Job, registered_jobs, run_forever, run_once
 from api.records import utcnow
 from api.tickets import lifecycle
 from api.tickets.deadline_models import DeadlineAlert
 from api.tickets.models import Severity, TicketSource
-from api.worker import Job, registered_jobs, run_forever, run_once
 from tests.factories import town_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def _env(database_url: str) -> dict[str, str]:
 async def test_gridlink_worker_once_and_forever(database_url: str, session_factory) -> None:
     await _overdue_ticket(session_factory)
     once = subprocess.run(
-        [sys.executable, "-m", "api.cli", "worker", "--once"],
+        [sys.executable, "-m", "api.edge.cli", "worker", "--once"],
         cwd=ROOT,
         env=_env(database_url),
         capture_output=True,
@@ -122,7 +122,7 @@ async def test_gridlink_worker_once_and_forever(database_url: str, session_facto
     assert await _alerts(session_factory) == 2
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "worker"],
+        [sys.executable, "-m", "api.edge.cli", "worker"],
         cwd=ROOT,
         env=_env(database_url),
         stdout=subprocess.PIPE,

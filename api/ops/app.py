@@ -1,4 +1,4 @@
-"""What api/app.py mounts for operations: request telemetry (ids, logs, metrics) outermost,
+"""What api/edge/app.py mounts for operations: request telemetry (ids, logs, metrics) outermost,
 then compression; the /metrics route when metrics are on."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ ASSIGN = """mutation($input: AssignTicketInput!) {
 
 
 def gridlink_command() -> list[str]:
-    return [sys.executable, "-m", "api.cli"]
+    return [sys.executable, "-m", "api.edge.cli"]
 
 
 @dataclass

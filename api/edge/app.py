@@ -14,20 +14,20 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from api import graphiql
-from api.attachment_routes import PREFIX as ATTACHMENTS
-from api.attachment_routes import attachment_routes
 from api.config import Settings
-from api.cors import cors_middleware
 from api.db import create_engine, session_factory
-from api.downloads import ROUTES as DOWNLOAD_ROUTES
-from api.fieldapp import fieldapp_routes
-from api.graphql_view import GridlinkGraphQL
-from api.http_limits import BodySizeLimit
+from api.edge import graphiql
+from api.edge.attachment_routes import PREFIX as ATTACHMENTS
+from api.edge.attachment_routes import attachment_routes
+from api.edge.cors import cors_middleware
+from api.edge.downloads import ROUTES as DOWNLOAD_ROUTES
+from api.edge.fieldapp import fieldapp_routes
+from api.edge.graphql_view import GridlinkGraphQL
+from api.edge.http_limits import BodySizeLimit
+from api.edge.security_headers import security_middleware
+from api.edge.worker import InProcessWorker, registered_jobs
 from api.i18n.http import RequestLanguage
 from api.ops.app import ops_middleware, ops_routes, ops_stopped
-from api.security_headers import security_middleware
-from api.worker import InProcessWorker, registered_jobs
 from sync.broadcast import close_listeners
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Refresh the GraphiQL files that gridlink serves itself (api/graphiql/), so that the
+# Refresh the GraphiQL files that gridlink serves itself (api/edge/graphiql/), so that the
 # development page works with no internet: the pinned releases are fetched with `npm pack`
 # from the npm registry, their browser builds kept gzip-compressed (served as they are to
 # browsers that accept gzip), with the licences beside them. Change a version, run, commit.

@@ -1,5 +1,6 @@
 """Which other web origins may call the API from a browser: GRIDLINK_CORS_ORIGINS, answered by
-Starlette's CORSMiddleware for HTTP (the WebSocket handshake checks the same list, api/app.py)."""
+Starlette's CORSMiddleware for HTTP (the WebSocket handshake checks the same list,
+api/edge/app.py)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ async def caller_scope(session: AsyncSession, phone: str | None) -> tuple[Scope,
 
 
 def add_arguments(commands: Any, run: Any) -> None:
-    """Register `report` and `export` (api/cli.py calls this); ``run`` runs a coroutine."""
+    """Register `report` and `export` (api/edge/cli.py calls this); ``run`` runs a coroutine."""
     report = commands.add_parser("report", help="write a monthly report (XLSX or PDF)")
     report.add_argument("--month", required=True, help="YYYY-MM, in Beijing time")
     where = report.add_mutually_exclusive_group()

@@ -27,19 +27,19 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api import graphiql
 from api.auth import tokens
 from api.auth.scope import sign_in
 from api.config import Settings
-from api.graphql_request import (
+from api.edge import graphiql
+from api.edge.graphql_request import (
     check_operation,
     decode_json,
     operation_problem,
     request_members,
 )
+from api.edge.socket_auth import TokenBoundHandler
 from api.i18n import _
 from api.ops.requests import note_operation
-from api.socket_auth import TokenBoundHandler
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned

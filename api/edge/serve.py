@@ -26,7 +26,7 @@ KEEP_ALIVE = 30
 
 def app_factory() -> Starlette:
     """What each server process runs (uvicorn --factory): its settings from the environment."""
-    from api.app import create_app
+    from api.edge.app import create_app
 
     settings = Settings.from_env()
     configure_logging(settings)
@@ -46,7 +46,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
         "timeout_keep_alive": KEEP_ALIVE,
     }
     if workers == 1:
-        uvicorn.run("api.serve:app_factory", **options)
+        uvicorn.run("api.edge.serve:app_factory", **options)
         return 0
     configure_logging(settings)
     metrics_dir = tempfile.mkdtemp(prefix="gridlink-metrics-")
@@ -55,9 +55,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     os.environ["GRIDLINK_RUN_WORKER_IN_PROCESS"] = "false"
     jobs = None
     if settings.run_worker_in_process:
-        jobs = subprocess.Popen([sys.executable, "-m", "api.cli", "worker"])
+        jobs = subprocess.Popen([sys.executable, "-m", "api.edge.cli", "worker"])
     try:
-        uvicorn.run("api.serve:app_factory", workers=workers, **options)
+        uvicorn.run("api.edge.serve:app_factory", workers=workers, **options)
     finally:
         if jobs is not None:
             jobs.terminate()

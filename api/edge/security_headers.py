@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings
-from api.response_limits import ResponseLimits
+from api.edge.response_limits import ResponseLimits
 
 # The one Content-Security-Policy of the HTML pages (GRIDLINK_CONTENT_SECURITY_POLICY
 # replaces it). 'unsafe-inline' styles: GraphiQL sets element styles from its scripts.
@@ -61,7 +61,7 @@ class SecurityHeaders:
 
 
 def security_middleware(settings: Settings) -> list[Middleware]:
-    """The hardening middleware for api/app.py, outermost first: headers on every answer
+    """The hardening middleware for api/edge/app.py, outermost first: headers on every answer
     (also the limits' own errors), then the time and size bounds of GraphQL requests."""
     return [
         Middleware(

@@ -183,7 +183,7 @@ def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from api.serve import serve
+    from api.edge.serve import serve
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -193,8 +193,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
+    from api.edge.worker import registered_jobs, run_forever, run_once
     from api.ops.logs import configure_logging
-    from api.worker import registered_jobs, run_forever, run_once
 
     configure_logging(settings)
 
@@ -275,10 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.set_defaults(handler=cmd_sync_prune)
 
-    from api import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
+    from api.edge import admin_cli  # imports, accounts, backup, restore, doctor (issue 16)
 
     admin_cli.register(commands)
-    from api.report_commands import add_arguments as add_report_commands
+    from api.edge.report_commands import add_arguments as add_report_commands
 
     add_report_commands(commands, _run)
     return parser

@@ -1,5 +1,5 @@
 """The admin's commands: import, account, migrate options, backup, restore, doctor. Registered by
-api/cli.py; bodies here so that the shared CLI module stays small."""
+api/edge/cli.py; bodies here so that the shared CLI module stays small."""
 
 from __future__ import annotations
 
@@ -342,7 +342,7 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                 roles = [Role(role) for role in member.roles]
                 print(_("roles of {who}: {roles}", who=who, roles=roles))
             elif action == "set-grids":
-                from api.cli import _grid_ids
+                from api.edge.cli import _grid_ids
 
                 grid_ids = await _grid_ids(session, args.values)
                 await service.change_access(session, member.id, actor, grid_ids=grid_ids)

@@ -16,8 +16,8 @@ from api.attachments import service
 from api.attachments.storage import Store, store_for
 from api.auth import tokens
 from api.auth.scope import Scope, sign_in
+from api.edge.graphql_view import bearer_token
 from api.errors import DomainError
-from api.graphql_view import bearer_token
 from api.i18n import _
 
 PREFIX = "/attachments/"
