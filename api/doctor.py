@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.auth.models import AuthToken, TokenKind
 from api.config import Settings
 from api.heartbeat import HEARTBEAT_SECONDS, last_beat
+from api.i18n import EN, N_, ZH_CN, Message, _, render, supported
 from api.members.models import Member
 from api.records import utcnow
 
@@ -29,24 +30,45 @@ class Status(StrEnum):
     FAIL = "FAIL"
 
 
-STATUS_ZH = {Status.OK: "正常", Status.WARN: "注意", Status.FAIL: "故障"}
+STATUS_LABELS = {
+    Status.OK: N_("OK", "DoctorStatus"),
+    Status.WARN: N_("WARN", "DoctorStatus"),
+    Status.FAIL: N_("FAIL", "DoctorStatus"),
+}
 
 
 @dataclass(frozen=True)
 class Finding:
+    """What a check found and, for a problem, what to do: catalogue messages, read in either
+    language (the CLI's --lang, the GraphQL caller's Accept-Language)."""
+
     check: str
     status: Status
-    zh: str
-    en: str
-    do_zh: str = ""
-    do_en: str = ""
+    message: Message
+    action: Message | None = None
+
+    @property
+    def zh(self) -> str:
+        return render(self.message, ZH_CN)
+
+    @property
+    def en(self) -> str:
+        return render(self.message, EN)
+
+    @property
+    def do_zh(self) -> str:
+        return render(self.action, ZH_CN) if self.action else ""
+
+    @property
+    def do_en(self) -> str:
+        return render(self.action, EN) if self.action else ""
 
     def lines(self, lang: str = "zh") -> list[str]:
-        if lang == "zh":
-            found = [f"[{STATUS_ZH[self.status]}] {self.zh}"]
-            return found + ([f"    → {self.do_zh}"] if self.do_zh else [])
-        found = [f"[{self.status.value}] {self.en}"]
-        return found + ([f"    -> {self.do_en}"] if self.do_en else [])
+        language = supported(lang) or ZH_CN
+        status = render(STATUS_LABELS[self.status], language)
+        found = [f"[{status}] {render(self.message, language)}"]
+        arrow = "→" if language == ZH_CN else "->"
+        return found + ([f"    {arrow} {render(self.action, language)}"] if self.action else [])
 
 
 @dataclass
@@ -90,11 +112,14 @@ async def run_doctor(
                 Finding(
                     name,
                     Status.FAIL,
-                    f"检查“{name}”出错：{type(error).__name__}",
-                    f"the check '{name}' failed: {type(error).__name__}: {error}",
-                    "请把这一行报告给维护人员。",
-                    "Report this line to the maintainers.",
-                )  # fmt: skip
+                    _(
+                        "the check '{name}' failed: {kind}: {error}",
+                        name=name,
+                        kind=type(error).__name__,
+                        error=error,
+                    ),
+                    _("Report this line to the maintainers."),
+                )
             )
     return found
 
@@ -113,37 +138,35 @@ async def _database(checkup: Checkup, engine: AsyncEngine) -> list[Finding]:
             Finding(
                 "database",
                 Status.FAIL,
-                f"无法连接数据库 {shown}：{reason}",
-                f"cannot reach the database {shown}: {reason}",
-                "检查 GRIDLINK_DATABASE_URL、数据库服务是否运行、网络与口令。",
-                "Check GRIDLINK_DATABASE_URL, that the database server runs, network and password.",
-            )  # fmt: skip
+                _("cannot reach the database {shown}: {reason}", shown=shown, reason=reason),
+                _(
+                    "Check GRIDLINK_DATABASE_URL, that the database server runs, network and "
+                    "password."
+                ),
+            )
         ]
-    reached = Finding(
-        "database", Status.OK, f"数据库可连接：{shown}", f"database reachable: {shown}"
-    )
+    reached = Finding("database", Status.OK, _("database reachable: {shown}", shown=shown))
     head = head_revision()
     if current == head:
         return [
             reached,
             Finding(
-                "migrations",
-                Status.OK,
-                f"数据库结构为最新版本 {head}。",
-                f"schema at the newest migration {head}.",
-            ),  # fmt: skip
+                "migrations", Status.OK, _("schema at the newest migration {head}.", head=head)
+            ),
         ]
-    pending = ", ".join(pending_revisions(current))
+    pending = list(pending_revisions(current))
     return [
         reached,
         Finding(
             "migrations",
             Status.FAIL,
-            f"数据库结构版本 {current or '（空）'}，还有迁移未执行：{pending}。",
-            f"schema at {current or '(empty)'}; pending migrations: {pending}.",
-            "先备份（gridlink backup），再运行 gridlink migrate；可先用 --sql 查看 SQL。",
-            "Back up (gridlink backup), then run gridlink migrate; review with --sql first.",
-        ),  # fmt: skip
+            _(
+                "schema at {current}; pending migrations: {pending}.",
+                current=current or _("(empty)"),
+                pending=pending,
+            ),
+            _("Back up (gridlink backup), then run gridlink migrate; review with --sql first."),
+        ),
     ]
 
 
@@ -151,25 +174,29 @@ async def _database(checkup: Checkup, engine: AsyncEngine) -> list[Finding]:
 async def _worker(checkup: Checkup) -> list[Finding]:
     async with checkup.sessions() as session:
         beat = await last_beat(session)
+    in_process = checkup.settings.run_worker_in_process
     where = (
-        "服务进程内（GRIDLINK_RUN_WORKER_IN_PROCESS=true）"
-        if checkup.settings.run_worker_in_process
-        else "单独的 gridlink worker 进程"
+        _("in the server process (GRIDLINK_RUN_WORKER_IN_PROCESS=true)")
+        if in_process
+        else _("in a separate gridlink worker process")
     )
     start = (
-        "确认 gridlink serve 在运行" if checkup.settings.run_worker_in_process
-        else "启动 gridlink worker（一台机器一个即可）"
-    )  # fmt: skip
+        _("Make sure gridlink serve is running")
+        if in_process
+        else _("Start gridlink worker (one per machine is enough)")
+    )
     if beat is None:
         return [
             Finding(
                 "worker",
                 Status.FAIL,
-                f"定时任务（期限检查、风险等级、推送）从未运行过；应由{where}运行。",
-                "the timed jobs (deadlines, risk levels, pushes) have never run.",
-                f"{start}。",
-                "Start `gridlink worker` (or `gridlink serve` with the in-process worker).",
-            )  # fmt: skip
+                _(
+                    "the timed jobs (deadlines, risk levels, pushes) have never run; they run "
+                    "{where}.",
+                    where=where,
+                ),
+                _("{start}.", start=start),
+            )
         ]
     age = checkup.now - beat.beat_at
     if age > timedelta(seconds=HEARTBEAT_SECONDS * 4):
@@ -178,21 +205,26 @@ async def _worker(checkup: Checkup) -> list[Finding]:
             Finding(
                 "worker",
                 Status.FAIL,
-                f"定时任务已停止：最后心跳 {fmt_time(beat.beat_at)}"
-                f"（{minutes} 分钟前，{beat.worker}）。",
-                f"the timed-job worker stopped: last heartbeat {fmt_time(beat.beat_at)} "
-                f"({minutes} min ago, {beat.worker}).",
-                f"{start}，并查看其日志中的错误。",
-                "Restart the worker and read its log.",
-            )  # fmt: skip
+                _(
+                    "the timed-job worker stopped: last heartbeat {at} ({minutes} min ago, "
+                    "{worker}).",
+                    at=fmt_time(beat.beat_at),
+                    minutes=minutes,
+                    worker=beat.worker,
+                ),
+                _("{start}, and read its log for errors.", start=start),
+            )
         ]
     return [
         Finding(
             "worker",
             Status.OK,
-            f"定时任务在运行：{beat.worker} 最后心跳 {fmt_time(beat.beat_at)}。",
-            f"timed-job worker alive: {beat.worker}, last heartbeat {fmt_time(beat.beat_at)}.",
-        )  # fmt: skip
+            _(
+                "timed-job worker alive: {worker}, last heartbeat {at}.",
+                worker=beat.worker,
+                at=fmt_time(beat.beat_at),
+            ),
+        )
     ]
 
 
@@ -217,25 +249,22 @@ async def _tokens(checkup: Checkup) -> list[Finding]:
             )
         ).all()
     if not rows:
-        return [
-            Finding(
-                "tokens",
-                Status.OK,
-                "14 天内没有到期的 API 令牌。",
-                "no API token expires within 14 days.",
-            )  # fmt: skip
-        ]
-    listed = "、".join(f"{r.name}（{r.phone}，{fmt_time(r.expires_at)}）" for r in rows[:10])
-    listed_en = ", ".join(f"{r.name} ({r.phone}, {fmt_time(r.expires_at)})" for r in rows[:10])
+        return [Finding("tokens", Status.OK, _("no API token expires within 14 days."))]
+    listed = [
+        _("{name} ({phone}, {when})", name=r.name, phone=r.phone, when=fmt_time(r.expires_at))
+        for r in rows[:10]
+    ]
     return [
         Finding(
             "tokens",
             Status.WARN,
-            f"{len(rows)} 个 API 令牌将在 14 天内到期：{listed}。",
-            f"{len(rows)} API tokens expire within 14 days: {listed_en}.",
-            "用 gridlink create-token 签发新令牌，换到对应的前端后再撤销旧令牌。",
-            "Issue new ones with gridlink create-token, switch the frontends, revoke the old.",
-        )  # fmt: skip
+            _(
+                "{count} API tokens expire within 14 days: {listed}.",
+                count=len(rows),
+                listed=listed,
+            ),
+            _("Issue new ones with gridlink create-token, switch the frontends, revoke the old."),
+        )
     ]
 
 
@@ -255,11 +284,12 @@ async def _configuration(checkup: Checkup) -> list[Finding]:
             Finding(
                 "configuration",
                 Status.WARN,
-                "生产环境未设置 CORS 来源：其他网址上的前端（如县级大屏）无法调用 API。",
-                "production without CORS origins: frontends on other origins cannot call the API.",
-                "设置 GRIDLINK_CORS_ORIGINS=https://前端网址（多个用逗号分隔）。",
-                "Set GRIDLINK_CORS_ORIGINS=https://your-frontend (comma-separated).",
-            )  # fmt: skip
+                _(
+                    "production without CORS origins: frontends on other origins cannot call the "
+                    "API."
+                ),
+                _("Set GRIDLINK_CORS_ORIGINS=https://your-frontend (comma-separated)."),
+            )
         )
     # Insecure push endpoints in production never get this far: Settings refuses them.
     if settings.production:
@@ -269,22 +299,21 @@ async def _configuration(checkup: Checkup) -> list[Finding]:
             Finding(
                 "configuration",
                 Status.WARN,
-                "生产环境使用 SQLite 且定时任务单独运行："
-                "多进程共享一个 SQLite 文件只适合一台机器。",
-                "production on SQLite with a separate worker: one SQLite file suits one machine.",
-                "多台机器请改用 PostgreSQL（见 docs/operations.md）。",
-                "For several machines use PostgreSQL (docs/operations.md).",
-            )  # fmt: skip
+                _(
+                    "production on SQLite with a separate worker: one SQLite file suits one "
+                    "machine."
+                ),
+                _("For several machines use PostgreSQL (docs/operations.md)."),
+            )
         )
     if not found:
-        mode = "生产" if settings.production else "开发"
+        mode = _("production") if settings.production else _("development")
         found.append(
             Finding(
                 "configuration",
                 Status.OK,
-                f"配置未发现问题（{mode}环境）。",
-                f"no configuration mistakes found ({settings.env}).",
-            )  # fmt: skip
+                _("no configuration mistakes found ({mode}).", mode=mode),
+            )
         )
     return found
 
@@ -310,10 +339,10 @@ async def _development_secrets(checkup: Checkup) -> list[Finding]:
         Finding(
             "configuration",
             Status.FAIL,
-            f"生产环境中演示账号仍使用公开的演示密码：{'、'.join(open_doors)}。",
-            f"production has demo accounts with the published demo password: "
-            f"{', '.join(open_doors)}.",
-            "用 gridlink account deactivate 手机号 停用它们（或发放一次性登录码改密码）。",
-            "Deactivate them with gridlink account deactivate PHONE (or reset their passwords).",
-        )  # fmt: skip
+            _(
+                "production has demo accounts with the published demo password: {phones}.",
+                phones=open_doors,
+            ),
+            _("Deactivate them with gridlink account deactivate PHONE (or reset their passwords)."),
+        )
     ]
