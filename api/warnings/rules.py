@@ -185,8 +185,29 @@ def _plural(count: int, nouns: tuple[Lazy, Lazy]) -> str:
     return _("{count} {noun}", count=count, noun=nouns[0] if count == 1 else nouns[1])
 
 
-def _category_words(category: str) -> str:
-    return "" if category in {"", "OTHER"} else category.lower().replace("_", "-") + " "
+# The ticket categories the county uses, by their words; another category is shown as its
+# code in words (wage-arrears), as entered.
+CATEGORY_WORDS: dict[str, Lazy] = {
+    "WAGES": N_("wages", "TicketCategory"),
+    "WAGE_ARREARS": N_("wage-arrears", "TicketCategory"),
+    "OVERTIME": N_("overtime", "TicketCategory"),
+    "SOCIAL_INSURANCE": N_("social-insurance", "TicketCategory"),
+    "CONTRACT": N_("contract", "TicketCategory"),
+    "WORK_INJURY": N_("work-injury", "TicketCategory"),
+    "FOOD_SAFETY": N_("food-safety", "TicketCategory"),
+    "SAFETY": N_("safety", "TicketCategory"),
+    "FIRE": N_("fire", "TicketCategory"),
+    "LEAVE": N_("leave", "TicketCategory"),
+    "DISMISSAL": N_("dismissal", "TicketCategory"),
+    "HOUSING": N_("housing", "TicketCategory"),
+    "WORKING_HOURS": N_("working-hours", "TicketCategory"),
+    "TRAINING": N_("training", "TicketCategory"),
+    "COMMUTE": N_("commute", "TicketCategory"),
+}
+
+
+def _category_words(category: str) -> Lazy | str:
+    return CATEGORY_WORDS.get(category) or category.lower().replace("_", "-")
 
 
 def _open_reasons(
@@ -204,11 +225,16 @@ def _open_reasons(
         overdue = sum(1 for t in group if is_overdue(t, now))
         points += overdue * rules.overdue_points
         nouns = SOURCE_NOUNS[source]
-        text = _(
-            "{count} open {category}{noun}",
-            count=len(group),
-            category=_category_words(category),
-            noun=nouns[len(group) != 1],
+        noun = nouns[len(group) != 1]
+        text = (
+            _("{count} open {noun}", count=len(group), noun=noun)
+            if category in {"", "OTHER"}
+            else _(
+                "{count} open {category} {noun}",
+                count=len(group),
+                category=_category_words(category),
+                noun=noun,
+            )
         )
         severe = Counter(t.severity for t in group if t.severity in SEVERE)
         if severe:
