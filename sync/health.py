@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 
 from api.doctor import Checkup, Finding, Status, check, fmt_time
+from api.i18n import _
 from sync.models import ChangeRow, SyncClient
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
 
@@ -24,12 +25,12 @@ async def _push(checkup: Checkup) -> list[Finding]:
             Finding(
                 "push",
                 Status.WARN,
-                "未配置 Web Push：网格员手机收不到工单提醒。",
-                "Web Push is not configured: liaisons' phones get no ticket notifications.",
-                "运行 gridlink vapid-keys，把输出的 GRIDLINK_VAPID_PRIVATE_KEY 写入环境后重启。",
-                "Run gridlink vapid-keys, put GRIDLINK_VAPID_PRIVATE_KEY in the environment, "
-                "restart.",
-            )  # fmt: skip
+                _("Web Push is not configured: liaisons' phones get no ticket notifications."),
+                _(
+                    "Run gridlink vapid-keys, put GRIDLINK_VAPID_PRIVATE_KEY in the environment, "
+                    "restart."
+                ),
+            )
         ]
     since = checkup.now - FAILURE_WINDOW
     async with checkup.sessions() as session:
@@ -45,23 +46,26 @@ async def _push(checkup: Checkup) -> list[Finding]:
     done = failed + counts.get(DeliveryStatus.DELIVERED, 0) + counts.get(DeliveryStatus.GONE, 0)
     pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0)
     rate = failed / done if done else 0.0
-    summary_zh = f"近 24 小时推送 {done} 条，失败 {failed} 条（{rate:.0%}），待发 {pending} 条。"
-    summary_en = f"last 24 h: {done} pushes, {failed} failed ({rate:.0%}), {pending} waiting."
+    summary = _(
+        "last 24 h: {done} pushes, {failed} failed ({rate:.0%}), {pending} waiting.",
+        done=done,
+        failed=failed,
+        rate=rate,
+        pending=pending,
+    )
     if done and rate > FAILURE_RATE:
         return [
             Finding(
                 "push",
                 Status.WARN,
-                f"推送失败率偏高：{summary_zh}",
-                f"high push failure rate: {summary_en}",
-                "查看 worker 日志中的推送错误；检查 GRIDLINK_VAPID_SUBJECT 与出网访问。",
-                "Read the push errors in the worker log; check GRIDLINK_VAPID_SUBJECT and "
-                "outbound access.",
-            )  # fmt: skip
+                _("high push failure rate: {summary}", summary=summary),
+                _(
+                    "Read the push errors in the worker log; check GRIDLINK_VAPID_SUBJECT and "
+                    "outbound access."
+                ),
+            )
         ]
-    return [
-        Finding("push", Status.OK, f"Web Push 已配置。{summary_zh}", f"Web Push on; {summary_en}")
-    ]
+    return [Finding("push", Status.OK, _("Web Push on; {summary}", summary=summary))]
 
 
 @check("subscriptions")
@@ -85,24 +89,25 @@ async def _subscriptions(checkup: Checkup) -> list[Finding]:
             Finding(
                 "subscriptions",
                 Status.WARN,
-                f"{total} 个推送订阅中有 {stale} 个已失效"
-                f"（连续失败 {STALE_FAILURES} 次以上或 30 天未送达）。",
-                f"{stale} of {total} push subscriptions look stale ({STALE_FAILURES}+ failures "
-                "in a row or nothing delivered for 30 days).",
-                "请相关人员在手机上重新打开网格员应用并允许通知；"
-                "用 gridlink account devices 手机号 "
-                "查看，必要时 revoke-device 移除。",
-                "Ask those people to reopen the app and allow notifications; see them with "
-                "gridlink account devices PHONE, remove with revoke-device.",
-            )  # fmt: skip
+                _(
+                    "{stale} of {total} push subscriptions look stale ({failures}+ failures in a "
+                    "row or nothing delivered for 30 days).",
+                    stale=stale,
+                    total=total,
+                    failures=STALE_FAILURES,
+                ),
+                _(
+                    "Ask those people to reopen the app and allow notifications; see them with "
+                    "gridlink account devices PHONE, remove with revoke-device."
+                ),
+            )
         ]
     return [
         Finding(
             "subscriptions",
             Status.OK,
-            f"{total} 个推送订阅均正常。",
-            f"{total} push subscriptions, none stale.",
-        )  # fmt: skip
+            _("{total} push subscriptions, none stale.", total=total),
+        )
     ]
 
 
@@ -122,28 +127,28 @@ async def _sync_log(checkup: Checkup) -> list[Finding]:
                 .limit(1)
             )
         ).first()
-    in_use_zh = (
-        f"仍在使用的最旧检查点来自 {client.client_id}（{fmt_time(client.last_pulled_at)} 拉取）"
+    in_use = (
+        _(
+            "the oldest checkpoint in use is {client}'s (pulled {at})",
+            client=client.client_id,
+            at=fmt_time(client.last_pulled_at),
+        )
         if client
-        else "没有在用的检查点"
+        else _("no checkpoint in use")
     )
-    in_use_en = (
-        f"the oldest checkpoint in use is {client.client_id}'s "
-        f"(pulled {fmt_time(client.last_pulled_at)})"
-        if client
-        else "no checkpoint in use"
+    text = _(
+        "sync log: {rows} rows, oldest {oldest}; {in_use}.",
+        rows=rows,
+        oldest=fmt_time(oldest),
+        in_use=in_use,
     )
-    text_zh = f"同步日志 {rows} 行，最早 {fmt_time(oldest)}；{in_use_zh}。"
-    text_en = f"sync log: {rows} rows, oldest {fmt_time(oldest)}; {in_use_en}."
     if oldest is not None and oldest < checkup.now - retention - timedelta(days=2):
         return [
             Finding(
                 "sync-log",
                 Status.WARN,
-                f"同步日志超出保留期未清理：{text_zh}",
-                f"the sync log is not pruned: {text_en}",
-                "确认 worker 在运行（其 sync-prune 每小时清理），或手动运行 gridlink sync-prune。",
-                "Check that the worker runs (its sync-prune job), or run gridlink sync-prune.",
-            )  # fmt: skip
+                _("the sync log is not pruned: {text}", text=text),
+                _("Check that the worker runs (its sync-prune job), or run gridlink sync-prune."),
+            )
         ]
-    return [Finding("sync-log", Status.OK, text_zh, text_en)]
+    return [Finding("sync-log", Status.OK, text)]
