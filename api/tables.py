@@ -13,6 +13,7 @@ from api.members.models import Member, MemberGrid, MemberStation
 from api.notifications.models import Notification
 from api.persisted.models import PersistedQuery
 from api.reports.links import DownloadLink
+from api.rules.models import RuleVersion
 from api.stations.models import (
     Attendance,
     CoachingRequest,
@@ -51,6 +52,7 @@ __all__ = [
     "Notification",
     "PersistedQuery",
     "RiskLevelRecord",
+    "RuleVersion",
     "Room",
     "Station",
     "StationActivity",

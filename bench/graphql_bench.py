@@ -13,6 +13,14 @@ every field). Prints a table of requests per second and the share of the floor, 
 server's CPU time per request (from /proc): on a machine shared with other work, requests per
 second follow the CPU the scheduler grants, CPU per request does not.
 
+When Node.js and npm are on PATH, PostGraphile 5 runs as a peer over the same tables:
+``allTickets(first: 100, condition: {gridId}, orderBy: CREATED_AT_DESC)`` with each ticket's
+grid, enterprise and assignee (one of the liaison's grids, every status; no authentication on
+its side). It is installed with npm into a scratch folder outside the repository
+(``--postgraphile-dir``, default /tmp/gridlink-postgraphile) on first use; Node 20 lacks
+``Promise.withResolvers``, which a small polyfill given through ``NODE_OPTIONS=--require``
+supplies. ``--no-postgraphile`` leaves it out.
+
 The tables are analysed (ANALYZE, committed) as a deployed database's would be by autovacuum.
 Both servers then run every statement with a custom plan for its parameter values
 (``plan_cache_mode=force_custom_plan`` on their connections; api/db.py sets it for the API in
@@ -69,6 +77,26 @@ QUERY = """query MyOpenTickets {
     }
   }
 }"""
+# PostGraphile's generated schema (preset "amber"): the same page and references.
+POSTGRAPHILE_QUERY = """query GridTickets($grid: UUID!) {
+  allTickets(first: 100, condition: {gridId: $grid}, orderBy: CREATED_AT_DESC) {
+    nodes {
+      id number title status severity createdAt
+      gridByGridId { name kind }
+      enterpriseByEnterpriseId { name headcount }
+      memberByAssigneeId { name phone }
+    }
+  }
+}"""
+POSTGRAPHILE_VERSION = "5.1.5"
+PROMISE_POLYFILL = """if (typeof Promise.withResolvers !== "function") {
+  Promise.withResolvers = function () {
+    let resolve, reject;
+    const promise = new this((yes, no) => { resolve = yes; reject = no; });
+    return { promise, resolve, reject };
+  };
+}
+"""
 OPEN = [
     TicketStatus.REPORTED,
     TicketStatus.ASSIGNED,
@@ -176,11 +204,17 @@ async def grow(session, liaison: Member, target: int) -> None:  # noqa: ANN001
 
 class Server:
     def __init__(
-        self, app: str, env: dict[str, str], port: int, extra_args: tuple[str, ...] = ()
+        self,
+        app: str,
+        env: dict[str, str],
+        port: int,
+        extra_args: tuple[str, ...] = (),
+        command: list[str] | None = None,
     ) -> None:
         self.port = port
         self.process = subprocess.Popen(
-            [
+            command
+            or [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -195,10 +229,11 @@ class Server:
             ],
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
             cwd=ROOT,
+            stdout=subprocess.DEVNULL if command else None,
         )
 
     def wait(self, path: str) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine starts slowly
         while time.monotonic() < deadline:
             try:
                 httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=1)
@@ -210,6 +245,48 @@ class Server:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+def postgraphile_folder(folder: Path) -> Path | None:
+    """The scratch folder with PostGraphile installed (npm, on first use), or None without
+    Node.js. Outside the repository: nothing of it is part of gridlink."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        return None
+    if not (folder / "node_modules" / ".bin" / "postgraphile").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"installing PostGraphile {POSTGRAPHILE_VERSION} into {folder}", file=sys.stderr)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", f"postgraphile@{POSTGRAPHILE_VERSION}"],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+    (folder / "polyfill.cjs").write_text(PROMISE_POLYFILL)
+    return folder
+
+
+def postgraphile_server(folder: Path, url: str, port: int) -> Server:
+    dsn = make_url(url).set(drivername="postgres").render_as_string(False)
+    command = [
+        "node",
+        str(folder / "node_modules" / ".bin" / "postgraphile"),
+        "-P",
+        "postgraphile/presets/amber",
+        "-c",
+        dsn,
+        "-s",
+        "public",
+        "-p",
+        str(port),
+        "-n",
+        "127.0.0.1",
+    ]
+    env = {
+        "NODE_OPTIONS": f"--require {folder / 'polyfill.cjs'}",
+        "GRAPHILE_ENV": "production",
+        "NODE_ENV": "production",
+    }
+    return Server("", env, port, command=command)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -249,7 +326,19 @@ def check_same_rows(graphql: dict, floor: dict) -> int:
     return len(ours)
 
 
-def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: int) -> list:
+def check_postgraphile(answer: dict) -> None:
+    nodes = answer["data"]["allTickets"]["nodes"]
+    assert nodes and all(n["gridByGridId"] for n in nodes), answer
+
+
+def measure(
+    name: str,
+    url: str,
+    info: dict[str, str],
+    duration: int,
+    rounds: int,
+    peer: Path | None,
+) -> list:
     env_api = {
         "GRIDLINK_DATABASE_URL": url,
         "GRIDLINK_ENV": "production",
@@ -266,6 +355,8 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
         "api.edge.app:create_app", {**env_api, "GRIDLINK_GRAPHQL_FAST_PATH": "false"}, 18733
     )
     floor = Server("bench.floor_app:create_app", env_floor, 18732)
+    postgraphile = postgraphile_server(peer, url, 18734) if peer else None
+    servers = [s for s in (api, plain, floor, postgraphile) if s is not None]
     results = []
     try:
         api.wait("/healthz")
@@ -285,15 +376,30 @@ def measure(name: str, url: str, info: dict[str, str], duration: int, rounds: in
         fast_answer = httpx.post("http://127.0.0.1:18731/graphql", content=body, headers=headers)
         assert fast_answer.content == answers[1], "the planned answer differs"
         wrk("http://127.0.0.1:18732/tickets", "", {}, 2)
+        peer_body = ""
+        peer_headers = {"content-type": "application/json"}
+        if postgraphile is not None:
+            postgraphile.wait("/graphql")
+            grid = info["grids"].split(",")[0]
+            peer_body = json.dumps({"query": POSTGRAPHILE_QUERY, "variables": {"grid": grid}})
+            answer = httpx.post(
+                "http://127.0.0.1:18734/graphql", content=peer_body, headers=peer_headers
+            )
+            assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+            check_postgraphile(answer.json())
+            wrk("http://127.0.0.1:18734/graphql", peer_body, peer_headers, 2)
         for round_ in range(1, rounds + 1):
             floor_run = wrk("http://127.0.0.1:18732/tickets", "", {}, duration, floor)
             plain_run = wrk("http://127.0.0.1:18733/graphql", body, headers, duration, plain)
             api_run = wrk("http://127.0.0.1:18731/graphql", body, headers, duration, api)
-            results.append((name, rows, round_, floor_run, plain_run, api_run))
+            peer_run = None
+            if postgraphile is not None:
+                peer_url = "http://127.0.0.1:18734/graphql"
+                peer_run = wrk(peer_url, peer_body, peer_headers, duration, postgraphile)
+            results.append((name, rows, round_, floor_run, plain_run, api_run, peer_run))
     finally:
-        api.stop()
-        plain.stop()
-        floor.stop()
+        for server in servers:
+            server.stop()
     return results
 
 
@@ -303,6 +409,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="reuse databases made before")
+    parser.add_argument("--prefix", default="gl_bench", help="names of the bench's databases")
+    parser.add_argument("--postgraphile-dir", type=Path, default=Path("/tmp/gridlink-postgraphile"))
+    parser.add_argument("--no-postgraphile", action="store_true")
+    parser.add_argument("--big-only", action="store_true", help="skip the demo county")
     args = parser.parse_args()
     base = os.environ.get("GRIDLINK_BENCH_POSTGRES_URL") or os.environ.get(
         "GRIDLINK_TEST_POSTGRES_URL"
@@ -310,35 +420,49 @@ def main() -> int:
     if not base or not shutil.which("wrk"):
         print("needs GRIDLINK_BENCH_POSTGRES_URL (PostgreSQL) and wrk on PATH", file=sys.stderr)
         return 2
+    peer = None if args.no_postgraphile else postgraphile_folder(args.postgraphile_dir)
+    if peer is None and not args.no_postgraphile:
+        print("Node.js/npm not found: PostGraphile left out", file=sys.stderr)
+    sets = [
+        ("demo county", f"{args.prefix}_demo", None),
+        (f"{args.tickets:,} tickets", f"{args.prefix}_big", args.tickets),
+    ]
     results = []
-    for name, database, tickets in (
-        ("demo county", "gl_bench_demo", None),
-        (f"{args.tickets:,} tickets", "gl_bench_big", args.tickets),
-    ):
+    for name, database, tickets in sets[1:] if args.big_only else sets:
         url = database_url(base, database)
         started = time.monotonic()
         if not args.keep:
             asyncio.run(recreate(base, database))
         info = asyncio.run(prepare(url, tickets, fresh=not args.keep))
         print(f"{name}: ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
-        results += measure(name, url, info, args.duration, args.rounds)
+        results += measure(name, url, info, args.duration, args.rounds, peer)
     print()
     print(
         f"liaison's open tickets, 100 per page; wrk -t1 -c16 -d{args.duration}s; one process each"
     )
     print()
     print(
-        "| data set | rows | round | floor req/s (CPU ms/req) "
-        "| GraphQL, executor only req/s (share) | GraphQL req/s (share) (CPU ms/req, share) |"
+        "| data set | rows | round | floor req/s (CPU ms/req) | executor only req/s (share) "
+        "| gridlink req/s (share) (CPU ms/req) | PostGraphile req/s (share) (CPU ms/req) "
+        "| gridlink / PostGraphile (req/s; CPU) |"
     )
-    print("| --- | --- | --- | --- | --- | --- |")
-    for name, rows, round_, (floor_rps, floor_cpu), (plain_rps, _), (api_rps, api_cpu) in results:
-        print(
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, rows, round_, floor_run, plain_run, api_run, peer_run in results:
+        (floor_rps, floor_cpu), (plain_rps, _), (api_rps, api_cpu) = floor_run, plain_run, api_run
+        line = (
             f"| {name} | {rows} | {round_} | {floor_rps:,.0f} ({floor_cpu:.2f}) "
             f"| {plain_rps:,.0f} ({plain_rps / floor_rps:.2f}) "
-            f"| {api_rps:,.0f} ({api_rps / floor_rps:.2f}) "
-            f"({api_cpu:.2f}, {floor_cpu / api_cpu:.2f}) |"
+            f"| {api_rps:,.0f} ({api_rps / floor_rps:.2f}) ({api_cpu:.2f}) "
         )
+        if peer_run is None:
+            line += "| — | — |"
+        else:
+            peer_rps, peer_cpu = peer_run
+            line += (
+                f"| {peer_rps:,.0f} ({peer_rps / floor_rps:.2f}) ({peer_cpu:.2f}) "
+                f"| {api_rps / peer_rps:.2f}×; {peer_cpu / api_cpu:.2f}× |"
+            )
+        print(line)
     return 0
 
 

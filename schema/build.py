@@ -12,8 +12,6 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
 from api.config import Settings
@@ -27,10 +25,12 @@ from schema.errors import CodedMaskErrors, database_failure
 from schema.grids import GridMutation, GridQuery
 from schema.imports import ImportMutation
 from schema.language import LanguageMutation, LanguageQuery
+from schema.library_internals import aliases_rule, core_schema, depth_rule
 from schema.members import MemberMutation, MemberQuery
 from schema.nodes import NodeQuery
 from schema.notifications import NotificationMutation, NotificationQuery
 from schema.reports import ReportMutation
+from schema.rules import RulesMutation, RulesQuery
 from schema.stations import StationMutation, StationQuery
 from schema.subscriptions import Subscription
 from schema.sync import SyncMutation, SyncQuery
@@ -53,6 +53,7 @@ class Query(
     AccountQuery,
     DoctorQuery,
     LanguageQuery,
+    RulesQuery,
 ):
     pass
 
@@ -71,6 +72,7 @@ class Mutation(
     ImportMutation,
     LanguageMutation,
     ReportMutation,
+    RulesMutation,
 ):
     pass
 
@@ -133,5 +135,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
-    install_fast_resolvers(schema._schema)
+    install_fast_resolvers(core_schema(schema))
     return schema

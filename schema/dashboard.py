@@ -11,6 +11,7 @@ import strawberry
 from api.dashboard.service import Dashboard, dashboard
 from api.errors import DomainError
 from api.i18n import _
+from api.rules.risk import risk_rules_in_force
 from api.warnings.service import riskiest_enterprises
 from schema.context import Info
 from schema.enums import EvaluatorKind, Severity, TicketStatus
@@ -85,7 +86,7 @@ class DashboardType:
                 self.board.grid_ids,
                 limit,
                 info.context.now,
-                rules=info.context.settings.risk_rules,
+                rules=await risk_rules_in_force(session, info.context.settings.risk_rules),
             )
         return [
             EnterpriseRisk(enterprise_id=r.enterprise_id, risk=to_risk(r.assessment))

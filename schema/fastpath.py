@@ -47,16 +47,21 @@ from graphql import (
     get_argument_values,
     parse,
 )
-from graphql.pyutils import Path, Undefined
-from strawberry.execution import optimized_is_awaitable
+from graphql.pyutils import Undefined
 from strawberry.schema import Schema
 
+from schema.library_internals import (
+    core_schema,
+    execution_context,
+    hooks_every_resolver,
+    python_name,
+    reads_attribute,
+    resolve_info,
+)
 from schema.views import VIEWS
 
 # How a field's value is read from its source object.
 TYPENAME, ATTRIBUTE, RESOLVER, COUNT = range(4)
-# The Strawberry backref graphql-core fields carry (GraphQLCoreConverter.DEFINITION_BACKREF).
-_BACKREF = "strawberry-definition"
 
 
 class Unplanned(Exception):
@@ -161,13 +166,12 @@ def _field(
 ) -> Field:
     non_null, lists, named = _unwrap(field_def.type)
     resolve = field_def.resolve
-    definition = field_def.extensions.get(_BACKREF)
     is_to_one = view is not None and name in view.to_one
     if name == "totalCount" and parent.name.endswith("Connection"):
         read, source = COUNT, None
-    elif getattr(resolve, "_is_default", False) and definition is not None:
+    elif reads_attribute(field_def):
         # Strawberry's resolver of a field without one of its own: the attribute, by getattr.
-        read, source = ATTRIBUTE, definition.python_name
+        read, source = ATTRIBUTE, python_name(field_def)
     elif getattr(resolve, "info_free", False) and (joined or not is_to_one):
         # id, uuid, and to-one references already joined into the listed records.
         read, source = RESOLVER, resolve
@@ -359,7 +363,7 @@ class FastPath:
         self.size = size
         self._plans: OrderedDict[tuple[str, str | None], OperationPlan | None] = OrderedDict()
         # A schema extension hooking every resolver would be skipped by a plan.
-        self.usable = not any(e._implements_resolve() for e in schema.get_extensions())
+        self.usable = not hooks_every_resolver(schema)
         self.answered = 0  # requests answered by a plan (tests and the benchmark read it)
 
     def plan(self, query: str | None, operation_name: str | None) -> OperationPlan | None:
@@ -377,7 +381,7 @@ class FastPath:
         if not self.usable or key in self._plans:
             return
         document = parse(query, no_location=True)
-        self._plans[key] = plan_operation(self.schema._schema, document, operation_name)
+        self._plans[key] = plan_operation(core_schema(self.schema), document, operation_name)
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)
 
@@ -391,16 +395,15 @@ class FastPath:
         extensions: dict[str, Any] | None,
     ) -> dict[str, Any]:
         """The ``data`` of the answer; Unplanned when the executor must answer instead."""
-        graphql_schema = self.schema._schema
-        executor = self.schema.execution_context_class.build(
-            graphql_schema,
+        graphql_schema = core_schema(self.schema)
+        executor = execution_context(
+            self.schema,
             plan.document,
-            root_value,
-            context,
-            variables,
-            plan.operation_name,
-            is_awaitable=optimized_is_awaitable,
-            operation_extensions=extensions,
+            root_value=root_value,
+            context=context,
+            variables=variables,
+            operation_name=plan.operation_name,
+            extensions=extensions,
         )
         if isinstance(executor, list):
             raise Unplanned  # variables that do not coerce: the executor says why
@@ -411,9 +414,7 @@ class FastPath:
             if isinstance(root, str):
                 data[root] = query_type.name
                 continue
-            info = executor.build_resolve_info(
-                root.field_def, [root.node], query_type, Path(None, root.key, query_type.name)
-            )
+            info = resolve_info(executor, root.field_def, root.node, query_type, root.key)
             try:
                 arguments = get_argument_values(root.field_def, root.node, executor.variable_values)
                 connection = root.field_def.resolve(root_value, info, **arguments)

@@ -11,7 +11,15 @@ from api.errors import invalid
 from api.i18n import _
 from schema.context import Context, Info
 from schema.errors import query_error
-from schema.pagination import Connection, PageArgs, SortKey, connection, page_args, paginate
+from schema.pagination import (
+    Connection,
+    Page,
+    PageArgs,
+    SortKey,
+    connection,
+    page_args,
+    paginate,
+)
 from schema.selection import Selection, selection_of
 from schema.views import Plan, View, plan, select_for
 
@@ -39,18 +47,21 @@ _LISTED: dict[tuple[Any, ...], tuple[Plan, sa.Select[Any]]] = {}
 _LISTED_SIZE = 512
 
 
-def _listed(view: View, nodes: Selection, key: SortKey, context: Context) -> tuple[Plan, Any]:
+def _listed(
+    view: View, nodes: Selection, key: SortKey, context: Context
+) -> tuple[Plan, Any, tuple[Any, ...] | None]:
     """The plan of a list level and its SELECT limited to the caller's scope, built once per
     shape: building them costs more Python than the database takes to answer. The scope's
     values are parameters (``Scope.parameters()``), given when the statement runs. Computed
-    columns (read at the request's clock) make a plan of the request's own."""
+    columns (read at the request's clock) make a plan of the request's own. Also the cache
+    key (None: not cached)."""
     scope = context.scope
     cache_key = None
     if not view.computed_keys(nodes):
         cache_key = (view.name, _frozen(nodes), key.name, key.expression, scope.shape)
         found = _LISTED.get(cache_key)
         if found is not None:
-            return found
+            return (*found, cache_key)
     p = plan(view, nodes, context, extra=[key.expression.label("sort_key")])
     p.scoped = True
     found = (p, select_for(p).where(view.visible(scope), view.live()))
@@ -58,7 +69,62 @@ def _listed(view: View, nodes: Selection, key: SortKey, context: Context) -> tup
         if len(_LISTED) >= _LISTED_SIZE:
             _LISTED.clear()
         _LISTED[cache_key] = found
-    return found
+    return (*found, cache_key)
+
+
+# (the listed key, the conditions with their values, page arguments, order) -> the page.
+_PAGES: dict[tuple[Any, ...], Page] = {}
+_PAGES_SIZE = 1024
+
+
+def _values_key(clause: sa.ColumnElement[bool]) -> tuple[Any, ...] | None:
+    """A condition's structure and bound values as a hashable key; None when it has none."""
+    found = clause._generate_cache_key()
+    if found is None:
+        return None
+    values = []
+    for parameter in found.bindparams:
+        value = parameter.effective_value
+        if isinstance(value, list | tuple):
+            value = tuple(value)
+        try:
+            hash(value)
+        except TypeError:
+            return None
+        values.append((type(value), value))
+    return (found.key, tuple(values))
+
+
+def _page(
+    listed: Any,
+    listed_key: tuple[Any, ...] | None,
+    view: View,
+    where: Sequence[sa.ColumnElement[bool]],
+    key: SortKey,
+    ascending: bool,
+    args: PageArgs,
+) -> Page:
+    """The page's SELECT, made once per distinct request shape and values: SQLAlchemy keys
+    its compiled-statement cache by a traversal of the whole statement (every selected
+    column and join), which costs more than the rest of a list request; it remembers that
+    key per statement object, so the same object for the same page skips it. The caller's
+    scope values are parameters of the statement, not part of it (``Scope.parameters()``)."""
+    cache_key: tuple[Any, ...] | None = None
+    if listed_key is not None:
+        conditions = tuple(_values_key(clause) for clause in where)
+        if None not in conditions:
+            cache_key = (listed_key, conditions, args, ascending)
+            found = _PAGES.get(cache_key)
+            if found is not None:
+                return found
+    page = paginate(
+        listed.where(*where), key=key, id_column=view.table.c.id, ascending=ascending, args=args
+    )
+    if cache_key is not None:
+        if len(_PAGES) >= _PAGES_SIZE:
+            _PAGES.clear()
+        _PAGES[cache_key] = page
+    return page
 
 
 async def list_connection(
@@ -74,10 +140,8 @@ async def list_connection(
     context = info.context
     selection = selection_of(info)
     nodes = merged(selection.at("edges", "node"), selection.at("nodes"))
-    p, listed = _listed(view, nodes, key, context)
-    page = paginate(
-        listed.where(*where), key=key, id_column=view.table.c.id, ascending=ascending, args=args
-    )
+    p, listed, listed_key = _listed(view, nodes, key, context)
+    page = _page(listed, listed_key, view, where, key, ascending, args)
     rows = await context.reader.rows(page.statement, context.scope.parameters())
 
     async def count() -> int:

@@ -20,6 +20,7 @@ from graphql import GraphQLObjectType, GraphQLSchema
 
 from api.auth.scope import Scope
 from schema.ids import to_global_id
+from schema.library_internals import replace_resolver
 from schema.selection import Selection
 
 if TYPE_CHECKING:
@@ -306,12 +307,12 @@ def install_fast_resolvers(schema: GraphQLSchema) -> None:
             continue
         fields = graphql_type.fields
         if "id" in fields:
-            fields["id"].resolve = _info_free(_id_resolver(view.name))
+            replace_resolver(fields["id"], _info_free(_id_resolver(view.name)))
         if "uuid" in fields:
-            fields["uuid"].resolve = _info_free(_uuid_resolver)
+            replace_resolver(fields["uuid"], _info_free(_uuid_resolver))
         for name, ref in view.to_one.items():
             if name in fields:
-                fields[name].resolve = _info_free(_to_one_resolver(name, ref))
+                replace_resolver(fields[name], _info_free(_to_one_resolver(name, ref)))
         for name in view.guarded:
             if name in fields:
-                fields[name].resolve = _info_free(_guarded_resolver(view, name))
+                replace_resolver(fields[name], _info_free(_guarded_resolver(view, name)))

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from api.rules.risk import risk_rules_in_force
 from api.warnings.models import RiskLevel as RiskLevelValue
 from api.warnings.rules import RiskAssessment
 from api.warnings.service import risk_for_enterprises, risk_for_grids
@@ -40,7 +41,8 @@ def to_risk(assessment: RiskAssessment) -> RiskType:
 def _loader(context: Context, compute: Any) -> Any:
     async def load(ids: list[uuid.UUID]) -> list[RiskType]:
         async with context.sessions() as session:
-            found = await compute(session, ids, context.now, rules=context.settings.risk_rules)
+            rules = await risk_rules_in_force(session, context.settings.risk_rules)
+            found = await compute(session, ids, context.now, rules=rules)
         return [to_risk(found[i]) for i in ids]
 
     return load

@@ -200,6 +200,11 @@ class PostgresListener:
             self.loop = asyncio.get_running_loop()
             await self._connection.add_listener(CHANNEL, self._received)
 
+    def epoch(self) -> object | None:
+        """The open LISTEN connection (what was heard on it counts), or None."""
+        connection = self._connection
+        return connection if connection is not None and not connection.is_closed() else None
+
     def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             item = json.loads(payload)
@@ -225,6 +230,41 @@ def _listener(url: str) -> PostgresListener:
     if listener is None:
         listener = _LISTENERS[key] = PostgresListener(url)
     return listener
+
+
+async def hear(url: str, callback: Callable[[Event], None]) -> Callable[[], None]:
+    """Call ``callback`` (on this event loop) with every committed event of ``url``'s database
+    from now on, without a queue; returns the function that stops it. For caches that only
+    need to forget: ``callback`` must be quick and must not block."""
+    database = _database_key(url)
+
+    def accepts(item: Event) -> bool:
+        callback(item)
+        return False  # nothing to queue
+
+    subscriber = Subscriber(accepts=accepts, loop=asyncio.get_running_loop())
+    LOCAL.add(database, subscriber)
+    try:
+        if make_url(url).get_backend_name() == "postgresql":
+            await _listener(url).ensure()
+    except BaseException:
+        LOCAL.remove(database, subscriber)
+        raise
+    return lambda: LOCAL.remove(database, subscriber)
+
+
+async def hear_again(url: str) -> None:
+    """Open this event loop's listening connection again after it dropped."""
+    if make_url(url).get_backend_name() == "postgresql":
+        await _listener(url).ensure()
+
+
+def listening(url: str) -> object | None:
+    """While this process hears every committed event of ``url``'s database on this event loop
+    (a PostgreSQL LISTEN connection is open): an object that stays the same until the
+    connection drops. None otherwise, and on SQLite (whose events reach this process only)."""
+    listener = _LISTENERS.get((_database_key(url), id(asyncio.get_running_loop())))
+    return listener.epoch() if listener is not None else None
 
 
 async def close_listeners() -> None:

@@ -1,7 +1,9 @@
 """The parts of Strawberry and graphql-core that are not their public API but that gridlink
-relies on (the planned fast path, schema/fastpath.py and schema/views.py; the HTTP view,
-api/edge/graphql_view.py). pyproject.toml bounds both libraries; when an upgrade inside or past the
-bounds removes or changes one of these, this test names each one that broke."""
+relies on: all reached through schema/library_internals.py (the planned fast path,
+schema/fastpath.py, and the plain resolvers of schema/views.py), and the hooks of Strawberry's
+ASGI view that api/edge/graphql_view.py overrides. pyproject.toml bounds both libraries; when an
+upgrade inside or past the bounds removes or changes one of these, this test names each one
+that broke."""
 
 from __future__ import annotations
 
@@ -10,10 +12,22 @@ import inspect
 from collections.abc import Callable
 
 import pytest
-from graphql import GraphQLObjectType
+from graphql import GraphQLField, GraphQLObjectType, GraphQLString, parse
 
 from api.config import Settings
 from schema.build import build_schema
+from schema.library_internals import (
+    DEFINITION_BACKREF,
+    aliases_rule,
+    core_schema,
+    depth_rule,
+    execution_context,
+    hooks_every_resolver,
+    python_name,
+    reads_attribute,
+    replace_resolver,
+    resolve_info,
+)
 
 
 @functools.cache
@@ -26,41 +40,103 @@ def _params(function: Callable[..., object]) -> set[str]:
 
 
 def check_graphql_core_schema() -> None:
-    assert isinstance(_schema()._schema.type_map["Ticket"], GraphQLObjectType)
+    assert isinstance(core_schema(_schema()).type_map["Ticket"], GraphQLObjectType)
 
 
-def check_execution_context_build() -> None:
+def check_execution_context() -> None:
     build = _schema().execution_context_class.build
     missing = {"is_awaitable", "raw_variable_values", "operation_name"} - _params(build)
     # Strawberry's operation_extensions travel through **custom_args.
     assert not missing or "custom_args" in _params(build), missing
+    strawberry_schema = _schema()
+    document = parse("query Q($n: Int) { tickets(first: $n) { totalCount } }")
+    made = execution_context(
+        strawberry_schema,
+        document,
+        root_value=None,
+        context=None,
+        variables={"n": 3},
+        operation_name="Q",
+        extensions=None,
+    )
+    assert not isinstance(made, list), made
+    # schema/fastpath.py reads the root field's arguments with graphql-core's own function.
+    from graphql import get_argument_values
+
+    query = core_schema(strawberry_schema).query_type
+    assert query is not None
+    node = document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    assert get_argument_values(query.fields["tickets"], node, made.variable_values)["first"] == 3
+    refused = execution_context(
+        strawberry_schema,
+        document,
+        root_value=None,
+        context=None,
+        variables={"n": "three"},
+        operation_name="Q",
+        extensions=None,
+    )
+    assert isinstance(refused, list) and refused, refused
 
 
-def check_build_resolve_info() -> None:
+def check_resolve_info() -> None:
     cls = _schema().execution_context_class
     assert {"field_def", "field_nodes", "parent_type", "path"} <= _params(cls.build_resolve_info)
+    strawberry_schema = _schema()
+    document = parse("{ tickets { totalCount } }")
+    executor = execution_context(
+        strawberry_schema,
+        document,
+        root_value=None,
+        context="ctx",
+        variables=None,
+        operation_name=None,
+        extensions=None,
+    )
+    assert not isinstance(executor, list)
+    query = core_schema(strawberry_schema).query_type
+    assert query is not None
+    node = document.definitions[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    info = resolve_info(executor, query.fields["tickets"], node, query, "tickets")
+    assert info.field_name == "tickets" and info.context == "ctx"
+    assert info.path.key == "tickets" and info.parent_type is query
 
 
 def check_default_resolver_marker() -> None:
-    title = _schema()._schema.type_map["Ticket"].fields["title"]
-    assert getattr(title.resolve, "_is_default", False) is True
+    ticket = core_schema(_schema()).type_map["Ticket"]
+    assert getattr(ticket.fields["title"].resolve, "_is_default", False) is True
+    assert reads_attribute(ticket.fields["title"])
+    # A field with a resolver of its own is not a plain attribute read.
+    assert not reads_attribute(ticket.fields["events"])
 
 
 def check_definition_backref() -> None:
-    from strawberry.schema.schema_converter import GraphQLCoreConverter
-
-    from schema.fastpath import _BACKREF
-
-    assert GraphQLCoreConverter.DEFINITION_BACKREF == _BACKREF
-    title = _schema()._schema.type_map["Ticket"].fields["title"]
-    assert title.extensions[_BACKREF].python_name == "title"
+    ticket = core_schema(_schema()).type_map["Ticket"]
+    assert DEFINITION_BACKREF in ticket.fields["title"].extensions
+    assert python_name(ticket.fields["createdAt"]) == "created_at"
 
 
 def check_extension_implements_resolve() -> None:
     from strawberry.extensions import SchemaExtension
 
-    assert callable(SchemaExtension._implements_resolve)
+    class EveryResolver(SchemaExtension):
+        def resolve(self, _next, root, info, *args, **kwargs):  # noqa: ANN001, ANN201
+            return _next(root, info, *args, **kwargs)
+
     assert SchemaExtension._implements_resolve() is False
+    assert EveryResolver._implements_resolve() is True
+    assert hooks_every_resolver(_schema()) is False
+
+
+def check_resolver_replacement() -> None:
+    # schema/views.py installs plain resolvers for id, uuid and to-one references; they must
+    # be the ones graphql-core calls.
+    ticket = core_schema(_schema()).type_map["Ticket"]
+    assert getattr(ticket.fields["id"].resolve, "info_free", False)
+    assert getattr(ticket.fields["grid"].resolve, "info_free", False)
+    field = GraphQLField(GraphQLString)
+    replace_resolver(field, len)
+    assert field.resolve is len
 
 
 def check_optimized_is_awaitable() -> None:
@@ -100,25 +176,21 @@ def check_asgi_view_hooks() -> None:
 
 
 def check_validation_rule_factories() -> None:
-    from strawberry.extensions.max_aliases import create_validator as aliases_rule
-    from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-
-    assert callable(aliases_rule) and callable(depth_rule)
+    assert callable(aliases_rule(10)) and callable(depth_rule(5, None, None))
 
 
 INTERNALS: dict[str, Callable[[], None]] = {
     "strawberry Schema._schema (the graphql-core schema)": check_graphql_core_schema,
-    "ExecutionContext.build(is_awaitable=..., operation_extensions=...)": (
-        check_execution_context_build
-    ),
+    "ExecutionContext.build(is_awaitable=..., operation_extensions=...)": check_execution_context,
     "ExecutionContext.build_resolve_info(field_def, field_nodes, parent_type, path)": (
-        check_build_resolve_info
+        check_resolve_info
     ),
     "strawberry default resolver marker `_is_default`": check_default_resolver_marker,
     "GraphQLCoreConverter.DEFINITION_BACKREF in field extensions, .python_name": (
         check_definition_backref
     ),
     "SchemaExtension._implements_resolve()": check_extension_implements_resolve,
+    "GraphQLField.resolve replaced in the compiled schema": check_resolver_replacement,
     "strawberry.execution.optimized_is_awaitable": check_optimized_is_awaitable,
     "graphql get_argument_values, pyutils.Path, Undefined": check_graphql_core_helpers,
     "strawberry.asgi.GraphQL hooks overridden by api/edge/graphql_view.py": check_asgi_view_hooks,
@@ -141,3 +213,37 @@ def test_every_library_internal_gridlink_relies_on_is_there() -> None:
             "(see the bounds in pyproject.toml):\n" + "\n".join(broken),
             pytrace=False,
         )
+
+
+def test_every_adapter_function_is_checked() -> None:
+    # A new touch of the libraries' internals goes into the adapter, and gets a check here.
+    import schema.library_internals as adapter
+
+    checked = {
+        "DEFINITION_BACKREF", "aliases_rule", "core_schema", "depth_rule", "execution_context",
+        "hooks_every_resolver", "python_name", "reads_attribute", "replace_resolver",
+        "resolve_info",
+    }  # fmt: skip
+    assert set(adapter.__all__) == checked
+
+
+def test_no_module_outside_the_adapter_touches_them() -> None:
+    """The private names live in schema/library_internals.py only (the HTTP view's overridden
+    hooks are public methods, checked above)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    private = re.compile(
+        r"\._schema\b|_implements_resolve|_is_default|build_resolve_info|DEFINITION_BACKREF"
+        r"|strawberry-definition|\.resolve = |create_validator|optimized_is_awaitable"
+    )
+    found = []
+    for package in ("api", "schema", "sync"):
+        for path in (root / package).rglob("*.py"):
+            if path.name == "library_internals.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if private.search(line):
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -155,7 +155,8 @@ async def scope_for(
 
     Runs on every request, so it reads everything in one statement (two for a token issued for
     some grids): the grids and stations served, and the grids below them walked in SQL rather
-    than by loading the whole grid tree. Nothing is cached, so a changed grid or membership
+    than by loading the whole grid tree. Remembered only while every change is heard
+    (api/auth/sign_in_cache.py), so a changed grid or membership
     counts from the next request on, in every process. ``rows``: this member's rows of
     ``_scope_rows(walk=True, granted=False)``, read already (``sign_in``)."""
     roles = frozenset(member.roles)

@@ -122,8 +122,9 @@ async def authenticate_with(
     now = now or utcnow()
     if not token.startswith(TOKEN_PREFIX):
         raise TokenRejected(_("the token is not a gridlink token"))
-    # Token and member in one statement: this runs on every request. Nothing is cached, so a
-    # revocation or a disabled account counts from the next request on, in every process.
+    # Token and member in one statement. The HTTP endpoint remembers sign-ins only while it
+    # hears every access change (api/auth/sign_in_cache.py), so a revocation or a disabled
+    # account counts from the next request on, in every process.
     found = (await session.execute(statement, {"token_hash": hash_token(token)})).first()
     if found is None:
         raise TokenRejected(_("the token is unknown"))

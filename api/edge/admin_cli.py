@@ -147,6 +147,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         pending_revisions,
         upgrade,
     )
+    from api.rules.seed import seed_rule_versions
     from api.tickets.deadlines import ensure_default_policies
 
     down = args.direction == "down"
@@ -208,8 +209,11 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         if now == head_revision():
             async with session_factory(engine)() as session, session.begin():
                 added = await ensure_default_policies(session)
+                seeded = await seed_rule_versions(session, settings.risk_rules)
             if added:
                 print(_("deadline policies: {added} default rows written", added=added))
+            if seeded:
+                print(_("rule versions: version 1 of {value} recorded", value=", ".join(seeded)))
         return 0
 
     return _run(settings, work)

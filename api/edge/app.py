@@ -28,6 +28,8 @@ from api.edge.security_headers import security_middleware
 from api.edge.worker import InProcessWorker, registered_jobs
 from api.i18n.http import RequestLanguage
 from api.ops.app import ops_middleware, ops_routes, ops_stopped
+from api.rules.seed import seed_at_start
+from api.warnings.recompute import start_refresher
 from sync.broadcast import close_listeners
 
 
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         jobs = None
         if settings.run_worker_in_process:
             jobs = InProcessWorker(sessions, registered_jobs(settings))
+        await seed_at_start(sessions, settings.risk_rules)
+        risk = start_refresher(sessions, fallback=settings.risk_rules)
         try:
             if jobs is not None:
                 jobs.start()
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         finally:
             if jobs is not None:
                 await jobs.stop()
+            await risk.stop()
             await close_listeners()
             await engine.dispose()
             ops_stopped()

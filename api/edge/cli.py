@@ -195,6 +195,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.edge.worker import registered_jobs, run_forever, run_once
     from api.ops.logs import configure_logging
+    from api.rules.seed import seed_at_start
+    from api.warnings.recompute import start_refresher
 
     configure_logging(settings)
 
@@ -211,7 +213,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         print(
             _("worker running: {value} (Ctrl-C stops)", value=", ".join(job.name for job in jobs))
         )
-        await run_forever(sessions, jobs, stop=stop)
+        await seed_at_start(sessions, settings.risk_rules)
+        risk = start_refresher(sessions, fallback=settings.risk_rules)
+        try:
+            await run_forever(sessions, jobs, stop=stop)
+        finally:
+            await risk.stop()
         return 0
 
     return _run(settings, work)
@@ -281,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     from api.edge.report_commands import add_arguments as add_report_commands
 
     add_report_commands(commands, _run)
+    from api.edge.rules_commands import add_arguments as add_rules_commands
+
+    add_rules_commands(commands, _run)
     return parser
 
 

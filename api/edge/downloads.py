@@ -18,6 +18,7 @@ from api.reports.links import redeem
 from api.reports.monthly import monthly_report
 from api.reports.pdf import report_pdf
 from api.reports.xlsx import report_xlsx
+from api.rules.risk import risk_rules_in_force
 from schema.context import Context
 from schema.reports import export_statement, filename, report_subject
 
@@ -69,7 +70,7 @@ async def download(request: Request) -> Response:
                         subject=subject,
                         month=month,
                         now=context.now,
-                        rules=settings.risk_rules,
+                        rules=await risk_rules_in_force(session, settings.risk_rules),
                         author=redeemed.member.name,
                     )
                 body = report_pdf(document) if link.format == "pdf" else report_xlsx(document)

@@ -3,11 +3,14 @@ status codes and media types, automatic persisted queries, JSON errors for bad r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import asyncpg
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError
@@ -29,6 +32,7 @@ from strawberry.types.graphql import OperationType
 
 from api.auth import tokens
 from api.auth.scope import sign_in
+from api.auth.sign_in_cache import SignedIn, SignInCache
 from api.config import Settings
 from api.edge import graphiql
 from api.edge.graphql_request import (
@@ -44,6 +48,7 @@ from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
 from schema.persisted import PersistedQueries, PersistedQueryError, requested_hash
+from sync import access, broadcast
 
 logger = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -68,13 +73,78 @@ def _bearer(header: str) -> str | None:
     return None
 
 
-async def resolve_caller(token: str | None, context: Context) -> None:
-    """Fill the context with the member, token and scope behind a bearer token: one statement
-    on the request's own read connection. Sign-in is a request's first statement: on a pooled
-    connection the database closed meanwhile (a restart), it runs once more on a new one (the
-    engine does not ping connections at checkout, api/db.py)."""
+class SignIns:
+    """The process's remembered sign-ins (api/auth/sign_in_cache.py), kept in step with the
+    access changes it hears: its own commits at once (sync.access.on_access_change), other
+    processes' by the PostgreSQL listener (sync.broadcast.hear). PostgreSQL only: on SQLite
+    several server processes would not hear each other, so every request signs in."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.cache = SignInCache()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: Callable[[], None] | None = None
+        cache = weakref.ref(self.cache)
+
+        def heard(item: dict[str, Any]) -> None:
+            found = cache()
+            if found is not None:
+                found.heard(item)
+
+        self._heard = heard
+        weakref.finalize(self.cache, access.on_access_change(heard))
+
+    async def epoch(self) -> object | None:
+        """What entries are valid for now (None: nothing cached counts): hearing changes
+        starts with the first request on an event loop, and again after the listening
+        connection dropped."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self._loop is not loop:
+                if self._stop is not None:
+                    self._stop()
+                    self._stop = None
+                self.cache.clear()
+                self._stop = await broadcast.hear(self.url, self._filtered)
+                self._loop = loop
+            elif broadcast.listening(self.url) is None:
+                self.cache.clear()
+                await broadcast.hear_again(self.url)
+        except (OSError, asyncpg.PostgresError) as error:
+            # Not listening: every request signs in until the connection can be made.
+            logger.warning("sign-ins not remembered: cannot listen (%s)", type(error).__name__)
+            return None
+        return broadcast.listening(self.url)
+
+    def _filtered(self, item: dict[str, Any]) -> None:
+        if item.get("type") == access.ACCESS:
+            self._heard(item)
+
+
+async def resolve_caller(
+    token: str | None, context: Context, sign_ins: SignIns | None = None
+) -> None:
+    """Fill the context with the member, token and scope behind a bearer token: remembered
+    (``sign_ins``), or one statement on the request's own read connection. Sign-in is then a
+    request's first statement: on a pooled connection the database closed meanwhile (a
+    restart), it runs once more on a new one (the engine does not ping connections at
+    checkout, api/db.py)."""
     if not token:
         return
+    epoch = generation = None
+    if sign_ins is not None:
+        epoch = await sign_ins.epoch()
+        if epoch is not None:
+            found = sign_ins.cache.get(token, epoch=epoch, now=context.now)
+            if found is not None:
+                context.member, context.token, context.scope = (
+                    found.member,
+                    found.token,
+                    found.scope,
+                )
+                context.bearer = token
+                return
+            generation = sign_ins.cache.generation
     try:
         await _sign_in(token, context)
     except DBAPIError as error:
@@ -82,6 +152,10 @@ async def resolve_caller(token: str | None, context: Context) -> None:
             raise
         await context.reader.close()
         await _sign_in(token, context)
+    if generation is not None and context.member is not None and context.token is not None:
+        assert sign_ins is not None
+        signed_in = SignedIn(context.member, context.token, context.scope, epoch, context.now)
+        sign_ins.cache.put(token, signed_in, generation=generation)
 
 
 async def _sign_in(token: str, context: Context) -> None:
@@ -156,6 +230,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         self.sessions = sessions
         self.persisted = PersistedQueries(engine)
         self.fast_path = FastPath(self.schema) if settings.graphql_fast_path else None
+        self.sign_ins = None if settings.is_sqlite else SignIns(settings.database_url)
 
     # --- context and authentication -----------------------------------------------------
 
@@ -170,7 +245,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         # Kept on the request so that __call__ gives the read connection back whatever happens
         # after sign-in (a refused body never reaches execute_single).
         request.state.gridlink_context = context
-        await resolve_caller(bearer_token(request), context)
+        await resolve_caller(bearer_token(request), context, self.sign_ins)
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:

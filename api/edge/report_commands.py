@@ -24,6 +24,7 @@ from api.reports.monthly import monthly_report
 from api.reports.pdf import report_pdf
 from api.reports.period import parse_month
 from api.reports.xlsx import report_xlsx
+from api.rules.risk import risk_rules_in_force
 from schema.context import Context
 from schema.reports import export_statement, filename, report_subject
 
@@ -80,7 +81,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> Any:
                     subject=subject,
                     month=month,
                     now=utcnow(),
-                    rules=settings.risk_rules,
+                    rules=await risk_rules_in_force(session, settings.risk_rules),
                     author=author,
                 )
             body = report_pdf(document) if args.format == "pdf" else report_xlsx(document)

@@ -57,7 +57,7 @@ def registered_jobs(settings: Settings | None = None) -> list[Job]:
         Job(
             "refresh_risk_levels",
             300,
-            functools.partial(refresh_risk_levels, rules=settings.risk_rules),
+            functools.partial(refresh_risk_levels, fallback=settings.risk_rules),
         ),
     ]
     if push := _push_delivery_job(settings):

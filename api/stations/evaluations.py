@@ -5,7 +5,7 @@ criteria, by the members of the chair's enterprise against the "model workers' h
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,14 +20,14 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.i18n import _
 from api.members.models import Member, Role
 from api.records import utcnow
+from api.rules.criteria import criteria_in_force
 from api.stations.access import load_station
-from api.stations.criteria import CRITERIA, SCALE_MAX, SCALE_MIN
+from api.stations.criteria import SCALE_MAX, SCALE_MIN
 from api.stations.models import Evaluation, EvaluatorKind
 from api.stations.periods import period_bounds, periods_overlap, quarter_start
 
 
-def _scores(kind: EvaluatorKind, scores: Mapping[str, Any]) -> dict[str, int]:
-    criteria = CRITERIA[kind]
+def _scores(criteria: Mapping[str, str], scores: Mapping[str, Any]) -> dict[str, int]:
     if not isinstance(scores, Mapping):
         raise invalid("scores", _("scores are given per criterion"))
     unknown = sorted(set(scores) - set(criteria))
@@ -105,7 +105,7 @@ async def submit_evaluation(
             raise forbidden(_("members rate the chair of their own enterprise"), "evaluatorKind")
     if station_id is not None:
         await load_station(session, station_id)
-    clean = _scores(kind, scores)
+    clean = _scores((await criteria_in_force(session))[kind], scores)
     if comment is not None and len(comment) > 1000:
         raise invalid("comment", _("a comment has at most 1000 characters"))
     earlier = await session.scalars(
@@ -164,12 +164,14 @@ class ChairStanding:
     members: StandingPart
 
 
-def _part(evaluations: list[Evaluation], kind: EvaluatorKind) -> StandingPart:
+def _part(evaluations: list[Evaluation], codes: Iterable[str]) -> StandingPart:
     if not evaluations:
         return StandingPart(0, None, {})
+    # The criteria in force, and those of earlier versions the evaluations were scored on.
+    codes = dict.fromkeys([*codes, *(code for e in evaluations for code in e.scores)])
     criteria = {
         code: round(sum(e.scores.get(code, 0) for e in evaluations) / len(evaluations), 2)
-        for code in CRITERIA[kind]
+        for code in codes
     }
     average = round(sum(e.total for e in evaluations) / len(evaluations), 2)
     return StandingPart(len(evaluations), average, criteria)
@@ -191,14 +193,16 @@ async def chair_standing(
     )
     if period is not None:
         rows = [e for e in rows if e.period == period or e.period.startswith(f"{period}-")]
+    criteria = await criteria_in_force(session)
     return ChairStanding(
         chair_id=chair_id,
         period=period,
         town_union=_part(
             [e for e in rows if e.evaluator_kind == EvaluatorKind.TOWN_UNION],
-            EvaluatorKind.TOWN_UNION,
+            criteria[EvaluatorKind.TOWN_UNION],
         ),
         members=_part(
-            [e for e in rows if e.evaluator_kind == EvaluatorKind.MEMBER], EvaluatorKind.MEMBER
+            [e for e in rows if e.evaluator_kind == EvaluatorKind.MEMBER],
+            criteria[EvaluatorKind.MEMBER],
         ),
     )

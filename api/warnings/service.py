@@ -22,6 +22,7 @@ from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
+from api.rules.risk import risk_rules_in_force
 from api.tickets.models import OPEN_STATUSES, Ticket
 from api.warnings.models import RiskLevel, RiskLevelRecord, RiskSubject
 from api.warnings.rules import (
@@ -437,10 +438,13 @@ async def refresh_risk_levels(
     sessions: async_sessionmaker[AsyncSession],
     now: datetime | None = None,
     *,
-    rules: RiskRules = DEFAULT_RULES,
+    rules: RiskRules | None = None,
+    fallback: RiskRules = DEFAULT_RULES,
 ) -> int:
-    """The timed job: every level recomputed and stored in one transaction."""
+    """The timed job: every level recomputed and stored in one transaction, by ``rules`` or
+    else by the rules in force (api/rules/risk.py; ``fallback`` before any version exists)."""
     async with sessions() as session, session.begin():
+        rules = rules or await risk_rules_in_force(session, fallback)
         return await refresh_all_risk_levels(session, now=now, rules=rules)
 
 
