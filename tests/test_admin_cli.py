@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from api.i18n import ZH_CN, render
+from api.members.models import Role
 from api.migrate import head_revision
 from tests.admin_support import ENTERPRISE_HEADERS, GRID_HEADERS, MEMBER_HEADERS, write_xlsx
 from tests.test_cli import run
@@ -120,7 +122,8 @@ def test_account_commands(database_url: str) -> None:
     code = run(database_url, "account", "code", "13900002222")
     assert code.returncode == 0 and "一次性登录码" in code.stdout
     roles = run(database_url, "account", "set-roles", "13900002222", "TOWN_STAFF")
-    assert roles.returncode == 0 and "TOWN_STAFF" in roles.stdout
+    # The role by its label (the CLI speaks Chinese by default), never the raw value.
+    assert roles.returncode == 0 and render(Role.TOWN_STAFF, ZH_CN) in roles.stdout
     log = run(database_url, "account", "log", "13900002222")
     actions = [line.split()[3] for line in log.stdout.splitlines()]
     assert actions == [
