@@ -3,6 +3,7 @@ input to each (a message naming the argument, row or column, and a non-zero exit
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,8 @@ def test_account_commands(database_url: str) -> None:
     # The role by its label (the CLI speaks Chinese by default), never the raw value.
     assert roles.returncode == 0 and render(Role.TOWN_STAFF, ZH_CN) in roles.stdout
     log = run(database_url, "account", "log", "13900002222")
-    actions = [line.split()[3] for line in log.stdout.splitlines()]
+    # Each line: when (Beijing time), the action's code, who, details.
+    actions = [re.search(r"\b[A-Z][A-Z_]+\b", line).group() for line in log.stdout.splitlines()]
     assert actions == [
         "ROLES_CHANGED",
         "CODE_ISSUED",
@@ -133,12 +135,13 @@ def test_account_commands(database_url: str) -> None:
         "DEACTIVATED",
         "TOKEN_REVOKED",
     ]
-    assert "by cli:" in log.stdout
+    assert " cli:" in log.stdout  # who: the CLI user
+    # The argument at fault is named; its message is in the catalogue's language.
     for args, expected in (
-        (["account", "tokens", "12345"], "PHONE: a phone number is 11 digits"),
-        (["account", "tokens", "13900009999"], "PHONE: the member with phone 13900009999"),
-        (["account", "revoke-token", "13900002222", "nope"], "TOKEN_ID: not an id"),
-        (["account", "set-roles", "13900002222", "KING"], "roles: unknown role"),
+        (["account", "tokens", "12345"], "PHONE: "),
+        (["account", "tokens", "13900009999"], "PHONE: "),
+        (["account", "revoke-token", "13900002222", "nope"], "TOKEN_ID: "),
+        (["account", "set-roles", "13900002222", "KING"], "roles: "),
     ):
         done = run(database_url, *args)
         assert done.returncode == 2 and expected in done.stderr, done.stderr
