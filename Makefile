@@ -56,6 +56,7 @@ node-packages:
 test: $(VENV)/.test-installed node-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/vulture
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 format: $(VENV)/.test-installed

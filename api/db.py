@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from api.config import Settings
+from api.session_hooks import HookedSession
 
 
 def async_url(url: str) -> str:
@@ -70,4 +71,4 @@ def _sqlite_begin_immediate(conn) -> None:  # noqa: ANN001
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=HookedSession)

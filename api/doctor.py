@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.auth.models import AuthToken, TokenKind
 from api.config import Settings
 from api.heartbeat import HEARTBEAT_SECONDS, last_beat
-from api.i18n import EN, N_, ZH_CN, Message, _, render, supported
+from api.i18n import EN, N_, ZH_CN, Message, _, render
 from api.members.models import Member
 from api.records import utcnow
 
@@ -30,45 +30,45 @@ class Status(StrEnum):
     FAIL = "FAIL"
 
 
-STATUS_LABELS = {
-    Status.OK: N_("OK", "DoctorStatus"),
-    Status.WARN: N_("WARN", "DoctorStatus"),
-    Status.FAIL: N_("FAIL", "DoctorStatus"),
-}
+STATUS_WORDS = {Status.OK: N_("OK"), Status.WARN: N_("WARN"), Status.FAIL: N_("FAIL")}
 
 
 @dataclass(frozen=True)
 class Finding:
-    """What a check found and, for a problem, what to do: catalogue messages, read in either
-    language (the CLI's --lang, the GraphQL caller's Accept-Language)."""
+    """What a check found and what to do about it: catalogue messages (api.i18n), so that the
+    command and the GraphQL field give them in the reader's language."""
 
     check: str
     status: Status
-    message: Message
-    action: Message | None = None
+    text: Message
+    do: Message | None = None
+
+    def message(self, language: str) -> str:
+        return self.text.render(language)
+
+    def action(self, language: str) -> str:
+        return self.do.render(language) if self.do is not None else ""
 
     @property
     def zh(self) -> str:
-        return render(self.message, ZH_CN)
+        return self.message(ZH_CN)
 
     @property
     def en(self) -> str:
-        return render(self.message, EN)
+        return self.message(EN)
 
     @property
     def do_zh(self) -> str:
-        return render(self.action, ZH_CN) if self.action else ""
+        return self.action(ZH_CN)
 
     @property
     def do_en(self) -> str:
-        return render(self.action, EN) if self.action else ""
+        return self.action(EN)
 
-    def lines(self, lang: str = "zh") -> list[str]:
-        language = supported(lang) or ZH_CN
-        status = render(STATUS_LABELS[self.status], language)
-        found = [f"[{status}] {render(self.message, language)}"]
-        arrow = "→" if language == ZH_CN else "->"
-        return found + ([f"    {arrow} {render(self.action, language)}"] if self.action else [])
+    def lines(self, language: str = ZH_CN) -> list[str]:
+        status = render(STATUS_WORDS[self.status], language)
+        action = self.action(language)
+        return [f"[{status}] {self.message(language)}"] + ([f"    → {action}"] if action else [])
 
 
 @dataclass
@@ -116,7 +116,7 @@ async def run_doctor(
                         "the check '{name}' failed: {kind}: {error}",
                         name=name,
                         kind=type(error).__name__,
-                        error=error,
+                        error=str(error),
                     ),
                     _("Report this line to the maintainers."),
                 )
@@ -138,14 +138,14 @@ async def _database(checkup: Checkup, engine: AsyncEngine) -> list[Finding]:
             Finding(
                 "database",
                 Status.FAIL,
-                _("cannot reach the database {shown}: {reason}", shown=shown, reason=reason),
+                _("cannot reach the database {url}: {reason}", url=shown, reason=reason),
                 _(
                     "Check GRIDLINK_DATABASE_URL, that the database server runs, network and "
                     "password."
                 ),
             )
         ]
-    reached = Finding("database", Status.OK, _("database reachable: {shown}", shown=shown))
+    reached = Finding("database", Status.OK, _("database reachable: {url}", url=shown))
     head = head_revision()
     if current == head:
         return [
@@ -154,7 +154,7 @@ async def _database(checkup: Checkup, engine: AsyncEngine) -> list[Finding]:
                 "migrations", Status.OK, _("schema at the newest migration {head}.", head=head)
             ),
         ]
-    pending = list(pending_revisions(current))
+    pending = ", ".join(pending_revisions(current))
     return [
         reached,
         Finding(
@@ -174,27 +174,17 @@ async def _database(checkup: Checkup, engine: AsyncEngine) -> list[Finding]:
 async def _worker(checkup: Checkup) -> list[Finding]:
     async with checkup.sessions() as session:
         beat = await last_beat(session)
-    in_process = checkup.settings.run_worker_in_process
-    where = (
-        _("in the server process (GRIDLINK_RUN_WORKER_IN_PROCESS=true)")
-        if in_process
-        else _("in a separate gridlink worker process")
-    )
     start = (
-        _("Make sure gridlink serve is running")
-        if in_process
-        else _("Start gridlink worker (one per machine is enough)")
+        _("Check that gridlink serve runs (it runs the timed jobs in-process)")
+        if checkup.settings.run_worker_in_process
+        else _("Start gridlink worker (one per installation is enough)")
     )
     if beat is None:
         return [
             Finding(
                 "worker",
                 Status.FAIL,
-                _(
-                    "the timed jobs (deadlines, risk levels, pushes) have never run; they run "
-                    "{where}.",
-                    where=where,
-                ),
+                _("the timed jobs (deadlines, risk levels, pushes) have never run."),
                 _("{start}.", start=start),
             )
         ]
@@ -251,7 +241,7 @@ async def _tokens(checkup: Checkup) -> list[Finding]:
     if not rows:
         return [Finding("tokens", Status.OK, _("no API token expires within 14 days."))]
     listed = [
-        _("{name} ({phone}, {when})", name=r.name, phone=r.phone, when=fmt_time(r.expires_at))
+        _("{name} ({phone}, {at})", name=r.name, phone=r.phone, at=fmt_time(r.expires_at))
         for r in rows[:10]
     ]
     return [
@@ -259,9 +249,9 @@ async def _tokens(checkup: Checkup) -> list[Finding]:
             "tokens",
             Status.WARN,
             _(
-                "{count} API tokens expire within 14 days: {listed}.",
+                "{count} API tokens expire within 14 days: {tokens}.",
                 count=len(rows),
-                listed=listed,
+                tokens=listed,
             ),
             _("Issue new ones with gridlink create-token, switch the frontends, revoke the old."),
         )
@@ -285,8 +275,8 @@ async def _configuration(checkup: Checkup) -> list[Finding]:
                 "configuration",
                 Status.WARN,
                 _(
-                    "production without CORS origins: frontends on other origins cannot call the "
-                    "API."
+                    "production without CORS origins: frontends on other origins cannot call "
+                    "the API."
                 ),
                 _("Set GRIDLINK_CORS_ORIGINS=https://your-frontend (comma-separated)."),
             )
@@ -343,6 +333,9 @@ async def _development_secrets(checkup: Checkup) -> list[Finding]:
                 "production has demo accounts with the published demo password: {phones}.",
                 phones=open_doors,
             ),
-            _("Deactivate them with gridlink account deactivate PHONE (or reset their passwords)."),
+            _(
+                "Deactivate them with gridlink account deactivate PHONE (or reset their "
+                "passwords with a one-time code)."
+            ),
         )
     ]

@@ -1,5 +1,6 @@
 """What every record a phone may hold has: a client-choosable UUID, a version, server times,
-soft deletion. The columns are shared; the version and times are kept by the session hook."""
+soft deletion. The columns are shared; the version and times are kept by a session hook
+(``stamp_versions``, installed by api/session_hooks.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -76,9 +76,23 @@ class SyncedRecord(SQLModel):
         return self.deleted_at is not None
 
 
-@event.listens_for(Session, "before_flush")
-def _stamp_versions(session: Session, _context: Any, _instances: Any) -> None:
-    """Server-authoritative times and a version bump on every change (docs/sync-protocol.md)."""
+def new_row(**values: Any) -> dict[str, Any]:
+    """Every column of a new synced record written without an instance (a bulk INSERT of an
+    import): the bookkeeping columns as the flush hook below would set them, then ``values``."""
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        **values,
+    }
+
+
+def stamp_versions(session: Session, _context: Any, _instances: Any) -> None:
+    """Server-authoritative times and a version bump on every change (docs/sync-protocol.md).
+    A before_flush hook (api/session_hooks.py)."""
     now = utcnow()
     for obj in session.new:
         if isinstance(obj, SyncedRecord):

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from api.auth.scope import Scope
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.edge import session_hooks
 from api.grids.models import GridKind
 from api.grids.service import create_grid
 from api.members.models import Role
@@ -107,6 +108,7 @@ async def _loaded_first(engine) -> int:  # noqa: ANN001
 
 
 async def main(sizes: list[int], fmt: Format) -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     url = os.environ.get("GRIDLINK_DATABASE_URL")
     if not url:
         raise SystemExit("set GRIDLINK_DATABASE_URL to a scratch database")

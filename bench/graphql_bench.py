@@ -61,6 +61,7 @@ from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
 from api.demo import load_demo  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.enterprises.models import Enterprise  # noqa: E402
 from api.members.models import Member, MemberGrid  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
@@ -404,6 +405,7 @@ def measure(
 
 
 def main() -> int:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)

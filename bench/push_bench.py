@@ -44,6 +44,7 @@ import api.tickets.lifecycle as lifecycle
 from api.auth.scope import scope_for
 from api.config import Settings
 from api.db import create_engine, session_factory
+from api.edge import session_hooks
 from api.members.models import Member
 from api.members.service import create_member
 from api.migrate import upgrade
@@ -192,8 +193,10 @@ from api.db import create_engine, session_factory
 from api.records import utcnow
 from sync.delivery import PushDeliverer
 from sync.push_endpoints import EndpointPolicy
+from api.edge import session_hooks
 
 async def main() -> None:
+    session_hooks.install()
     url, key, subject = sys.argv[1:4]
     engine = create_engine(Settings(database_url=url))
     deliverer = PushDeliverer(
@@ -292,11 +295,11 @@ def throughput(backend: str, tmp: Path, notifications: int) -> list[Row]:
 
 @contextmanager
 def without_fan_out():
-    event.remove(Session, "after_flush", push_models._fan_out_new_notifications)
+    event.remove(Session, "after_flush", push_models.fan_out_new_notifications)
     try:
         yield
     finally:
-        event.listen(Session, "after_flush", push_models._fan_out_new_notifications)
+        event.listen(Session, "after_flush", push_models.fan_out_new_notifications)
 
 
 @contextmanager
@@ -402,6 +405,7 @@ def print_table(rows: list[Row]) -> None:
 
 
 def main() -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notifications", type=int, default=300, help="x2 devices")
     parser.add_argument("--assignments", type=int, default=40, help="per variant per round")

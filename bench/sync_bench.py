@@ -56,6 +56,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -66,12 +67,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-import sync  # noqa: E402,F401
 from api.auth.models import TokenKind  # noqa: E402
 from api.auth.scope import scope_for  # noqa: E402
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.edge.app import create_app  # noqa: E402
 from api.grids.models import GridKind  # noqa: E402
 from api.grids.service import create_grid  # noqa: E402
@@ -128,6 +129,23 @@ async def scratch_database(base_url: str) -> AsyncIterator[str]:
 
 def pg_url(base: str, database: str) -> str:
     return make_url(base).set(database=database).render_as_string(hide_password=False)
+
+
+# --profile: each gridlink operation is also run once under cProfile (top entries printed).
+PROFILE: list[int] = [0]
+
+
+async def profiled(label: str, fn: Callable[[], Awaitable[object]]) -> None:
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    await fn()
+    profile.disable()
+    print(f"--- profile: {label} (cumulative, top {PROFILE[0]})")
+    pstats.Stats(profile).strip_dirs().sort_stats("cumulative").print_stats(PROFILE[0])
+    pstats.Stats(profile).strip_dirs().sort_stats("tottime").print_stats(PROFILE[0])
 
 
 async def timed(fn: Callable[[], Awaitable[object]], repeat: int) -> float:
@@ -196,13 +214,10 @@ async def _bench_rows(
                 found = await raw.fetch(BASELINE_PULL, keys, 1, start_seq, k)
             assert len(found) == k
 
-        results.append(
-            (
-                f"pull {k:>5} changes of {rows:>9,} rows",
-                await timed(ours, repeat),
-                await timed(by_hand, repeat),
-            )
-        )
+        label = f"pull {k:>5} changes of {rows:>9,} rows"
+        results.append((label, await timed(ours, repeat), await timed(by_hand, repeat)))
+        if PROFILE[0]:
+            await profiled(label, ours)
 
     async def ours_push() -> None:
         mutations = [
@@ -265,15 +280,144 @@ async def _bench_rows(
                 )
 
     await raw.execute("INSERT INTO counter (name, value) VALUES ('bench', 0)")
+    label = f"push   500 creates, {rows:>9,} rows"
     results.append(
         (
-            f"push   500 creates, {rows:>9,} rows",
+            label,
             await timed(ours_push, max(1, repeat // 3)),
             await timed(by_hand_push, max(1, repeat // 3)),
         )
     )
+    if PROFILE[0]:
+        await profiled(label, ours_push)
+    results.append(await _bench_updates(raw, sessions, scope, member.id, rows, repeat))
     await raw.close()
     return results
+
+
+# The liaison's 500 assigned tickets, each edited in one field per push. Half the mutations
+# start from the current version (APPLIED); half from the version before the last push,
+# whose change (by another client) was in the other field: the merge check reads the log
+# and lets both stand (MERGED).
+UPDATED = 500
+
+
+async def _bench_updates(
+    raw: asyncpg.Connection,
+    sessions: Any,
+    scope: Any,
+    member_id: uuid.UUID,
+    rows: int,
+    repeat: int,
+) -> tuple[str, float, float]:
+    targets = [
+        r["id"]
+        for r in await raw.fetch(
+            "UPDATE ticket SET assignee_id = $1 WHERE id IN"
+            " (SELECT id FROM ticket WHERE number LIKE 'BENCH-%' ORDER BY id LIMIT $2)"
+            " RETURNING id",
+            member_id,
+            UPDATED,
+        )
+    ]
+    versions = {
+        r["id"]: r["version"]
+        for r in await raw.fetch(
+            "SELECT id, version FROM ticket WHERE id = ANY($1::uuid[])", targets
+        )
+    }
+    run = [0]
+
+    def plan() -> list[tuple[uuid.UUID, str, str, int]]:
+        """(ticket, field, value, baseVersion) of this run's mutations."""
+        run[0] += 1
+        out = []
+        for i, tid in enumerate(targets):
+            name = "title" if (i + run[0]) % 2 else "description"
+            stale = i % 2 == 1 and versions[tid] > 1
+            out.append((tid, name, f"r{run[0]}-{i}", versions[tid] - 1 if stale else versions[tid]))
+        return out
+
+    async def ours() -> None:
+        mutations = [
+            MutationInput(uuid.uuid4().hex, "tickets", str(tid), "UPDATE", base, {camel: value})
+            for tid, camel, value, base in plan()
+        ]
+        async with sessions() as session, session.begin():
+            out = await push_in(
+                session, scope=scope, client_id=f"bench-{run[0]}", mutations=mutations
+            )
+        statuses = {r["status"] for r in out}
+        assert statuses <= {"APPLIED", "MERGED"}, [
+            r for r in out if r["status"] not in ("APPLIED", "MERGED")
+        ][:1]
+        for tid, r in zip(targets, out, strict=True):
+            versions[tid] = r["version"]
+
+    async def by_hand() -> None:
+        client = f"hand-{run[0]}"
+        async with raw.transaction():
+            txid = await raw.fetchval("SELECT pg_current_xact_id()::text::bigint")
+            stored = []
+            for tid, camel, value, base in plan():
+                current = await raw.fetchrow("SELECT * FROM ticket WHERE id = $1 FOR UPDATE", tid)
+                if base < current["version"]:
+                    changed = await raw.fetch(
+                        "SELECT version, fields, client_id FROM sync_change"
+                        " WHERE record_id = $1 AND version > $2",
+                        tid,
+                        base,
+                    )
+                    assert changed
+                column = "title" if camel == "title" else "description"
+                row = await raw.fetchrow(
+                    f"UPDATE ticket SET {column} = $2, version = version + 1, updated_at = now()"
+                    " WHERE id = $1 RETURNING *",
+                    tid,
+                    value,
+                )
+                seq = await raw.fetchval(
+                    "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
+                    " keys_after, keys_before, fields, client_id, at) VALUES ($1, 'tickets',"
+                    " $2, $3, false, $4, $4, $5, $6, now()) RETURNING seq",
+                    txid,
+                    tid,
+                    row["version"],
+                    f'["all", "grid:{row["grid_id"]}", "member:{member_id}"]',
+                    f'["{camel}"]',
+                    client,
+                )
+                await raw.executemany(
+                    "INSERT INTO sync_change_key (key, txid, seq) VALUES ($1, $2, $3)",
+                    [
+                        (k, txid, seq)
+                        for k in ("all", f"grid:{row['grid_id']}", f"member:{member_id}")
+                    ],
+                )
+                versions[tid] = row["version"]
+                stored.append((uuid.uuid4(), client, uuid.uuid4().hex, member_id, str(tid)))
+            await raw.executemany(
+                "INSERT INTO sync_mutation (id, client_id, mutation_id, member_id, collection,"
+                " record_id, op, status, result, at) VALUES ($1, $2, $3, $4, 'tickets', $5,"
+                " 'UPDATE', 'APPLIED', '{}', now())",
+                stored,
+            )
+
+    label = f"push   500 mixed updates, {rows:>9,}"
+    # Alternate so that each side's stale bases point at the other's last change.
+    times_ours, times_hand = [], []
+    await ours()
+    await by_hand()
+    for _ in range(max(1, repeat // 3)):
+        start = time.perf_counter()
+        await ours()
+        times_ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        await by_hand()
+        times_hand.append(time.perf_counter() - start)
+    if PROFILE[0]:
+        await profiled(label, ours)
+    return (label, statistics.median(times_ours), statistics.median(times_hand))
 
 
 class _Server:
@@ -406,6 +550,7 @@ async def _bench_uploads(
 
 
 async def main() -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, action="append", help="table size (repeatable)")
@@ -413,7 +558,11 @@ async def main() -> None:
     parser.add_argument("--uploads", type=int, default=100, help="photos to upload (0: none)")
     parser.add_argument("--upload-bytes", type=int, default=2 * 1024 * 1024)
     parser.add_argument("--no-rows", action="store_true", help="only the upload table")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile each operation (top N)"
+    )
     args = parser.parse_args()
+    PROFILE[0] = args.profile
     sizes = [] if args.no_rows else args.rows or [10_000, 1_000_000]
     table: list[tuple[str, float, float]] = []
     for rows in sizes:

@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.demo import load_demo
+from api.edge import session_hooks
 from api.enterprises.models import Enterprise
 from api.migrate import downgrade, upgrade
 from api.records import utcnow
@@ -74,6 +75,7 @@ async def _add_tickets(sessions, count: int, now: datetime) -> None:  # noqa: AN
 
 
 async def main(sizes: list[int]) -> None:
+    session_hooks.install()  # writes are versioned and logged, as in the product
     url = os.environ.get("GRIDLINK_DATABASE_URL")
     if not url:
         raise SystemExit("set GRIDLINK_DATABASE_URL to a scratch database")

@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import strawberry
 from strawberry.scalars import JSON
 
@@ -15,15 +14,15 @@ from api.accounts import service
 from api.accounts.models import CodePurpose
 from api.auth import tokens
 from api.auth.models import TokenKind
-from api.errors import DomainError, forbidden
-from api.i18n import _
+from api.errors import DomainError
 from api.members.models import Member as MemberRow
+from api.members.service import check_may_give, managed_member
 from schema.auth import LoginPayload
 from schema.context import Info
 from schema.enums import Role
 from schema.errors import UserError, query_error
 from schema.ids import parse_id
-from schema.members import MemberType, _may_manage_people
+from schema.members import MemberType
 from schema.mutations import reload, run_mutation
 from sync.devices import deactivate_account, member_devices, revoke_device
 
@@ -39,19 +38,7 @@ def _actor(info: Info) -> service.Actor:
 async def _managed_member(session: Any, info: Info, raw_id: strawberry.ID) -> MemberRow:
     """The member, if the caller may run this account (the createMember/updateMember rule)."""
     member_id = parse_id(raw_id, "memberId", ["Member"])
-    member = await session.scalar(
-        sa.select(MemberRow).where(
-            MemberRow.id == member_id,
-            MemberRow.deleted_at.is_(None),
-            info.context.scope.visible(MemberRow),
-        )
-    )
-    if member is None:
-        raise DomainError("NOT_FOUND", _("the member was not found"), "memberId")
-    grids = list(await service.served_grids(session, member.id))
-    if not _may_manage_people(info.context.scope, list(member.roles), grids):
-        raise forbidden(_("you may not run this account"), "memberId")
-    return member
+    return await managed_member(session, info.context.scope, member_id, field="memberId")
 
 
 @strawberry.type(description="An API or sign-in token of a member (never the token itself).")
@@ -274,10 +261,7 @@ class AccountMutation:
                 if grid_ids is not None
                 else None
             )
-            if not _may_manage_people(
-                info.context.scope, new_roles or list(member.roles), grids or []
-            ):
-                raise forbidden(_("you may not give these roles or grids"), "roles")
+            check_may_give(info.context.scope, member, new_roles, grids)
             await service.change_access(
                 session, member.id, _actor(info), roles=new_roles, grid_ids=grids
             )

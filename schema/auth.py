@@ -79,6 +79,9 @@ class AuthMutation:
         try:
             async with ctx.reader.session() as session:
                 found = await tokens.member_for_login(session, phone)
+            # The pooled connection goes back before the hash, which may queue behind others
+            # in a burst: sign-ins must not hold the connections other requests need.
+            await ctx.reader.close()
             member = await tokens.check_password(found, password)
         except DomainError as error:
             return LoginPayload(

@@ -20,6 +20,7 @@ from api.auth.scope import ANONYMOUS, Scope
 from api.config import Settings
 from api.members.models import Member
 from api.records import utcnow
+from api.session_hooks import HookedSession
 from schema.errors import unauthenticated
 
 if TYPE_CHECKING:
@@ -72,7 +73,9 @@ class Reader:
         async with self._lock:
             connection = await self._connect()
             try:
-                async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                async with AsyncSession(
+                    bind=connection, expire_on_commit=False, sync_session_class=HookedSession
+                ) as session:
                     yield session
             finally:
                 await self._release()

@@ -12,6 +12,7 @@ from api.dashboard.service import Dashboard, dashboard
 from api.errors import DomainError
 from api.i18n import _
 from api.rules.risk import risk_rules_in_force
+from api.times import optional_with_offset
 from api.warnings.service import riskiest_enterprises
 from schema.context import Info
 from schema.enums import EvaluatorKind, Severity, TicketStatus
@@ -150,8 +151,7 @@ class DashboardQuery:
         context = info.context
         context.require_member()
         try:
-            if since is not None and since.tzinfo is None:
-                raise DomainError("INVALID", _("give the time with its UTC offset"), "since")
+            optional_with_offset(since, "since")
             async with context.sessions() as session:
                 board = await dashboard(
                     session,

@@ -6,7 +6,7 @@ import strawberry
 
 import sync.health  # noqa: F401  (registers the sync layer's checks)
 from api.doctor import run_doctor
-from api.i18n import EN, _, current_language
+from api.i18n import EN, ZH_CN, _, current_language
 from schema.context import Info
 from schema.errors import forbidden
 
@@ -30,15 +30,15 @@ class DoctorQuery:
         if not context.scope.is_admin:
             raise forbidden(_("only admins run the health check"))
         engine = context.sessions.kw["bind"]
-        english = current_language() == EN
+        language = current_language()
         return [
             DoctorFinding(
                 check=f.check,
                 status=f.status.value,
-                message=f.en if english else f.zh,
-                action=(f.do_en if english else f.do_zh) or None,
-                message_zh=f.zh,
-                message_en=f.en,
+                message=f.message(language),
+                action=f.action(language) or None,
+                message_zh=f.message(ZH_CN),
+                message_en=f.message(EN),
             )
             for f in await run_doctor(context.settings, engine)
         ]

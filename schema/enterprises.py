@@ -12,8 +12,6 @@ import strawberry
 
 from api.enterprises.models import Enterprise
 from api.enterprises.service import EnterprisePlacement, register_enterprise, update_enterprise
-from api.errors import forbidden, not_found
-from api.i18n import _
 from schema.context import Info
 from schema.errors import UserError
 from schema.grids import GridType, subtree, visible_grid_id
@@ -249,21 +247,18 @@ class EnterpriseMutation:
         self, info: Info, input: RegisterEnterpriseInput
     ) -> EnterprisePayload:
         async def work(session: Any) -> EnterprisePlacement:
-            town_id = parse_id(input.town_id, "townId", ["Grid"])
-            if not info.context.scope.manages_grid(town_id):
-                raise forbidden(_("you may register enterprises in your own town only"), "townId")
             return await register_enterprise(
                 session,
+                scope=info.context.scope,
                 name=input.name,
                 credit_code=input.credit_code,
                 headcount=input.headcount,
                 industry=input.industry,
-                town_id=town_id,
+                town_id=parse_id(input.town_id, "townId", ["Grid"]),
                 park_id=parse_optional_id(input.park_id, "parkId", ["Grid"]),
                 address=input.address,
                 has_union=input.has_union,
                 is_direct_report_point=input.is_direct_report_point,
-                actor_id=info.context.scope.member_id,
             )
 
         placed, errors = await run_mutation(info, work)
@@ -274,32 +269,14 @@ class EnterpriseMutation:
         self, info: Info, input: UpdateEnterpriseInput
     ) -> EnterprisePayload:
         async def work(session: Any) -> EnterprisePlacement:
-            scope = info.context.scope
-            enterprise_id = parse_id(input.id, "id", ["Enterprise"])
-            # Read in the writing transaction: the request's reader must not run while it
-            # holds SQLite's write lock.
-            current = await session.scalar(
-                sa.select(Enterprise).where(
-                    Enterprise.id == enterprise_id,
-                    Enterprise.deleted_at.is_(None),
-                    scope.visible(Enterprise),
-                )
-            )
-            if current is None:
-                raise not_found("id", _("the enterprise"))
-            town_id = parse_optional_id(input.town_id, "townId", ["Grid"])
-            if not scope.manages_grid(current.town_id) or (
-                town_id is not None and not scope.manages_grid(town_id)
-            ):
-                raise forbidden(_("you may change enterprises in your own town only"))
             return await update_enterprise(
                 session,
-                enterprise_id=enterprise_id,
-                actor_id=scope.member_id,
+                scope=info.context.scope,
+                enterprise_id=parse_id(input.id, "id", ["Enterprise"]),
                 name=input.name,
                 headcount=input.headcount,
                 industry=input.industry,
-                town_id=town_id,
+                town_id=parse_optional_id(input.town_id, "townId", ["Grid"]),
                 park_id=parse_optional_id(input.park_id, "parkId", ["Grid"]),
                 clear_park=input.clear_park,
                 address=input.address,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.errors import DomainError, forbidden
+from api.errors import DomainError
 from api.grids.models import Grid
 from api.grids.models import GridKind as GridKindValue
 from api.grids.service import create_grid, descendants
@@ -21,7 +21,7 @@ from schema.enums import GridKind
 from schema.errors import UserError, query_error
 from schema.ids import parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
-from schema.mutations import reload, run_mutation
+from schema.mutations import mutate
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, plan, register, select_for, view_of
@@ -240,25 +240,15 @@ class GridMutation:
     @strawberry.mutation(description="Add a grid to the tree (county or town staff).")
     async def create_grid(self, info: Info, input: CreateGridInput) -> CreateGridPayload:
         async def work(session: Any) -> uuid.UUID:
-            parent_id = parse_optional_id(input.parent_id, "parentId", ["Grid"])
-            scope = info.context.scope
-            kind = GridKindValue(input.kind.value)
-            top_level = kind in (GridKindValue.COUNTY, GridKindValue.TOWN)
-            if not (scope.manages_county or (not top_level and scope.manages_grid(parent_id))):
-                raise forbidden(_("only county staff, or town staff within their town, add grids"))
             grid = await create_grid(
                 session,
+                scope=info.context.scope,
                 code=input.code,
                 name=input.name,
-                kind=kind,
-                parent_id=parent_id,
+                kind=GridKindValue(input.kind.value),
+                parent_id=parse_optional_id(input.parent_id, "parentId", ["Grid"]),
                 industry=input.industry,
             )
             return grid.id
 
-        grid_id, errors = await run_mutation(info, work)
-        return CreateGridPayload(
-            grid=await reload(info, "Grid", grid_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await mutate(info, CreateGridPayload, work, input.client_mutation_id, grid="Grid")

@@ -59,3 +59,14 @@ def parse_id(value: str, field: str, types: Iterable[str]) -> uuid.UUID:
 
 def parse_optional_id(value: str | None, field: str, types: Iterable[str]) -> uuid.UUID | None:
     return None if value is None else parse_id(value, field, types)
+
+
+def parse_client_uuid(value: str | None, field: str = "id") -> uuid.UUID | None:
+    """The UUID a client chose for a new record (as sync uses it), or None to let the server
+    choose."""
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise invalid(field, _("give a UUID")) from None

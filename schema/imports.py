@@ -16,9 +16,9 @@ from api.imports.grids import GridImporter
 from api.imports.members import MemberImporter
 from api.imports.report import ImportReport
 from api.imports.run import run_import
+from api.members.service import may_manage_people
 from schema.context import Info
 from schema.errors import forbidden
-from schema.members import _may_manage_people
 
 
 @strawberry.enum(description="What a spreadsheet holds.")
@@ -152,7 +152,7 @@ class ImportMutation:
         else:
             importer = MemberImporter(
                 actor=Actor(member.id),
-                may_manage=lambda roles, grids: _may_manage_people(scope, roles, grids),
+                may_manage=lambda roles, grids: may_manage_people(scope, roles, grids),
             )
         report = await run_import(context.sessions, importer, data, apply=apply)  # type: ignore[arg-type]
         context.fresh()

@@ -10,19 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import sqlalchemy as sa
 import strawberry
 
-from api.auth.scope import Scope
-from api.errors import DomainError, forbidden, not_found
-from api.i18n import _
+from api.errors import DomainError
 from api.members.models import Member as MemberRow
 from api.members.models import MemberGrid
 from api.members.models import Role as RoleValue
-from api.members.service import create_member, parse_roles, update_member
+from api.members.service import create_member, update_member
 from schema.context import Context, Info
 from schema.enums import Role
 from schema.errors import UserError, query_error
 from schema.ids import parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
-from schema.mutations import reload, run_mutation
+from schema.mutations import mutate
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import IN_SCOPE, ToOne, View, bind, register
@@ -190,18 +188,6 @@ class MemberQuery:
         )
 
 
-STAFF_ROLES = frozenset({RoleValue.ADMIN, RoleValue.COUNTY_STAFF, RoleValue.TOWN_STAFF})
-
-
-def _may_manage_people(scope: Scope, roles: list[str] | None, grid_ids: list[uuid.UUID]) -> bool:
-    """County staff manage anyone; town staff the liaisons, chairs and members of their town."""
-    if scope.manages_county:
-        return RoleValue.ADMIN not in (roles or []) or scope.is_admin
-    if roles is not None and STAFF_ROLES & set(roles):
-        return False
-    return scope.has_role(RoleValue.TOWN_STAFF) and all(scope.manages_grid(g) for g in grid_ids)
-
-
 @strawberry.input(description="A new member; give a password for those who sign in.")
 class CreateMemberInput:
     name: str
@@ -246,73 +232,41 @@ class MemberMutation:
     @strawberry.mutation(description="Register a member (county staff; town staff in their town).")
     async def create_member(self, info: Info, input: CreateMemberInput) -> MemberPayload:
         async def work(session: Any) -> uuid.UUID:
-            roles = parse_roles([r.value for r in input.roles])
-            grid_ids = _ids(input.grid_ids, "gridIds", "Grid") or []
-            if not _may_manage_people(info.context.scope, roles, grid_ids):
-                raise forbidden(_("you may not register this member"), "roles")
             member = await create_member(
                 session,
+                scope=info.context.scope,
                 name=input.name,
                 phone=input.phone,
-                roles=roles,
+                roles=[r.value for r in input.roles],
                 enterprise_id=parse_optional_id(
                     input.enterprise_id, "enterpriseId", ["Enterprise"]
                 ),
-                grid_ids=grid_ids,
+                grid_ids=_ids(input.grid_ids, "gridIds", "Grid") or [],
                 station_ids=_ids(input.station_ids, "stationIds", "Station") or [],
                 password=input.password,
             )
             return member.id
 
-        member_id, errors = await run_mutation(info, work)
-        return MemberPayload(
-            member=await reload(info, "Member", member_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await mutate(info, MemberPayload, work, input.client_mutation_id, member="Member")
 
     @strawberry.mutation(description="Change a member (county staff; town staff in their town).")
     async def update_member(self, info: Info, input: UpdateMemberInput) -> MemberPayload:
         async def work(session: Any) -> uuid.UUID:
-            member_id = parse_id(input.id, "id", ["Member"])
-            # Read in the writing transaction: the request's reader must not run while it
-            # holds SQLite's write lock.
-            current = await session.scalar(
-                sa.select(MemberRow).where(
-                    MemberRow.id == member_id,
-                    MemberRow.deleted_at.is_(None),
-                    info.context.scope.visible(MemberRow),
-                )
-            )
-            if current is None:
-                raise not_found("id", _("the member"))
-            roles = parse_roles([r.value for r in input.roles]) if input.roles is not None else None
-            grid_ids = _ids(input.grid_ids, "gridIds", "Grid")
-            served = await session.scalars(
-                sa.select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id)
-            )
-            touched = list(served) + (grid_ids or [])
-            if not _may_manage_people(info.context.scope, roles or current.roles, touched):
-                raise forbidden(_("you may not change this member"))
             member = await update_member(
                 session,
-                member_id=member_id,
+                scope=info.context.scope,
+                member_id=parse_id(input.id, "id", ["Member"]),
                 name=input.name,
                 phone=input.phone,
-                roles=roles,
+                roles=[r.value for r in input.roles] if input.roles is not None else None,
                 enterprise_id=parse_optional_id(
                     input.enterprise_id, "enterpriseId", ["Enterprise"]
                 ),
-                grid_ids=grid_ids,
+                grid_ids=_ids(input.grid_ids, "gridIds", "Grid"),
                 station_ids=_ids(input.station_ids, "stationIds", "Station"),
                 password=input.password,
                 is_active=input.is_active,
             )
             return member.id
 
-        member_id, errors = await run_mutation(info, work)
-        return MemberPayload(
-            member=await reload(info, "Member", member_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
-        )
+        return await mutate(info, MemberPayload, work, input.client_mutation_id, member="Member")

@@ -3,9 +3,11 @@ the payload (field + message + code), never an exception."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import DomainError
@@ -14,10 +16,8 @@ from schema.context import Context, Info
 from schema.errors import UserError
 
 T = TypeVar("T")
-
-
-class Refused(Exception):
-    """Carries a DomainError out of the transaction so that it rolls back."""
+logger = logging.getLogger(__name__)
+P = TypeVar("P")
 
 
 async def run_mutation(
@@ -42,6 +42,12 @@ async def run_mutation(
             result = await work(session)
     except DomainError as error:
         return None, [UserError.from_domain(error)]
+    except IntegrityError:
+        # A check passed, then a concurrent request wrote first (a unique key, a reference):
+        # the caller's to retry, not a failure of the server.
+        logger.info("mutation refused by a database constraint", exc_info=True)
+        message = _("another request changed the same records meanwhile: send it again")
+        return None, [UserError(field=None, message=message, code="CONFLICT")]
     finally:
         context.fresh()
     return result, []
@@ -52,3 +58,26 @@ async def reload(info: Info, view_name: str, record_id: Any) -> Any:
     if record_id is None:
         return None
     return await info.context.loaders.record(view_name).load(record_id)
+
+
+async def mutate(
+    info: Info,
+    payload: Callable[..., P],
+    work: Callable[[AsyncSession], Awaitable[Any]],
+    client_mutation_id: str | None,
+    **shown: str,
+) -> P:
+    """The usual mutation: ``work`` in one transaction (run_mutation), then ``payload`` with
+    ``errors``, ``client_mutation_id`` and each field of ``shown`` (payload field -> view name)
+    read again after the commit. ``work`` returns the record (or its id) for the one shown
+    field, or a tuple of them in the order of ``shown``."""
+    result, errors = await run_mutation(info, work)
+    if result is None:
+        records: tuple[Any, ...] = (None,) * len(shown)
+    else:
+        records = result if isinstance(result, tuple) else (result,)
+    fields = {
+        name: await reload(info, view, getattr(record, "id", record))
+        for (name, view), record in zip(shown.items(), records, strict=True)
+    }
+    return payload(**fields, errors=errors, client_mutation_id=client_mutation_id)

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -23,6 +23,7 @@ import strawberry
 
 from api.errors import DomainError, invalid
 from api.i18n import _
+from schema.arguments import storable
 from schema.errors import query_error
 
 NodeT = TypeVar("NodeT")
@@ -108,18 +109,42 @@ def encode_cursor(order: str, value: Any, record_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str, key: SortKey, field: str) -> tuple[Any, uuid.UUID]:
+    """The sort value and id of a cursor. A cursor is the client's to send back, so anything
+    may come: every part is checked for the type its order sorts on before it reaches SQL."""
     try:
         order, value, raw_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(raw_id, str):
+            raise TypeError(raw_id)
         record_id = uuid.UUID(raw_id)
-        if key.kind is datetime and value is not None:
-            value = datetime.fromisoformat(value)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        value = _sort_value(value, key.kind)
+    except (ValueError, TypeError, OverflowError, binascii.Error) as error:
         raise query_error(invalid(field, _("the cursor is not one this API gave out"))) from error
     if order != key.name:
         raise query_error(
             invalid(field, _("the cursor belongs to another order; page with the same orderBy"))
         )
     return value, record_id
+
+
+def _sort_value(value: Any, kind: type) -> Any:
+    """A cursor's sort value as the column's type: an aware time (in UTC), a 64-bit whole
+    number, or text PostgreSQL can store; ValueError/TypeError/OverflowError otherwise."""
+    if value is None:
+        return None
+    if kind is datetime:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("a time without offset")
+        return parsed.astimezone(UTC)
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool) or not -(2**63) <= value < 2**63:
+            raise TypeError(value)
+        return value
+    if not isinstance(value, str) or not storable(value):
+        raise TypeError(value)
+    return value
 
 
 def _after(
@@ -203,22 +228,6 @@ def connection(
     )
     result = new(Connection)
     result.__dict__.update(
-        edges=edges, nodes=[obj for _, obj in pairs], page_info=info, _count=count
-    )
-    return result
-
-
-def empty_connection() -> Connection[Any]:
-    async def zero() -> int:
-        return 0
-
-    result = object.__new__(Connection)
-    result.__dict__.update(
-        edges=[],
-        nodes=[],
-        page_info=PageInfo(
-            has_next_page=False, has_previous_page=False, start_cursor=None, end_cursor=None
-        ),
-        _count=zero,
+        edges=edges, nodes=[obj for _key, obj in pairs], page_info=info, _count=count
     )
     return result

@@ -3,7 +3,6 @@ list resolver reads only the columns and joins the client asked for (docs/api.md
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from graphql import (
@@ -59,12 +58,3 @@ def selection_of(info: Any) -> Selection:
     for field_node in raw.field_nodes:
         _merge(result, field_node.selection_set, raw.fragments)
     return result
-
-
-def connection_nodes(selection: Selection) -> Selection:
-    """The node selection of a connection (edges.node)."""
-    return selection.at("edges", "node")
-
-
-def wants_any(selection: Selection, names: Iterable[str]) -> bool:
-    return any(name in selection for name in names)

@@ -13,7 +13,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.errors import DomainError
-from api.i18n import _
 from api.stations.activities import create_activity, update_activity
 from api.stations.attendance import record_attendance
 from api.stations.coaching import request_coaching
@@ -28,13 +27,14 @@ from api.stations.models import (
     StationActivity,
 )
 from api.stations.models import EvaluatorKind as EvaluatorKindValue
+from api.times import with_offset
 from schema.context import Info
 from schema.enums import ActivityKind, ActivityStatus, CoachingStatus, EvaluatorKind, RoomKind
 from schema.errors import UserError, query_error
 from schema.grids import GridType, subtree, visible_grid_id
-from schema.ids import parse_id, parse_optional_id
+from schema.ids import parse_client_uuid, parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
-from schema.mutations import reload, run_mutation
+from schema.mutations import mutate
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, register
@@ -259,9 +259,10 @@ ACTIVITY_KEYS = {
 
 
 def _aware(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None:
-        raise query_error(DomainError("INVALID", _("give the time with its UTC offset"), field))
-    return value
+    try:
+        return with_offset(value, field)
+    except DomainError as error:
+        raise query_error(error) from error
 
 
 @strawberry.type
@@ -436,15 +437,6 @@ class CoachingRequestPayload:
     client_mutation_id: str | None = None
 
 
-def _client_uuid(value: str | None) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise DomainError("INVALID", _("give a UUID"), "id") from None
-
-
 def _changes(values: dict[str, Any]) -> dict[str, Any]:
     """Only the fields the client sent, with enums as their values."""
     return {
@@ -473,15 +465,12 @@ class StationMutation:
                 description=input.description,
                 capacity=input.capacity,
                 allow_overbooking=input.allow_overbooking,
-                activity_id=_client_uuid(input.id),
+                activity_id=parse_client_uuid(input.id),
             )
             return activity.id
 
-        activity_id, errors = await run_mutation(info, work)
-        return StationActivityPayload(
-            activity=await reload(info, "StationActivity", activity_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
+        return await mutate(
+            info, StationActivityPayload, work, input.client_mutation_id, activity="StationActivity"
         )
 
     @strawberry.mutation(description="Change an activity, or record that it was held.")
@@ -513,11 +502,8 @@ class StationMutation:
             )
             return activity.id
 
-        activity_id, errors = await run_mutation(info, work)
-        return StationActivityPayload(
-            activity=await reload(info, "StationActivity", activity_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
+        return await mutate(
+            info, StationActivityPayload, work, input.client_mutation_id, activity="StationActivity"
         )
 
     @strawberry.mutation(description="Sign an attendee in to an activity.")
@@ -535,17 +521,17 @@ class StationMutation:
                     input.enterprise_id, "enterpriseId", ["Enterprise"]
                 ),
                 signed_in_at=input.signed_in_at,
-                attendance_id=_client_uuid(input.id),
+                attendance_id=parse_client_uuid(input.id),
             )
             return attendance.id, attendance.activity_id
 
-        ids, errors = await run_mutation(info, work)
-        attendance_id, activity_id = ids if ids else (None, None)
-        return AttendancePayload(
-            attendance=await reload(info, "Attendance", attendance_id),
-            activity=await reload(info, "StationActivity", activity_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
+        return await mutate(
+            info,
+            AttendancePayload,
+            work,
+            input.client_mutation_id,
+            attendance="Attendance",
+            activity="StationActivity",
         )
 
     @strawberry.mutation(description="Rate a union chair for a period.")
@@ -562,15 +548,12 @@ class StationMutation:
                 scores=input.scores,
                 station_id=parse_optional_id(input.station_id, "stationId", ["Station"]),
                 comment=input.comment,
-                evaluation_id=_client_uuid(input.id),
+                evaluation_id=parse_client_uuid(input.id),
             )
             return evaluation.id
 
-        evaluation_id, errors = await run_mutation(info, work)
-        return EvaluationPayload(
-            evaluation=await reload(info, "Evaluation", evaluation_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
+        return await mutate(
+            info, EvaluationPayload, work, input.client_mutation_id, evaluation="Evaluation"
         )
 
     @strawberry.mutation(description="Ask a station for on-site coaching.")
@@ -587,13 +570,14 @@ class StationMutation:
                 enterprise_id=parse_optional_id(
                     input.enterprise_id, "enterpriseId", ["Enterprise"]
                 ),
-                request_id=_client_uuid(input.id),
+                request_id=parse_client_uuid(input.id),
             )
             return request.id
 
-        request_id, errors = await run_mutation(info, work)
-        return CoachingRequestPayload(
-            coaching_request=await reload(info, "CoachingRequest", request_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
+        return await mutate(
+            info,
+            CoachingRequestPayload,
+            work,
+            input.client_mutation_id,
+            coaching_request="CoachingRequest",
         )

@@ -16,8 +16,10 @@ from api.i18n import _
 from api.ops import metrics
 from schema.context import Info
 from schema.errors import UserError, coded_error, forbidden, query_error
+from schema.ids import parse_optional_id
 from sync import ledger, protocol
-from sync.conflicts import list_conflicts
+from sync.conflicts import MAX_CONFLICTS, list_conflicts
+from sync.ledger import MAX_CLIENTS
 from sync.models import ConflictStatus
 from sync.models import SyncClient as SyncClientRow
 from sync.models import SyncConflict as SyncConflictRow
@@ -225,6 +227,20 @@ def _protocol(info: Info, argument: int | None) -> int:
         raise coded_error(error.message, error.code) from None
 
 
+def _limit(limit: int, maximum: int) -> int:
+    """A list's `limit`: at least 1 (on SQLite a negative LIMIT means no limit at all), larger
+    than ``maximum`` is capped."""
+    if limit < 1:
+        raise query_error(
+            DomainError(
+                "INVALID",
+                _("limit is between 1 and {maximum} (larger is capped)", maximum=maximum),
+                "limit",
+            )
+        )
+    return min(limit, maximum)
+
+
 ProtocolArg = Annotated[
     int | None,
     strawberry.argument(
@@ -247,16 +263,9 @@ class SyncQuery:
         ctx = info.context
         member = ctx.require_member()
         version = _protocol(info, protocol_version)
-        if limit is not None and limit < 1:
-            raise query_error(
-                DomainError(
-                    "INVALID",
-                    _("limit is between 1 and {MAX_LIMIT} (larger is capped)", MAX_LIMIT=MAX_LIMIT),
-                    "limit",
-                )
-            )
+        size = _limit(limit if limit is not None else 500, MAX_LIMIT)
         async with ctx.sessions() as session, session.begin():
-            page = await pull(session, scope=ctx.scope, checkpoint=checkpoint, limit=limit or 500)
+            page = await pull(session, scope=ctx.scope, checkpoint=checkpoint, limit=size)
         metrics.count_pull(changes=len(page.changes), reset=page.reset_required)
         if client_id:
             try:
@@ -295,12 +304,13 @@ class SyncQuery:
     ) -> list[SyncConflictType]:
         ctx = info.context
         ctx.require_member()
+        size = _limit(limit, MAX_CONFLICTS)
         async with ctx.sessions() as session:
             rows = await list_conflicts(
                 session,
                 scope=ctx.scope,
                 status=ConflictStatus(status.value) if status else None,
-                limit=limit,
+                limit=size,
             )
         return [SyncConflictType.from_row(r) for r in rows]
 
@@ -312,10 +322,13 @@ class SyncQuery:
         ctx.require_member()
         if not ctx.scope.is_admin:
             raise forbidden(_("only admins may read the sync ledger"))
+        size = _limit(limit, MAX_CLIENTS)
+        try:
+            member = parse_optional_id(member_id, "memberId", ["Member"])
+        except DomainError as error:
+            raise query_error(error) from None
         async with ctx.sessions() as session:
-            rows = await ledger.list_clients(
-                session, member_id=uuid.UUID(member_id) if member_id else None, limit=limit
-            )
+            rows = await ledger.list_clients(session, member_id=member, limit=size)
         return [SyncClientType.from_row(r) for r in rows]
 
 

@@ -22,13 +22,14 @@ from api.tickets.models import Ticket, TicketComment, TicketEvent
 from api.tickets.models import TicketSource as TicketSourceValue
 from api.tickets.models import TicketStatus as TicketStatusValue
 from api.tickets.queries import open_condition, overdue_column, overdue_condition
-from schema.context import Context, Info
+from api.times import with_offset
+from schema.context import Info
 from schema.enums import Severity, TicketSource, TicketStatus, Tier
 from schema.errors import UserError, query_error
 from schema.grids import GridType, subtree, visible_grid_id
-from schema.ids import parse_id, parse_optional_id
+from schema.ids import parse_client_uuid, parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
-from schema.mutations import reload, run_mutation
+from schema.mutations import mutate
 from schema.nodes import Node
 from schema.pagination import Connection, OrderDirection, SortKey
 from schema.views import ToOne, View, bind, register
@@ -268,8 +269,10 @@ async def ticket_conditions(info: Info, f: TicketFilter | None) -> list[sa.Colum
         late = overdue_condition(context.now)
         where.append(late if f.overdue else sa.not_(late))
     if f.updated_since is not None:
-        if f.updated_since.tzinfo is None:
-            raise query_error(invalid_time("updatedSince"))
+        try:
+            with_offset(f.updated_since, "updatedSince")
+        except DomainError as error:
+            raise query_error(error) from error
         where.append(_c.updated_at >= f.updated_since)
     if f.search and f.search.strip():
         term = f.search.strip()
@@ -285,10 +288,6 @@ async def ticket_conditions(info: Info, f: TicketFilter | None) -> list[sa.Colum
             )
         )
     return where
-
-
-def invalid_time(field: str) -> DomainError:
-    return DomainError("INVALID", _("give the time with its UTC offset"), field)
 
 
 @strawberry.type
@@ -423,46 +422,35 @@ class TicketCommentPayload:
     client_mutation_id: str | None = None
 
 
-def _uuid(value: str | None, field: str) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise DomainError("INVALID", _("give a UUID"), field) from None
-
-
-async def _ticket_mutation(
-    info: Info,
-    work: Callable[[Any, Context], Awaitable[Ticket]],
-    client_mutation_id: str | None,
-) -> TicketPayload:
-    async def run(session: Any) -> uuid.UUID:
-        ticket = await work(session, info.context)
-        return ticket.id
-
-    ticket_id, errors = await run_mutation(info, run)
-    return TicketPayload(
-        ticket=await reload(info, "Ticket", ticket_id),
-        errors=errors,
-        client_mutation_id=client_mutation_id,
-    )
-
-
 def _ticket_id(raw: str) -> uuid.UUID:
     return parse_id(raw, "ticketId", ["Ticket"])
+
+
+async def _change_tier(
+    info: Info, input: EscalateTicketInput, move: Callable[..., Awaitable[Ticket]]
+) -> TicketPayload:
+    """escalateTicket and deescalateTicket: the same input, one tier up or down."""
+
+    async def work(session: Any) -> Ticket:
+        return await move(
+            session,
+            scope=info.context.scope,
+            ticket_id=_ticket_id(input.ticket_id),
+            reason=input.reason,
+            assignee_id=parse_optional_id(input.assignee_id, "assigneeId", ["Member"]),
+        )
+
+    return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
 
 
 @strawberry.type
 class TicketMutation:
     @strawberry.mutation(description="Report a ticket in your scope.")
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
-            if input.reported_at is not None and input.reported_at.tzinfo is None:
-                raise invalid_time("reportedAt")
+        async def work(session: Any) -> Ticket:
             return await lifecycle.create_ticket(
                 session,
-                scope=context.scope,
+                scope=info.context.scope,
                 title=input.title,
                 source=TicketSourceValue(input.source.value),
                 grid_id=parse_optional_id(input.grid_id, "gridId", ["Grid"]),
@@ -476,16 +464,16 @@ class TicketMutation:
                 reporter_name=input.reporter_name,
                 reporter_phone=input.reporter_phone,
                 reported_at=input.reported_at,
-                ticket_id=_uuid(input.id, "id"),
+                ticket_id=parse_client_uuid(input.id),
             )
 
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
 
     @strawberry.mutation(
         description="Edit a ticket's title, description, category, severity or reporter details."
     )
     async def update_ticket(self, info: Info, input: UpdateTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
+        async def work(session: Any) -> Ticket:
             changes: dict[str, Any] = {}
             for field, value in (
                 ("title", input.title),
@@ -502,99 +490,81 @@ class TicketMutation:
                 changes[field] = value.value if isinstance(value, Enum) else value
             return await lifecycle.update_ticket(
                 session,
-                scope=context.scope,
+                scope=info.context.scope,
                 ticket_id=parse_id(input.id, "id", ["Ticket"]),
                 changes=changes,
             )
 
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
 
     @strawberry.mutation(description="Dispatch a ticket to a person; the assignee is notified.")
     async def assign_ticket(self, info: Info, input: AssignTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
+        async def work(session: Any) -> Ticket:
             return await lifecycle.assign_ticket(
                 session,
-                scope=context.scope,
+                scope=info.context.scope,
                 ticket_id=_ticket_id(input.ticket_id),
                 assignee_id=parse_id(input.assignee_id, "assigneeId", ["Member"]),
                 note=input.note,
             )
 
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
 
     @strawberry.mutation(description="Move a ticket along its lifecycle.")
     async def transition_ticket(self, info: Info, input: TransitionTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
+        async def work(session: Any) -> Ticket:
             return await lifecycle.transition_ticket(
                 session,
-                scope=context.scope,
+                scope=info.context.scope,
                 ticket_id=_ticket_id(input.ticket_id),
                 to_status=TicketStatusValue(input.status.value),
                 note=input.note,
                 resolution_note=input.resolution_note,
             )
 
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
 
     @strawberry.mutation(description="Up one tier: grid → town → county station → court.")
     async def escalate_ticket(self, info: Info, input: EscalateTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
-            return await lifecycle.escalate_ticket(
-                session,
-                scope=context.scope,
-                ticket_id=_ticket_id(input.ticket_id),
-                reason=input.reason,
-                assignee_id=parse_optional_id(input.assignee_id, "assigneeId", ["Member"]),
-            )
-
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await _change_tier(info, input, lifecycle.escalate_ticket)
 
     @strawberry.mutation(description="Down one tier, e.g. a settled matter back to the grid.")
     async def deescalate_ticket(self, info: Info, input: EscalateTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
-            return await lifecycle.deescalate_ticket(
-                session,
-                scope=context.scope,
-                ticket_id=_ticket_id(input.ticket_id),
-                reason=input.reason,
-                assignee_id=parse_optional_id(input.assignee_id, "assigneeId", ["Member"]),
-            )
-
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await _change_tier(info, input, lifecycle.deescalate_ticket)
 
     @strawberry.mutation(description="Record the worker's satisfaction with a closed ticket.")
     async def rate_ticket(self, info: Info, input: RateTicketInput) -> TicketPayload:
-        async def work(session: Any, context: Context) -> Ticket:
+        async def work(session: Any) -> Ticket:
             return await lifecycle.rate_ticket(
                 session,
-                scope=context.scope,
+                scope=info.context.scope,
                 ticket_id=_ticket_id(input.ticket_id),
                 rating=input.rating,
                 comment=input.comment,
             )
 
-        return await _ticket_mutation(info, work, input.client_mutation_id)
+        return await mutate(info, TicketPayload, work, input.client_mutation_id, ticket="Ticket")
 
     @strawberry.mutation(description="Add a remark to a ticket you can see.")
     async def add_ticket_comment(
         self, info: Info, input: AddTicketCommentInput
     ) -> TicketCommentPayload:
-        async def work(session: Any) -> tuple[uuid.UUID, uuid.UUID]:
+        async def work(session: Any) -> tuple[TicketComment, uuid.UUID]:
             comment = await lifecycle.add_comment(
                 session,
                 scope=info.context.scope,
                 ticket_id=_ticket_id(input.ticket_id),
                 body=input.body,
                 occurred_at=input.occurred_at,
-                comment_id=_uuid(input.id, "id"),
+                comment_id=parse_client_uuid(input.id),
             )
-            return comment.id, comment.ticket_id
+            return comment, comment.ticket_id
 
-        ids, errors = await run_mutation(info, work)
-        comment_id, ticket_id = ids if ids else (None, None)
-        return TicketCommentPayload(
-            comment=await reload(info, "TicketComment", comment_id),
-            ticket=await reload(info, "Ticket", ticket_id),
-            errors=errors,
-            client_mutation_id=input.client_mutation_id,
+        return await mutate(
+            info,
+            TicketCommentPayload,
+            work,
+            input.client_mutation_id,
+            comment="TicketComment",
+            ticket="Ticket",
         )

@@ -10,8 +10,9 @@ e.g. its name, is read from the sign-in) for that member, and a change of the gr
 a station's grid (scopes reach the grids and stations below the ones served) for everyone
 (neither token nor member named).
 
-Noted by a session hook, so every write path (GraphQL, CLI, admin tools) announces without
-knowing about it; ``announce_access_change`` is the one function that does it."""
+Noted by a session hook (sync/session_hooks.py), so every write path (GraphQL, CLI, admin
+tools) announces without knowing about it; ``announce_access_change`` is the one function
+that does it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from api.auth.models import AuthToken
@@ -70,8 +71,7 @@ def _changed(obj: Any, names: tuple[str, ...]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_access_changes(session: Session, _context: Any) -> None:
+def note_access_changes(session: Session, _context: Any) -> None:
     members: set[uuid.UUID] = set()
     tree = False
     for obj in session.dirty:
@@ -94,13 +94,11 @@ def _note_access_changes(session: Session, _context: Any) -> None:
         announce_access_change(session)
 
 
-@event.listens_for(Session, "after_commit")
-def _tell_this_process(session: Session) -> None:
+def tell_this_process(session: Session) -> None:
     for item in session.info.pop(_COMMITTED, ()):
         for callback in list(_CALLBACKS):
             callback(item)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
+def forget(session: Session) -> None:
     session.info.pop(_COMMITTED, None)

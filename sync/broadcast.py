@@ -1,7 +1,7 @@
 """Fan-out of committed events to live subscribers, across API processes.
 
-Writers do nothing special: a session hook notes every new TicketEvent and Notification, and
-publishes them when the transaction commits.
+Writers do nothing special: a session hook (sync/session_hooks.py) notes every new TicketEvent
+and Notification, and publishes them when the transaction commits.
 
 * PostgreSQL: ``SELECT pg_notify('gridlink_events', payload)`` is issued inside the writing
   transaction, so PostgreSQL delivers it only if and when the transaction commits, to every
@@ -19,13 +19,12 @@ import contextlib
 import json
 import logging
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -66,20 +65,18 @@ def publish_on_commit(session: Session, item: Event) -> None:
     session.info.setdefault(_PENDING, []).append(item)
 
 
-@event.listens_for(Session, "after_flush")
-def _collect(session: Session, _context: Any) -> None:
+def collect(session: Session, _context: Any) -> None:
     for obj in session.new:
         found = _event_of(session, obj)
         if found is not None:
             publish_on_commit(session, found)
 
 
-@event.listens_for(Session, "before_commit")
-def _notify_in_transaction(session: Session) -> None:
+def notify_in_transaction(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    session.flush()  # objects added since the last flush are noted by _collect
+    session.flush()  # objects added since the last flush are noted by collect
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -91,8 +88,7 @@ def _notify_in_transaction(session: Session) -> None:
         )
 
 
-@event.listens_for(Session, "after_commit")
-def _deliver_locally(session: Session) -> None:
+def deliver_locally(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -103,8 +99,7 @@ def _deliver_locally(session: Session) -> None:
         LOCAL.deliver(_database_key(bind.url), item)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
+def forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
@@ -288,7 +283,3 @@ async def subscribe(
         yield subscriber.queue
     finally:
         LOCAL.remove(database, subscriber)
-
-
-def event_id(item: Event) -> uuid.UUID:
-    return uuid.UUID(item["id"])

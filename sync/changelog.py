@@ -1,8 +1,11 @@
 """The change log: every change to a syncable record gets a row (and its scope keys) in the
 same transaction, written by a session hook — so every write path (GraphQL, sync push, CLI,
-worker) is logged without the domain knowing about sync.
+worker) is logged without the domain knowing about sync. Records flushed from the session are
+logged after the flush; rows written by an ORM bulk INSERT (``session.execute(insert(Model),
+rows)``: an import's thousands of rows at a time) are logged after the statement.
 
-Registered when the `sync` package is imported (api/edge/app.py via the schema, api/edge/cli.py)."""
+Installed with the other session hooks by api/edge/session_hooks.py (the app factory, the CLI
+and the worker call its install() at start)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy import event, insert, inspect, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from api.auth import visibility
 from api.members.models import Member, MemberGrid
@@ -38,6 +43,8 @@ class _Entry:
     fields: list[str] = field(default_factory=list)
     # The record before this flush (dirty records only).
     old: SimpleNamespace | None = None
+    # The table, when ``record`` is a row of it and not an instance (bulk inserts).
+    model: type[SyncedRecord] | None = None
 
 
 def _old_state(record: SyncedRecord) -> tuple[SimpleNamespace, list[str]]:
@@ -69,16 +76,14 @@ def _txid(session: Session) -> int:
     return session.info[_TXID]
 
 
-@event.listens_for(Session, "after_begin")
-def _new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
+def new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
     # A savepoint is part of the same database transaction (same txid): a push of 500
     # mutations in 500 savepoints asks once, not 500 times.
     if not transaction.nested:
         session.info.pop(_TXID, None)
 
 
-@event.listens_for(Session, "before_flush")
-def _grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
+def grids_served_change_the_member(session: Session, _context: Any, _instances: Any) -> None:
     """A member's scope keys include the grids it serves (member_grid): a change there is a
     change of the member, so it gets a new version and a log row like any other."""
     touched = {
@@ -107,8 +112,7 @@ def _grids_served_change_the_member(session: Session, _context: Any, _instances:
             session.info.setdefault("sync_grids_changed", set()).add(member_id)
 
 
-@event.listens_for(Session, "after_flush")
-def _log_changes(session: Session, _context: Any) -> None:
+def log_changes(session: Session, _context: Any) -> None:
     entries: list[_Entry] = []
     grids_changed: set[uuid.UUID] = session.info.pop("sync_grids_changed", set())
     grids_before: dict[uuid.UUID, list[uuid.UUID]] = session.info.pop("sync_grids_before", {})
@@ -136,6 +140,45 @@ def _log_changes(session: Session, _context: Any) -> None:
     _write(session, entries)
 
 
+# An execution option that leaves an ORM bulk INSERT out of the log (seeding a bench database).
+UNLOGGED = "sync_unlogged"
+
+
+def log_bulk_inserts(state: ORMExecuteState) -> Any:
+    """A do_orm_execute hook (sync/session_hooks.py): logs the rows of an ORM bulk INSERT."""
+    mapper = state.bind_mapper
+    model = mapper.class_ if mapper is not None else None
+    if (
+        not state.is_insert
+        or model is None
+        or not issubclass(model, SyncedRecord)
+        or state.execution_options.get(UNLOGGED)
+    ):
+        return None
+    rows = state.parameters
+    rows = [rows] if isinstance(rows, dict) else list(rows or ())
+    if not rows:
+        return None
+    result = state.invoke_statement()
+    session = state.session
+    names = [n for n in columns(model) if n not in _NOT_FIELDS]
+    entries = [
+        _Entry(
+            SimpleNamespace(**row, sync_collection=model.sync_collection),  # type: ignore[arg-type]
+            row.get("version", 1),
+            row.get("deleted_at") is not None,
+            set(),
+            set(),
+            names,
+            model=model,
+        )
+        for row in rows
+    ]
+    _complete_keys(session, entries, set(), {})
+    _write(session, entries)
+    return result
+
+
 def _complete_keys(
     session: Session,
     entries: list[_Entry],
@@ -148,7 +191,7 @@ def _complete_keys(
     connection = session.connection()
     by_model: dict[type[SyncedRecord], list[_Entry]] = {}
     for entry in entries:
-        by_model.setdefault(type(entry.record), []).append(entry)
+        by_model.setdefault(entry.model or type(entry.record), []).append(entry)
     moved: list[tuple[type[SyncedRecord], _Entry]] = []
     for model, group in by_model.items():
         now = [e for e in group if id(e) not in gone]
@@ -217,6 +260,9 @@ def _write(session: Session, entries: list[_Entry]) -> None:
         for entry in entries
     ]
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_WRITE_PG, _as_arrays(params, txid, session.info.get(ORIGIN), now))
+        return
     result = connection.execute(
         insert(table).returning(table.c.seq, sort_by_parameter_order=True), params
     )
@@ -227,6 +273,63 @@ def _write(session: Session, entries: list[_Entry]) -> None:
         )
     if keys:
         connection.execute(insert(ChangeKey.__table__), keys)  # type: ignore[attr-defined]
+
+
+# On PostgreSQL the log rows and their keys go in one statement (one round trip per flush,
+# the same text whatever the number of rows: prepared once per connection). Each row's keys
+# are read back from the row itself (keys after and before, once each); rows get their seq
+# in the order given.
+_WRITE_PG = sa.text(
+    """
+    WITH c AS (
+        INSERT INTO sync_change (txid, collection, record_id, version, deleted, keys_after,
+            keys_before, fields, client_id, at)
+        SELECT :txid, u.collection, u.record_id, u.version, u.deleted, u.keys_after::json,
+            u.keys_before::json, u.fields::json, :client_id, :at
+        FROM unnest(:collections, :record_ids, :versions, :deleted, :keys_after, :keys_before,
+            :fields) WITH ORDINALITY
+            AS u(collection, record_id, version, deleted, keys_after, keys_before, fields, n)
+        ORDER BY u.n
+        RETURNING txid, seq, keys_after, keys_before
+    )
+    INSERT INTO sync_change_key (key, txid, seq)
+    SELECT k.key, c.txid, c.seq FROM c, LATERAL (
+        SELECT json_array_elements_text(c.keys_after)
+        UNION SELECT json_array_elements_text(c.keys_before)
+    ) AS k(key)
+    """
+).bindparams(
+    sa.bindparam("txid", type_=sa.BigInteger()),
+    sa.bindparam("client_id", type_=sa.String()),
+    sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("collections", type_=postgresql.ARRAY(sa.String())),
+    sa.bindparam("record_ids", type_=postgresql.ARRAY(sa.Uuid())),
+    sa.bindparam("versions", type_=postgresql.ARRAY(sa.Integer())),
+    sa.bindparam("deleted", type_=postgresql.ARRAY(sa.Boolean())),
+    sa.bindparam("keys_after", type_=postgresql.ARRAY(sa.String())),
+    sa.bindparam("keys_before", type_=postgresql.ARRAY(sa.String())),
+    sa.bindparam("fields", type_=postgresql.ARRAY(sa.String())),
+)
+
+
+def _as_arrays(
+    params: list[dict[str, Any]], txid: int, client_id: str | None, at: Any
+) -> dict[str, Any]:
+    def text(name: str) -> list[str]:
+        return [orjson.dumps(p[name]).decode() for p in params]
+
+    return {
+        "txid": txid,
+        "client_id": client_id,
+        "at": at,
+        "collections": [p["collection"] for p in params],
+        "record_ids": [p["record_id"] for p in params],
+        "versions": [p["version"] for p in params],
+        "deleted": [p["deleted"] for p in params],
+        "keys_after": text("keys_after"),
+        "keys_before": text("keys_before"),
+        "fields": text("fields"),
+    }
 
 
 def _collection(record: Any) -> str:

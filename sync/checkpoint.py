@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from api.auth.scope import Scope
 
 FORMAT = "c1"
+# Snapshot steps are a short list of collections; anything far beyond is not ours.
+MAX_STEP = 1_000
 
 
 class BadCheckpoint(ValueError):
@@ -46,13 +48,24 @@ class Checkpoint:
             parts = raw.split(".")
             if parts[0] != FORMAT or len(parts) not in (4, 6):
                 raise ValueError(raw)
-            txid, seq, scope = int(parts[1]), int(parts[2]), parts[3]
+            txid, seq, scope = _position(parts[1]), _position(parts[2]), parts[3]
             if len(parts) == 4:
                 return cls(txid, seq, scope)
             after = uuid.UUID(parts[5]) if parts[5] else None
-            return cls(txid, seq, scope, int(parts[4]), after)
+            step = int(parts[4])
+            if not 0 <= step <= MAX_STEP:
+                raise ValueError(step)
+            return cls(txid, seq, scope, step, after)
         except (ValueError, UnicodeDecodeError, IndexError) as error:
             raise BadCheckpoint(str(error)) from None
+
+
+def _position(text: str) -> int:
+    """A log position (txid or seq): a BIGINT the database can compare, and never negative."""
+    value = int(text)
+    if not 0 <= value < 2**63:
+        raise ValueError(value)
+    return value
 
 
 def scope_fingerprint(scope: Scope) -> str:

@@ -89,6 +89,10 @@ def keep_conflict(
     return conflict
 
 
+# The most conflicts one syncConflicts call lists.
+MAX_CONFLICTS = 500
+
+
 async def list_conflicts(
     session: AsyncSession,
     *,
@@ -105,7 +109,9 @@ async def list_conflicts(
         query = query.where(SyncConflict.status == status)
     if after is not None:
         query = query.where(SyncConflict.created_at > after)
-    query = query.order_by(SyncConflict.created_at, SyncConflict.id).limit(max(1, min(limit, 500)))
+    query = query.order_by(SyncConflict.created_at, SyncConflict.id).limit(
+        max(1, min(limit, MAX_CONFLICTS))
+    )
     return list(await session.scalars(query))
 
 

@@ -27,9 +27,10 @@ from api.stations.models import Attendance, Evaluation, EvaluatorKind, StationAc
 from api.tickets import lifecycle
 from api.tickets.models import Severity, Ticket, TicketSource
 from api.tickets.models import TicketStatus as S
+from api.times import parse_optional_time
 from sync import conflicts as c
 from sync import push_rules
-from sync.collections import BY_NAME, current_views, record_data, wire_value
+from sync.collections import BY_NAME, current_views, record_data
 from sync.models import ChangeKey, ChangeRow, ConflictWinner, SyncConflict
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
@@ -77,20 +78,6 @@ def parse_uuid(value: Any, name: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except (ValueError, TypeError):
         raise invalid(name, _("{name} must be a UUID", name=name)) from None
-
-
-def parse_time(value: Any, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise invalid(
-            name, _("{name} must be an ISO 8601 time with its UTC offset", name=name)
-        ) from None
-    if parsed.tzinfo is None:
-        raise invalid(name, _("give the time with its UTC offset"))
-    return parsed
 
 
 def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> dict[str, Any]:
@@ -258,8 +245,7 @@ async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         raise invalid("title" if "title" not in f else "source", _("a new ticket needs it"))
     grid_id = parse_uuid(f["gridId"], "gridId") if f.get("gridId") else None
     enterprise_id = parse_uuid(f["enterpriseId"], "enterpriseId") if f.get("enterpriseId") else None
-    if grid_id is not None and not caller.scope.sees_grid(grid_id):
-        raise forbidden(_("you may not report tickets in this grid"), "gridId")
+    # A grid the caller does not see answers NOT_FOUND, from the domain (as through GraphQL).
     status = _enum(S, f.get("status", S.REPORTED.value), "status")
     ticket = await lifecycle.create_ticket(
         session,
@@ -273,7 +259,7 @@ async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         severity=_enum(Severity, f.get("severity", "MEDIUM"), "severity"),
         reporter_name=f.get("reporterName"),
         reporter_phone=f.get("reporterPhone"),
-        reported_at=parse_time(f.get("reportedAt"), "reportedAt"),
+        reported_at=parse_optional_time(f.get("reportedAt"), "reportedAt"),
         ticket_id=m.record_id,
         now=caller.now,
     )
@@ -479,13 +465,9 @@ async def delete_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     if await changed_since(session, ticket, m.base_version or 0, caller.origin.client_id):
         message = "the ticket was changed on the server after you deleted it; it is kept"
         return keep_all_as_conflicts(session, caller, m, ticket, c.RULE_DELETE_OF_CHANGED, message)
-    own_new = await lifecycle.is_own_new_ticket(session, caller.scope, ticket)
-    if not (lifecycle.can_dispatch_ticket(caller.scope, ticket) or own_new):
-        raise forbidden(
-            _("only union staff, or whoever reported it while it is still REPORTED, may delete it")
-        )
-    ticket.deleted_at = caller.now
-    await session.flush()
+    ticket = await lifecycle.delete_ticket(
+        session, scope=caller.scope, ticket=ticket, now=caller.now
+    )
     return Outcome("APPLIED", ticket)
 
 
@@ -521,7 +503,7 @@ async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> 
         scope=caller.scope,
         ticket_id=ticket_id,
         body=str(f.get("body") or ""),
-        occurred_at=parse_time(f.get("occurredAt"), "occurredAt"),
+        occurred_at=parse_optional_time(f.get("occurredAt"), "occurredAt"),
         comment_id=m.record_id,
         now=caller.now,
     )
@@ -545,7 +527,7 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
         enterprise_id=parse_uuid(f["enterpriseId"], "enterpriseId")
         if f.get("enterpriseId")
         else None,
-        signed_in_at=parse_time(f.get("signedInAt"), "signedInAt"),
+        signed_in_at=parse_optional_time(f.get("signedInAt"), "signedInAt"),
         attendance_id=m.record_id,
         now=caller.now,
     )
@@ -595,7 +577,7 @@ async def create_attachment(session: AsyncSession, caller: Caller, m: Mutation) 
             width=f.get("width"),
             height=f.get("height"),
             caption=f.get("caption"),
-            taken_at=parse_time(f.get("takenAt"), "takenAt"),
+            taken_at=parse_optional_time(f.get("takenAt"), "takenAt"),
             latitude=f.get("latitude"),
             longitude=f.get("longitude"),
         ),
@@ -651,7 +633,7 @@ async def update_notification(session: AsyncSession, caller: Caller, m: Mutation
     f = only_fields(m.fields, push_rules.allowed("notifications", UPDATE))
     if notification.recipient_id != caller.scope.member_id:
         raise forbidden(_("only the recipient marks a notification read"), "readAt")
-    read_at = parse_time(f.get("readAt"), "readAt")
+    read_at = parse_optional_time(f.get("readAt"), "readAt")
     if read_at is None:
         raise invalid("readAt", _("give the time it was read"))
     if notification.read_at is None:
@@ -707,12 +689,6 @@ def handler_for(collection: str, op: str) -> Handler:
     if push_rules.append_only(collection):
         return append_only(collection)
     return read_only(collection)
-
-
-def result_data(record: SyncedRecord | None) -> tuple[int | None, dict[str, Any] | None]:
-    if record is None:
-        return None, None
-    return record.version, {k: wire_value(v) for k, v in _wire(record).items()}
 
 
 __all__ = ["CREATE", "DELETE", "UPDATE", "Caller", "Mutation", "Outcome", "handler_for", "utcnow"]

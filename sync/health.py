@@ -47,10 +47,10 @@ async def _push(checkup: Checkup) -> list[Finding]:
     pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0)
     rate = failed / done if done else 0.0
     summary = _(
-        "last 24 h: {done} pushes, {failed} failed ({rate:.0%}), {pending} waiting.",
+        "last 24 h: {done} pushes, {failed} failed ({rate}), {pending} waiting.",
         done=done,
         failed=failed,
-        rate=rate,
+        rate=f"{rate:.0%}",
         pending=pending,
     )
     if done and rate > FAILURE_RATE:
@@ -90,8 +90,8 @@ async def _subscriptions(checkup: Checkup) -> list[Finding]:
                 "subscriptions",
                 Status.WARN,
                 _(
-                    "{stale} of {total} push subscriptions look stale ({failures}+ failures in a "
-                    "row or nothing delivered for 30 days).",
+                    "{stale} of {total} push subscriptions look stale ({failures}+ failures in "
+                    "a row or nothing delivered for 30 days).",
                     stale=stale,
                     total=total,
                     failures=STALE_FAILURES,
@@ -104,9 +104,7 @@ async def _subscriptions(checkup: Checkup) -> list[Finding]:
         ]
     return [
         Finding(
-            "subscriptions",
-            Status.OK,
-            _("{total} push subscriptions, none stale.", total=total),
+            "subscriptions", Status.OK, _("{total} push subscriptions, none stale.", total=total)
         )
     ]
 

@@ -78,10 +78,18 @@ async def pushed(
     client.mutations_pushed += count
 
 
+# The most devices one syncClients call lists.
+MAX_CLIENTS = 1000
+
+
 async def list_clients(
     session: AsyncSession, *, member_id: uuid.UUID | None = None, limit: int = 200
 ) -> list[SyncClient]:
-    query = select(SyncClient).order_by(SyncClient.last_seen_at.desc()).limit(min(limit, 1000))
+    query = (
+        select(SyncClient)
+        .order_by(SyncClient.last_seen_at.desc())
+        .limit(max(1, min(limit, MAX_CLIENTS)))
+    )
     if member_id is not None:
         query = query.where(SyncClient.member_id == member_id)
     return list(await session.scalars(query))

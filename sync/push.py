@@ -37,6 +37,9 @@ from sync.models import MutationStatus, StoredMutation
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
+# A device's clientId and a mutation's mutationId: made up by the client, stable, short. The
+# GraphQL edge holds every argument of these names to it (schema/arguments.py).
+CLIENT_ID_MAX = 100
 OPS = frozenset({"CREATE", "UPDATE", "DELETE"})
 # A batch that lost a deadlock or a serialization race is run again from the start, up to
 # this many times in all: the phone never sees the database's trouble.
@@ -150,15 +153,24 @@ async def push_in(
     now = now or utcnow()
     if scope.member_id is None:
         raise DomainError("UNAUTHENTICATED", _("sign in before pushing changes"))
-    if not client_id.strip() or len(client_id) > 100:
-        raise invalid("clientId", _("clientId is 1 to 100 characters, stable per device"))
+    if not client_id.strip() or len(client_id) > CLIENT_ID_MAX:
+        raise invalid(
+            "clientId",
+            _(
+                "clientId is 1 to {CLIENT_ID_MAX} characters, stable per device",
+                CLIENT_ID_MAX=CLIENT_ID_MAX,
+            ),
+        )
     if len(mutations) > MAX_BATCH:
         raise invalid(
             "mutations", _("send at most {MAX_BATCH} mutations per push", MAX_BATCH=MAX_BATCH)
         )
     ids = [m.mutation_id for m in mutations]
-    if any(not i or len(i) > 100 for i in ids):
-        raise invalid("mutationId", _("every mutationId is 1 to 100 characters"))
+    if any(not i or len(i) > CLIENT_ID_MAX for i in ids):
+        raise invalid(
+            "mutationId",
+            _("every mutationId is 1 to {CLIENT_ID_MAX} characters", CLIENT_ID_MAX=CLIENT_ID_MAX),
+        )
     await _lock_tickets(session, mutations)
     await ledger.touch(session, client_id=client_id, member_id=scope.member_id, now=now)
     stored = {
@@ -172,6 +184,7 @@ async def push_in(
     rejected_creates = await _rejected_creates(
         session, client_id, sorted({m.id for m in mutations if m.op != CREATE})
     )
+    fresh, _held = await _absent_for_creates(session, mutations)
     caller = Caller(scope, c.Origin(client_id, "", scope.member_id), now, max_attachment_bytes)
     results: list[dict[str, Any]] = []
     seen: dict[str, dict[str, Any]] = {}
@@ -184,7 +197,7 @@ async def push_in(
         if raw.mutation_id in seen:  # the same id twice in one batch: one outcome
             results.append(seen[raw.mutation_id])
             continue
-        result = await _one(session, caller, raw, rejected_creates, created_here)
+        result = await _one(session, caller, raw, rejected_creates, created_here, fresh)
         if raw.op == CREATE:
             rejected = result["status"] == MutationStatus.REJECTED.value
             (rejected_creates if rejected else created_here).add(str(raw.id))
@@ -214,6 +227,30 @@ async def push_in(
         )
     await session.flush()
     return results
+
+
+async def _absent_for_creates(
+    session: AsyncSession, mutations: list[MutationInput]
+) -> tuple[set[uuid.UUID], list[Any]]:
+    """The ids of the batch's CREATEs that no record has yet — one statement per collection
+    for the whole batch instead of one per CREATE. The records found stay in the session
+    (returned, so that they are held) for the per-mutation checks to find without a query."""
+    wanted: dict[str, set[uuid.UUID]] = {}
+    for raw in mutations:
+        if raw.op != CREATE or raw.collection not in BY_NAME:
+            continue
+        try:
+            wanted.setdefault(raw.collection, set()).add(uuid.UUID(str(raw.id)))
+        except ValueError:
+            continue  # refused with a clear error by the mutation itself
+    absent: set[uuid.UUID] = set()
+    held: list[Any] = []
+    for collection, ids in wanted.items():
+        model: Any = BY_NAME[collection]
+        found = list(await session.scalars(select(model).where(model.id.in_(sorted(ids)))))
+        held.extend(found)
+        absent |= ids - {record.id for record in found}
+    return absent, held
 
 
 async def _lock_tickets(session: AsyncSession, mutations: list[MutationInput]) -> None:
@@ -255,6 +292,7 @@ async def _one(
     raw: MutationInput,
     rejected_creates: set[str],
     created_here: set[str],
+    fresh: set[uuid.UUID] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, Any]:
     caller = Caller(
         caller.scope,
@@ -279,7 +317,9 @@ async def _one(
         if caller.scope.read_only:
             raise DomainError("FORBIDDEN", _("this token is read-only"))
         if mutation.op == CREATE and (mutation.collection, CREATE) in HANDLERS:
-            await _check_new_id(session, caller, mutation)
+            # Known absent when the batch began and not created by it since: nothing to ask.
+            absent = mutation.record_id in fresh and str(mutation.record_id) not in created_here
+            await _check_new_id(session, caller, mutation, known_absent=absent)
         session.info[ORIGIN] = caller.origin.client_id
         try:
             async with session.begin_nested():
@@ -309,13 +349,15 @@ def _unusable_id() -> DomainError:
     )
 
 
-async def _check_new_id(session: AsyncSession, caller: Caller, m: Mutation) -> None:
+async def _check_new_id(
+    session: AsyncSession, caller: Caller, m: Mutation, *, known_absent: bool = False
+) -> None:
     """A CREATE's id is new, or taken by a record the caller sees (then the handler answers
     DUPLICATE_ID). One taken by a record the caller may not see gets the very answer an id
     that cannot name a new record gets (not a random UUID): the answer never confirms that
     someone else's record exists."""
     model = BY_NAME[m.collection]
-    existing = await session.get(model, m.record_id)
+    existing = None if known_absent else await session.get(model, m.record_id)
     if existing is not None:
         keys = (await current_views(session, [existing]))[existing.id][0]
         if caller.scope.sees_keys(keys):

@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -113,8 +112,7 @@ def fan_out_statement(notification: Notification) -> sa.Insert:
     )
 
 
-@event.listens_for(Session, "after_flush")
-def _fan_out_new_notifications(session: Session, _context: Any) -> None:
+def fan_out_new_notifications(session: Session, _context: Any) -> None:
     # In after_flush the notification rows exist (foreign keys hold) and session.new still
     # lists what this flush inserted, so each notification fans out exactly once.
     new = [obj for obj in session.new if isinstance(obj, Notification)]

@@ -135,10 +135,6 @@ def allowed(collection: str, op: str) -> frozenset[str]:
     )
 
 
-def writable(collection: str, op: str) -> bool:
-    return any((rule.collection, rule.op) == (collection, op) for rule in RULES)
-
-
 def append_only(collection: str) -> bool:
     """Created through sync, never changed or deleted afterwards."""
     ops = {rule.op for rule in RULES if rule.collection == collection}

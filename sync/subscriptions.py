@@ -171,13 +171,3 @@ async def unregister_subscription(
         return False
     await remove_subscription(session, subscription_id)
     return True
-
-
-async def subscriptions_of(session: AsyncSession, member_id: uuid.UUID) -> list[PushSubscription]:
-    return list(
-        await session.scalars(
-            sa.select(PushSubscription)
-            .where(PushSubscription.member_id == member_id)
-            .order_by(PushSubscription.created_at, PushSubscription.id)
-        )
-    )

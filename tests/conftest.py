@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api import db
 from api.config import Settings
 from api.db import create_engine
+from api.edge import session_hooks
 from api.edge.app import create_app
 from api.migrate import upgrade
 from tests.helpers import LiveServer
@@ -120,6 +121,13 @@ def pg_template() -> Iterator[str]:
     asyncio.run(make())
     yield PG_TEMPLATE
     asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def installed_session_hooks() -> None:
+    """As the app, the CLI and the worker do at start: every test's writes are versioned,
+    logged for phones and broadcast (tests/test_session_hooks.py checks a process without)."""
+    session_hooks.install()
 
 
 @pytest.fixture(scope="session")

@@ -115,14 +115,6 @@ class FakeDevice:
         """The auth secret as ``PushSubscription.toJSON().keys.auth``."""
         return b64url(self.auth_secret)
 
-    def subscription_info(self) -> dict[str, object]:
-        """The JSON a browser's ``PushSubscription.toJSON()`` would produce."""
-        return {
-            "endpoint": self.endpoint,
-            "expirationTime": None,
-            "keys": {"p256dh": self.p256dh, "auth": self.auth},
-        }
-
 
 @dataclass(frozen=True)
 class ReceivedMessage:

@@ -13,7 +13,7 @@ from api.grids.models import Grid, GridKind
 from api.grids.service import create_grid
 from api.i18n import render
 from api.members.models import Member
-from api.members.service import create_member
+from api.members.service import create_member, update_member
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
 from api.tickets import lifecycle
@@ -487,3 +487,95 @@ async def test_a_ticket_moved_to_another_grid_gets_fresh_clocks(session_factory,
     )
     assert moved.first_response_due_at is not None
     assert moved.first_response_due_at > later > old_due
+
+
+# --- one rule per input and per permission (issue 15: where two copies disagreed) ----------
+
+
+async def test_only_union_staff_or_the_filer_delete_a_ticket(session_factory, world) -> None:
+    # docs/sync-protocol.md (tickets DELETE): union staff whose area holds it, or whoever filed
+    # it while REPORTED. The worker it was filed for (reporterId) withdraws it instead; the old
+    # sync copy let it delete too.
+    async def report(scope: Scope, **extra) -> Ticket:
+        return await _do(
+            session_factory,
+            lifecycle.create_ticket,
+            scope=scope,
+            title="Reported",
+            source=TicketSource.WORKER_REQUEST,
+            grid_id=world.grid.id,
+            **extra,
+        )
+
+    filed_for = await report(world.town_staff, reporter_id=world.reporter.member_id)
+
+    async def delete(scope: Scope, ticket_id) -> Ticket:
+        async def work(session, **_kw):
+            ticket = await lifecycle.get_visible_ticket(session, scope, ticket_id)
+            return await lifecycle.delete_ticket(session, scope=scope, ticket=ticket, now=utcnow())
+
+        return await _do(session_factory, work)
+
+    with pytest.raises(DomainError) as refused:
+        await delete(world.reporter, filed_for.id)
+    assert refused.value.code == "FORBIDDEN"
+    own = await report(world.liaison)
+    assert (await delete(world.liaison, own.id)).deleted_at is not None
+    assert (await delete(world.town_staff, filed_for.id)).deleted_at is not None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("category", "X" * 65), ("reporterPhone", "1" * 21), ("reporterName", "N" * 101)],
+)
+async def test_create_and_edit_share_each_fields_limit(
+    session_factory, world, field: str, value: str
+) -> None:
+    # Create checked no category or reporter limit (SQLite stored it, PostgreSQL failed); edit
+    # checked the category and cut reporter details at 100. One validator now, INVALID both ways.
+    arg = {"category": "category", "reporterPhone": "reporter_phone"}.get(field, "reporter_name")
+    created = await _refusal(
+        session_factory,
+        lifecycle.create_ticket,
+        scope=world.liaison,
+        title="Too long",
+        source=TicketSource.RISK_HAZARD,
+        grid_id=world.grid.id,
+        **{arg: value},
+    )
+    edited = await _refusal(
+        session_factory,
+        lifecycle.update_ticket,
+        scope=world.town_staff,
+        ticket_id=world.ticket_id,
+        changes={field: value},
+    )
+    assert created == edited == ("INVALID", field)
+
+
+async def _refusal(session_factory, fn, **kwargs) -> tuple[str, str | None]:
+    with pytest.raises(DomainError) as caught:
+        await _do(session_factory, fn, **kwargs)
+    return caught.value.code, caught.value.field
+
+
+async def test_town_staff_cannot_demote_a_fellow_staff_member(session_factory, world) -> None:
+    # docs/operations.md: town staff run the liaisons, chairs and members of their town. The
+    # account admin checked the member as it is; updateMember only the roles it was given, so
+    # town staff could turn a colleague into a MEMBER. One check now (api/members/service.py).
+    colleague = await _do(
+        session_factory,
+        create_member,
+        name="colleague",
+        phone="13900000107",
+        roles=["TOWN_STAFF"],
+        grid_ids=[world.town.id],
+    )
+    refused = await _refusal(
+        session_factory,
+        update_member,
+        scope=world.town_staff,
+        member_id=colleague.id,
+        roles=["MEMBER"],
+    )
+    assert refused == ("FORBIDDEN", "id")

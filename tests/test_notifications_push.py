@@ -91,14 +91,7 @@ async def test_assignment_reaches_each_device_once_and_expired_device_is_removed
     assert len(fake_push.requests()) == 3
 
 
-@pytest.mark.parametrize("entry_point", ["api.edge.app", "api.edge.cli", "api.edge.worker"])
-def test_every_entry_point_installs_the_fan_out_hook(entry_point: str) -> None:
-    # A process that writes notifications without the hook would never push them.
-    code = f"import sys, {entry_point}\n"
-    if entry_point == "api.edge.worker":  # no VAPID key: no push job, but the hook all the same
-        code += "api.edge.worker.registered_jobs(api.edge.worker.Settings())\n"
-    code += "assert 'sync.push_models' in sys.modules, 'no fan-out hook'\n"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+# Every entry point installs the fan-out hook (with the others): tests/test_session_hooks.py.
 
 
 async def test_fan_out_is_part_of_the_notifications_transaction(

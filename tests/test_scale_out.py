@@ -15,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.auth import throttle
 from tests.conftest import POSTGRES_URL
 from tests.graphql_world import build_world
 from tests.helpers import free_port
 from tests.test_graphql_subscriptions import ServerProcess
+from tests.test_login_throttle import LOGIN
 from tests.test_ops_http import metric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +94,7 @@ async def test_serve_with_two_workers(backend, database_url) -> None:
     assert children(serve.pid) == []
 
 
-async def test_persisted_queries_and_revocation_across_processes(
+async def test_persisted_queries_revocation_and_login_throttle_across_processes(
     database_url, session_factory
 ) -> None:
     world = await build_world(session_factory)
@@ -127,6 +129,22 @@ async def test_persisted_queries_and_revocation_across_processes(
             second.url + "/graphql", json={"query": "mutation { logout { ok } }"}, headers=headers
         )
         assert after.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+        # Login failures count together: a phone's free failures spent on both processes,
+        # the next attempt is held back whichever process it reaches.
+        codes = []
+        for attempt in range(throttle.PHONE.free + 1):
+            server = (first, second)[attempt % 2]
+            answer = httpx.post(
+                server.url + "/graphql",
+                json={"query": LOGIN, "variables": {"p": "13700009999", "w": "wrong"}},
+            ).json()
+            codes.append(
+                answer["errors"][0]["extensions"]["code"]
+                if answer.get("errors")
+                else answer["data"]["login"]["errors"][0]["code"]
+            )
+        assert codes == ["INVALID_CREDENTIALS"] * throttle.PHONE.free + [throttle.TOO_MANY_ATTEMPTS]
     finally:
         first.stop()
         second.stop()

@@ -20,8 +20,8 @@ from api.auth.models import AuthToken
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid, not_found
 from api.i18n import _
-from api.members.models import Member, MemberGrid
-from api.members.service import parse_roles, update_member
+from api.members.models import Member
+from api.members.service import parse_roles, served_grids, update_member
 from api.records import utcnow
 from api.tickets.models import OPEN_STATUSES, Ticket
 
@@ -131,8 +131,7 @@ async def redeem_code(session: AsyncSession, *, phone: str, code: str, new_passw
     are revoked (a reset after a lost phone locks the finder out)."""
     if len(new_password) < MIN_PASSWORD:
         raise invalid(
-            "newPassword",
-            _("a password has at least {MIN_PASSWORD} characters", MIN_PASSWORD=MIN_PASSWORD),
+            "newPassword", _("a password has at least {count} characters", count=MIN_PASSWORD)
         )
     try:
         normalized = normalize_phone(phone)
@@ -246,12 +245,6 @@ async def revoke_member_token(
             name=token.name, kind=token.kind.value,
         )  # fmt: skip
     return token
-
-
-async def served_grids(session: AsyncSession, member_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(
-        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id))
-    )
 
 
 async def change_access(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
@@ -14,7 +13,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.models import AuthToken, TokenKind
-from api.auth.passwords import verify_password
+from api.auth.passwords import verify_password_off_loop
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError
 from api.i18n import _
@@ -76,10 +75,10 @@ async def member_for_login(session: AsyncSession, phone: str) -> Member | None:
 
 
 async def check_password(member: Member | None, password: str) -> Member:
-    """The member when the password is theirs, else INVALID_CREDENTIALS. argon2 runs in a
-    thread: a burst of sign-ins must not stall the other requests on the event loop."""
+    """The member when the password is theirs, else INVALID_CREDENTIALS. argon2 runs in the
+    hashing pool: a burst of sign-ins must not stall the other requests on the event loop."""
     hashed = member.password_hash if member is not None else None
-    if not await asyncio.to_thread(verify_password, hashed, password):
+    if not await verify_password_off_loop(hashed, password):
         raise invalid_credentials()
     assert member is not None
     return member

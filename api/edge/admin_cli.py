@@ -20,8 +20,7 @@ from api.accounts.service import Actor
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.errors import invalid
-from api.i18n import _, render
-from api.members.models import Role
+from api.i18n import EN, ZH_CN, _, render, use_language
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -35,6 +34,11 @@ def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> i
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def language_of(args: argparse.Namespace) -> str:
+    """The language of a command's output: Chinese unless --lang en."""
+    return EN if getattr(args, "lang", "zh") == "en" else ZH_CN
 
 
 def cli_actor() -> Actor:
@@ -52,7 +56,7 @@ def cli_actor() -> Actor:
 def _source(path_text: str) -> Path:
     path = Path(path_text)
     if not path.is_file():
-        raise invalid("FILE", _("no such file: {path_text}", path_text=path_text))
+        raise invalid("FILE", _("no such file: {path}", path=path_text))
     return path
 
 
@@ -70,14 +74,14 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             raise invalid(
                 "KIND",
                 _(
-                    "the template kind is one of {value}, not {file!r}",
-                    value="、".join(KINDS),
-                    file=args.file,
+                    "the template kind is one of {kinds}, not '{value}'",
+                    kinds=list(KINDS),
+                    value=args.file,
                 ),
             )
         out = Path(args.output or f"{kind.name}-template.xlsx")
         write_template(kind, out)
-        print(_("template written to {out}", out=out))
+        print(_("template written: {path}", path=str(out)))
         return 0
     source = _source(args.file)
     importer: Any
@@ -103,7 +107,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 print("  " + outcome.line(args.lang))
         if report.written and report.codes and args.codes_out:
             with open(args.codes_out, "w", encoding="utf-8-sig") as out:
-                out.write("姓名,手机号,一次性登录码\n")
+                out.write(_("name,phone,one-time sign-in code") + "\n")
                 out.writelines(f"{c.name},{c.phone},{c.code}\n" for c in report.codes)
         return 0 if report.ok else 1
 
@@ -129,7 +133,6 @@ def add_import(commands: Any) -> None:
     parser.add_argument("--details", action="store_true", help="one line per row with its grid")
     parser.add_argument("--codes-out", help="members: write the one-time codes to this CSV")
     parser.add_argument("--output", "-o", help="template: where to write the XLSX")
-    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     parser.add_argument("--progress", action="store_true", help="print rows read to stderr")
     parser.set_defaults(handler=cmd_import)
 
@@ -154,16 +157,13 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     if args.direction not in (None, "down"):
         raise invalid(
             "ACTION",
-            _(
-                "unknown action {direction!r}; use: gridlink migrate down REV",
-                direction=args.direction,
-            ),
+            _("unknown action '{value}'; use: gridlink migrate down REV", value=args.direction),
         )
     target = args.revision if down else (args.to or "head")
     if down and not target:
         raise invalid("REV", _("give the revision to go down to, e.g. gridlink migrate down 0005"))
     if not known_revision(target):
-        raise invalid("REV", _("no migration with revision {target!r}", target=target))
+        raise invalid("REV", _("no migration with revision '{value}'", value=target))
     if down and target == "head":
         raise invalid("REV", _("down goes to an older revision, not head"))
 
@@ -183,14 +183,14 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             if pending:
                 print(
                     _(
-                        "migrations pending: the database is at {value}, {value2} to run; run "
-                        "gridlink migrate.",
-                        value=current or _("an empty database"),
-                        value2=", ".join(pending),
+                        "pending migrations: the database is at {current}, {pending} to run; "
+                        "run gridlink migrate.",
+                        current=current or _("(empty)"),
+                        pending=pending,
                     )
                 )
                 return 1
-            print(_("the database is at the newest revision {current}", current=current))
+            print(_("database at head: {current}", current=current))
             return 0
         if down:
             await downgrade(engine, target)
@@ -213,7 +213,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             if added:
                 print(_("deadline policies: {added} default rows written", added=added))
             if seeded:
-                print(_("rule versions: version 1 of {value} recorded", value=", ".join(seeded)))
+                print(_("rule versions: version 1 of {rules} recorded", rules=seeded))
         return 0
 
     return _run(settings, work)
@@ -244,7 +244,6 @@ def _when(value: Any) -> str:
 
 
 def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
-    import sync  # noqa: F401  (the change log sees is_active and grid changes)
     from api.accounts import service
     from api.accounts.models import CodePurpose
     from sync.devices import deactivate_account, member_devices, revoke_device
@@ -268,22 +267,17 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                     )
                 )
                 if done.open_tickets:
-                    print(
-                        _(
-                            "{count} open tickets to hand over:",
-                            count=len(done.open_tickets),
-                        )
-                    )
+                    print(_("{count} open tickets to reassign:", count=len(done.open_tickets)))
                     for ticket in done.open_tickets:
                         print(f"  {ticket.number} {render(ticket.status)} {ticket.title}")
                 else:
-                    print(_("No open tickets to hand over."))
+                    print(_("no open tickets to reassign."))
             elif action == "reactivate":
                 await service.reactivate(session, member.id, actor)
                 print(
                     _(
-                        "{who} is active again; give them a one-time sign-in code (gridlink "
-                        "account code {phone}).",
+                        "{who} reactivated; issue a one-time sign-in code "
+                        "(gridlink account code {phone}).",
                         who=who,
                         phone=member.phone,
                     )
@@ -295,8 +289,8 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                 issued = await service.issue_code(session, member, purpose, actor)
                 print(
                     _(
-                        "one-time sign-in code of {who}: {code} (valid until {until}; shown "
-                        "this once only)",
+                        "one-time sign-in code of {who}: {code} (valid until {until}, shown "
+                        "only this once)",
                         who=who,
                         code=issued.code,
                         until=issued.expires_at,
@@ -306,14 +300,10 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                 for token in await service.member_tokens(session, member.id):
                     state = _("revoked") if token.revoked_at else _("valid")
                     print(
-                        _(
-                            "{id}  {kind}  {name}  {state}  made {made}  expires {expires}  "
-                            "last used {used}",
-                            id=token.id,
-                            kind=token.kind,
-                            name=token.name or "—",
-                            state=state,
-                            made=_when(token.created_at),
+                        f"{token.id}  {token.kind.value:<7} {token.name or '—':<20} {state}  "
+                        + _(
+                            "created {created}  expires {expires}  last used {used}",
+                            created=_when(token.created_at),
                             expires=_when(token.expires_at),
                             used=_when(token.last_used_at),
                         )
@@ -321,15 +311,13 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
             elif action == "revoke-token":
                 token_id = _uuid(args.values[0] if args.values else None, "TOKEN_ID")
                 await service.revoke_member_token(session, member.id, token_id, actor)
-                print(_("token {token_id} revoked", token_id=token_id))
+                print(_("token {id} revoked", id=str(token_id)))
             elif action == "devices":
                 for device in await member_devices(session, member.id):
                     print(
-                        _(
-                            "{id}  {kind}  {label}  first seen {first}  last seen {last}",
-                            id=device.id,
-                            kind=device.kind,
-                            label=device.label,
+                        f"{device.id}  {device.kind:<17} {device.label}  "
+                        + _(
+                            "first seen {first}  last seen {last}",
                             first=_when(device.first_seen_at),
                             last=_when(device.last_seen_at),
                         )
@@ -340,29 +328,23 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                         "DEVICE_ID", _("give the device id shown by: account devices PHONE")
                     )
                 await revoke_device(session, member.id, args.values[0], actor)
-                print(_("device {values} removed", values=args.values[0]))
+                print(_("device {id} removed", id=args.values[0]))
             elif action == "set-roles":
                 await service.change_access(session, member.id, actor, roles=args.values)
-                roles = [Role(role) for role in member.roles]
-                print(_("roles of {who}: {roles}", who=who, roles=roles))
+                print(_("roles of {who}: {roles}", who=who, roles=member.roles))
             elif action == "set-grids":
                 from api.edge.cli import _grid_ids
 
                 grid_ids = await _grid_ids(session, args.values)
                 await service.change_access(session, member.id, actor, grid_ids=grid_ids)
-                grids = args.values or _("(none)")
-                print(_("grids {who} serves: {grids}", who=who, grids=grids))
+                print(_("grids {who} serves: {grids}", who=who, grids=args.values or _("(none)")))
             else:  # log
                 for event in await service.account_events(session, member.id):
                     by = str(event.actor_id) if event.actor_id else event.actor_label
                     print(
-                        _(
-                            "{value}  {value2:<15} by {by}  {detail}",
-                            value=_when(event.at),
-                            value2=event.action.value,
-                            by=by,
-                            detail=event.detail,
-                        )
+                        f"{_when(event.at)}  {event.action.value:<15} "
+                        + _("by {who}", who=by)
+                        + f"  {event.detail}"
                     )
         return 0
 
@@ -373,7 +355,7 @@ def _uuid(text: str | None, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(text or "")
     except ValueError:
-        raise invalid(field, _("not an id: {text!r}", text=text)) from None
+        raise invalid(field, _("not an id: '{value}'", value=text or "")) from None
 
 
 ACCOUNT_ACTIONS = (
@@ -414,23 +396,23 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
                 manifest = await backup(settings, engine, archive)
                 print(
                     _(
-                        "backup written: {archive}  database {database} at revision {revision}  "
-                        "{media_files} media files",
-                        archive=archive,
+                        "backup written: {path}  database {database} at {revision}, "
+                        "{media} media files",
+                        path=str(archive),
                         database=manifest.database,
                         revision=manifest.revision,
-                        media_files=manifest.media_files,
+                        media=manifest.media_files,
                     )
                 )
             else:
                 manifest = await restore(settings, engine, archive)
                 print(
                     _(
-                        "restored: {archive} → database at revision {manifest}, {manifest2} media "
-                        "files; run gridlink migrate to bring it up to date.",
-                        archive=archive,
-                        manifest=manifest["revision"],
-                        manifest2=manifest["media_files"],
+                        "restored: {path} → database at {revision}, {media} media files; run "
+                        "gridlink migrate to reach the newest schema.",
+                        path=str(archive),
+                        revision=manifest["revision"],
+                        media=manifest["media_files"],
                     )
                 )
         except BackupError as error:
@@ -472,7 +454,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         findings = await run_doctor(settings, engine)
         for finding in findings:
-            for line in finding.lines(args.lang):
+            for line in finding.lines(language_of(args)):
                 print(line)
         worst = {f.status for f in findings}
         if Status.FAIL in worst:
@@ -488,9 +470,16 @@ def add_doctor(commands: Any) -> None:
         help="check this deployment's health; each line says what to do",
         description="Exit status 1 when a check fails (2 with --strict when one warns).",
     )
-    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     parser.add_argument("--strict", action="store_true", help="exit 2 on warnings too")
     parser.set_defaults(handler=cmd_doctor)
+
+
+def _in_language(handler: Handler) -> Handler:
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        with use_language(language_of(args)):
+            return handler(settings, args)
+
+    return run
 
 
 def register(commands: Any) -> None:
@@ -499,3 +488,10 @@ def register(commands: Any) -> None:
     add_migrate(commands)
     add_import(commands)
     add_account(commands)
+    # Every admin command speaks Chinese unless told --lang en: its output and its refusals.
+    for name in ("doctor", "backup", "restore", "migrate", "import", "account"):
+        parser = commands.choices[name]
+        parser.add_argument(
+            "--lang", choices=["zh", "en"], default="zh", help="output language (default zh)"
+        )
+        parser.set_defaults(handler=_in_language(parser.get_default("handler")))

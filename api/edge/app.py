@@ -16,7 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.config import Settings
 from api.db import create_engine, session_factory
-from api.edge import graphiql
+from api.edge import graphiql, session_hooks
 from api.edge.attachment_routes import PREFIX as ATTACHMENTS
 from api.edge.attachment_routes import attachment_routes
 from api.edge.cors import cors_middleware
@@ -35,6 +35,7 @@ from sync.broadcast import close_listeners
 
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    session_hooks.install()
     engine = engine or create_engine(settings)
     sessions = session_factory(engine)
     graphql = GridlinkGraphQL(

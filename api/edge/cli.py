@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-import sync  # noqa: F401  (registers the change-log hooks: every CLI write is logged)
 from api.auth.models import TokenKind
 from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration
 from api.db import create_engine, session_factory
+from api.edge import session_hooks
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
@@ -26,7 +26,6 @@ from api.i18n import _
 from api.members.models import Member, Role
 from api.members.service import create_member
 from api.migrate import upgrade
-from sync import push_models  # noqa: F401  (queues Web Push for notifications commands write)
 
 
 def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
@@ -297,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Every write of every command is versioned, logged for phones and fanned out.
+    session_hooks.install()
     try:
         settings = Settings.from_env()
         return args.handler(settings, args)

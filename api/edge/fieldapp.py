@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from api.i18n import _
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parents[2] / "web"  # api/edge/ -> the repository
 # What the phone gets: the app, the sync engine, vendored libraries, icons and the manifest.
 SERVED_DIRS = ("app", "sync", "vendor", "icons")
 SERVED_FILES = ("manifest.webmanifest",)

@@ -44,6 +44,7 @@ from api.edge.graphql_request import (
 from api.edge.socket_auth import TokenBoundHandler
 from api.i18n import _
 from api.ops.requests import note_operation
+from schema.arguments import argument_error
 from schema.build import build_schema
 from schema.context import Context
 from schema.fastpath import FastPath, Unplanned
@@ -210,6 +211,18 @@ class CheckedTransportWS(TokenBoundHandler):
                 error = {"message": problem, "extensions": {"code": "BAD_REQUEST"}}
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
+            variables = payload.get("variables")
+            refused = argument_error(
+                self.view.schema._schema,  # type: ignore[attr-defined]
+                query,
+                variables if isinstance(variables, dict) else None,
+                settings.max_tokens,
+            )
+            if refused is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+                )
+                return
         await super().handle_subscribe(message)
 
 
@@ -340,16 +353,51 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        registering = None
         try:
             digest = requested_hash(request_data.extensions)
-            if digest is not None:
-                request_data.query = await self.persisted.resolve(digest, request_data.query)
+            if digest is not None and request_data.query is None:
+                request_data.query = await self.persisted.find(digest)
+            elif digest is not None:
+                self.persisted.check(digest, request_data.query)
+                registering = digest
         except PersistedQueryError as error:
             sub_response.status_code = error.status
             return ExecutionResult(
                 data=None,
                 errors=[GraphQLError(error.message, extensions={"code": error.code})],
             )
+        if request_data.query:
+            refused = argument_error(
+                self.schema._schema,
+                request_data.query,
+                request_data.variables,
+                self.settings.max_tokens,
+            )
+            if refused is not None:
+                sub_response.status_code = 400
+                return ExecutionResult(data=None, errors=[refused])
+        result = await self._execute(request, request_adapter, context, root_value, request_data)
+        # Kept for everyone only what a signed-in caller sent and what parsed and validated
+        # (schema/persisted.py); an anonymous caller's query ran, and is not kept.
+        if registering and context.member is not None and not _is_request_error(result):
+            assert request_data.query is not None
+            await self.persisted.register(registering, request_data.query, context.member.id)
+        if _is_request_error(result):
+            for error in result.errors or ():
+                error.extensions = {"code": _request_error_code(error), **(error.extensions or {})}
+            if not sub_response.status_code:
+                sub_response.status_code = 400
+        return result
+
+    async def _execute(
+        self,
+        request: Any,
+        request_adapter: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
         if request_data.query:
             check_operation(
                 request_data.query, request_data.operation_name, self.settings.max_tokens
@@ -380,11 +428,6 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             await context.close()
         if self.fast_path is not None and not result.errors and request_data.query:
             self.fast_path.learn(request_data.query, request_data.operation_name)
-        if _is_request_error(result):
-            for error in result.errors or ():
-                error.extensions = {"code": _request_error_code(error), **(error.extensions or {})}
-            if not sub_response.status_code:
-                sub_response.status_code = 400
         return result
 
     async def _planned(

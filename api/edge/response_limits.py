@@ -6,6 +6,7 @@ field app's files are not GraphQL answers)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,8 +52,12 @@ class ResponseLimits:
         size = 0
         streaming = False
 
+        abandoned = False  # answered with an error: what the app still sends is dropped
+
         async def limited_send(message: Message) -> None:
             nonlocal start, size, streaming
+            if abandoned:
+                return
             if streaming:
                 await send(message)
                 return
@@ -74,12 +79,17 @@ class ResponseLimits:
             await send(start)
             await send({"type": "http.response.body", "body": b"".join(body)})
 
+        # The request runs as a task of its own: at the bound the client is answered at once,
+        # and the task's cancellation (which may wait on a database connection busy with a
+        # statement, e.g. SQLite waiting for its write lock) finishes after the answer.
+        task = asyncio.ensure_future(self.app(scope, receive, limited_send))
         try:
-            async with asyncio.timeout(self.max_seconds):
-                await self.app(scope, receive, limited_send)
+            await asyncio.wait_for(asyncio.shield(task), self.max_seconds)
         except TimeoutError:
             if streaming:
+                await _cancelled(task)
                 raise
+            abandoned = True
             await _error(
                 send,
                 503,
@@ -87,7 +97,9 @@ class ResponseLimits:
                 f"请求超过 {self.max_seconds:g} 秒被中止：请少取一些数据 (the request ran longer "
                 f"than {self.max_seconds:g} s and was stopped: ask for less)",
             )
+            await _cancelled(task)
         except _TooLarge:
+            abandoned = True
             await _error(
                 send,
                 400,
@@ -95,7 +107,16 @@ class ResponseLimits:
                 f"应答超过 {self.max_bytes} 字节：请减少每页条数或字段 (the answer is larger "
                 f"than {self.max_bytes} bytes: ask for fewer items or fields per page)",
             )
+        finally:
+            if not task.done():
+                await _cancelled(task)  # the client went away: stop its request
 
 
 class _TooLarge(Exception):
     pass
+
+
+async def _cancelled(task: asyncio.Future[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

@@ -22,6 +22,8 @@ from api.ops.metrics import MULTIPROCESS_ENV
 # spends a round trip or more (and a TLS handshake) on each new connection; between the pages
 # of a sync it is often idle for a few seconds while it stores what it got.
 KEEP_ALIVE = 30
+# Seconds a server process may take to answer the supervisor's health check (see serve()).
+WORKER_HEALTHCHECK = 60
 
 
 def app_factory() -> Starlette:
@@ -57,7 +59,15 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> int:
     if settings.run_worker_in_process:
         jobs = subprocess.Popen([sys.executable, "-m", "api.edge.cli", "worker"])
     try:
-        uvicorn.run("api.edge.serve:app_factory", workers=workers, **options)
+        # uvicorn's supervisor kills a process that has not answered its health check in
+        # 5 s (by default) — also while it is still importing the app, which takes longer on
+        # a busy 2-core machine: it then restarted processes forever and never served.
+        uvicorn.run(
+            "api.edge.serve:app_factory",
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK,
+            **options,
+        )
     finally:
         if jobs is not None:
             jobs.terminate()

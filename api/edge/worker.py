@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
+from api.edge import session_hooks
 from api.records import utcnow
 
 log = logging.getLogger("gridlink.worker")
@@ -47,7 +48,6 @@ def _sync_prune_job(settings: Settings) -> Job:
 
 def registered_jobs(settings: Settings | None = None) -> list[Job]:
     """Every timed job of the product. Imported late: the jobs live in higher layers."""
-    import sync.broadcast  # noqa: F401 - the jobs' notifications reach live subscribers
     from api.tickets.deadline_checks import check_deadlines
     from api.warnings.service import refresh_risk_levels
 
@@ -97,6 +97,8 @@ async def run_once(
     now: datetime | None = None,
 ) -> dict[str, int]:
     """Run each job once (tests and `gridlink worker --once`)."""
+    # The jobs write (deadline warnings, risk levels, deliveries): versioned, logged, broadcast.
+    session_hooks.install()
     done: dict[str, int] = {}
     for job in jobs:
         done[job.name] = await job.run(sessions, now or utcnow())
@@ -111,6 +113,8 @@ async def run_forever(
 ) -> None:
     """Run every job on its own interval until `stop` is set. A failing job is logged and
     retried at its next turn; it never stops the others."""
+    # The jobs write (deadline warnings, risk levels, deliveries): versioned, logged, broadcast.
+    session_hooks.install()
     stop = stop or asyncio.Event()
 
     async def loop(job: Job) -> None:

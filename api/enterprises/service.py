@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth.scope import Scope
 from api.enterprises.classify import Placement, place_enterprise
 from api.enterprises.codes import normalize_credit_code
 from api.enterprises.models import Enterprise, GridMove
-from api.errors import invalid, not_found
+from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
 from api.grids.service import get_grid
 from api.i18n import _
@@ -59,6 +61,24 @@ def _check_basics(name: str, headcount: int, industry: str) -> None:
         raise invalid("industry", _("an enterprise needs an industry"))
 
 
+async def _may_change(
+    session: AsyncSession, scope: Scope, enterprise_id: uuid.UUID, town_id: uuid.UUID | None
+) -> None:
+    current = await session.scalar(
+        select(Enterprise).where(
+            Enterprise.id == enterprise_id,
+            Enterprise.deleted_at.is_(None),
+            scope.visible(Enterprise),
+        )
+    )
+    if current is None:
+        raise not_found("id", _("the enterprise"))
+    if not scope.manages_grid(current.town_id) or (
+        town_id is not None and not scope.manages_grid(town_id)
+    ):
+        raise forbidden(_("you may change enterprises in your own town only"))
+
+
 async def register_enterprise(
     session: AsyncSession,
     *,
@@ -73,7 +93,15 @@ async def register_enterprise(
     is_direct_report_point: bool = False,
     actor_id: uuid.UUID | None = None,
     enterprise_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> EnterprisePlacement:
+    """A new enterprise, placed by the grid rule. ``scope``: the caller's (staff register in
+    the towns they manage; the caller is the mover on record); None only on an operator's path
+    (CLI, import, demo) whose own door checked it."""
+    if scope is not None:
+        if not scope.manages_grid(town_id):
+            raise forbidden(_("you may register enterprises in your own town only"), "townId")
+        actor_id = scope.member_id
     _check_basics(name, headcount, industry)
     code = normalize_credit_code(credit_code)
     if await session.scalar(select(Enterprise.id).where(Enterprise.credit_code == code)):
@@ -107,16 +135,7 @@ async def register_enterprise(
     )
     session.add(enterprise)
     await session.flush()
-    session.add(
-        GridMove(
-            enterprise_id=enterprise.id,
-            from_grid_id=None,
-            to_grid_id=placement.grid.id,
-            reason=placement.reason,
-            headcount=headcount,
-            moved_by_id=actor_id,
-        )
-    )
+    session.add(_arrival(enterprise, None, placement.reason, actor_id))
     await session.flush()
     return EnterprisePlacement(enterprise, placement, moved=False)
 
@@ -135,8 +154,14 @@ async def update_enterprise(
     address: str | None = None,
     has_union: bool | None = None,
     is_direct_report_point: bool | None = None,
+    scope: Scope | None = None,
 ) -> EnterprisePlacement:
-    """Apply changes; a change that crosses 200 staff (or of area or industry) moves grids."""
+    """Apply changes; a change that crosses 200 staff (or of area or industry) moves grids.
+    ``scope`` as for register_enterprise: the caller must see the enterprise (else NOT_FOUND)
+    and manage its town and the town it moves to."""
+    if scope is not None:
+        await _may_change(session, scope, enterprise_id, town_id)
+        actor_id = scope.member_id
     enterprise = await session.get(Enterprise, enterprise_id)
     if enterprise is None or enterprise.deleted:
         raise not_found("id", _("the enterprise"))
@@ -179,43 +204,98 @@ async def update_enterprise(
     return EnterprisePlacement(enterprise, placement, moved=moved)
 
 
+def grid_move(
+    *,
+    enterprise_id: uuid.UUID,
+    from_grid_id: uuid.UUID | None,
+    to_grid_id: uuid.UUID,
+    reason: str,
+    headcount: int,
+    actor_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """The history row of an enterprise entering a grid (every column: an import writes
+    thousands in one INSERT)."""
+    return {
+        "id": uuid.uuid4(),
+        "enterprise_id": enterprise_id,
+        "from_grid_id": from_grid_id,
+        "to_grid_id": to_grid_id,
+        "reason": reason,
+        "headcount": headcount,
+        "moved_by_id": actor_id,
+        "moved_at": utcnow(),
+    }
+
+
+def _arrival(
+    enterprise: Enterprise, from_grid_id: uuid.UUID | None, reason: str, actor_id: uuid.UUID | None
+) -> GridMove:
+    return GridMove(
+        **grid_move(
+            enterprise_id=enterprise.id,
+            from_grid_id=from_grid_id,
+            to_grid_id=enterprise.grid_id,
+            reason=reason,
+            headcount=enterprise.headcount,
+            actor_id=actor_id,
+        )
+    )
+
+
 async def _move(
     session: AsyncSession, enterprise: Enterprise, placement: Placement, actor_id: uuid.UUID | None
 ) -> None:
     old_grid_id = enterprise.grid_id
-    session.add(
-        GridMove(
-            enterprise_id=enterprise.id,
-            from_grid_id=old_grid_id,
-            to_grid_id=placement.grid.id,
-            reason=placement.reason,
-            headcount=enterprise.headcount,
-            moved_by_id=actor_id,
-        )
-    )
     enterprise.grid_id = placement.grid.id
+    session.add(_arrival(enterprise, old_grid_id, placement.reason, actor_id))
+    await after_moves(session, {enterprise.id: (old_grid_id, enterprise.grid_id)})
+
+
+async def after_moves(
+    session: AsyncSession, moves: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]]
+) -> None:
+    """What follows enterprises that changed grid ({enterprise id: (old grid, new grid)}, in
+    statements per batch, not per enterprise — an import moves thousands)."""
+    if not moves:
+        return
+    ids = list(moves)
     # Open tickets follow the enterprise so the new grid's liaison sees them; closed ones stay
     # where they were handled. Loaded as objects so versions bump and the sync log sees them.
     open_tickets = await session.scalars(
-        select(Ticket).where(
-            Ticket.enterprise_id == enterprise.id,
-            Ticket.grid_id == old_grid_id,
-            Ticket.status.in_(OPEN_STATUSES),
-        )
+        select(Ticket).where(Ticket.enterprise_id.in_(ids), Ticket.status.in_(OPEN_STATUSES))
     )
     for ticket in open_tickets:
-        ticket.grid_id = placement.grid.id
+        old_grid_id, new_grid_id = moves[ticket.enterprise_id]
+        if ticket.grid_id == old_grid_id:
+            ticket.grid_id = new_grid_id
     await session.flush()
-    old_grid = await session.get(Grid, old_grid_id)
-    if old_grid is not None and old_grid.kind == GridKind.INDEPENDENT:
-        others = await session.scalar(
-            select(func.count())
-            .select_from(Enterprise)
-            .where(Enterprise.grid_id == old_grid_id, Enterprise.deleted_at.is_(None))
+    # An independent grid exists for its one enterprise; retire it when left, keep its history.
+    left = await session.scalars(
+        select(Grid).where(
+            Grid.id.in_({old for old, _new in moves.values()}),
+            Grid.kind == GridKind.INDEPENDENT,
+            Grid.deleted_at.is_(None),
         )
-        if not others:
-            # An independent grid exists for its one enterprise; retire it, keep its history.
-            old_grid.deleted_at = utcnow()
+    )
+    empty = {grid.id: grid for grid in left}
+    if not empty:
+        return
+    still_used = await session.scalars(
+        select(Enterprise.grid_id)
+        .where(Enterprise.grid_id.in_(list(empty)), Enterprise.deleted_at.is_(None))
+        .distinct()
+    )
+    for grid_id in still_used:
+        empty.pop(grid_id, None)
+    now = utcnow()
+    for grid in empty.values():
+        grid.deleted_at = now
 
 
-__all__ = ["EnterprisePlacement", "register_enterprise", "update_enterprise"]
+__all__ = [
+    "EnterprisePlacement",
+    "after_moves",
+    "grid_move",
+    "register_enterprise",
+    "update_enterprise",
+]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import invalid, not_found
+from api.auth.scope import Scope
+from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
 from api.i18n import _
 
@@ -33,6 +35,11 @@ def town_of(grid: Grid) -> uuid.UUID | None:
     return grid.id if grid.kind == GridKind.TOWN else grid.town_id
 
 
+def may_add_grid(scope: Scope, kind: GridKind, parent_id: uuid.UUID | None) -> bool:
+    top_level = kind in (GridKind.COUNTY, GridKind.TOWN)
+    return scope.manages_county or (not top_level and scope.manages_grid(parent_id))
+
+
 async def create_grid(
     session: AsyncSession,
     *,
@@ -42,7 +49,13 @@ async def create_grid(
     parent_id: uuid.UUID | None,
     industry: str | None = None,
     grid_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> Grid:
+    """A new grid. ``scope``: the caller's, whose permission is checked here (county staff
+    anywhere, town staff below the grids they manage); None only on an operator's path (CLI,
+    import, demo) whose own door checked it."""
+    if scope is not None and not may_add_grid(scope, kind, parent_id):
+        raise forbidden(_("only county staff, or town staff within their town, add grids"))
     code, name = code.strip(), name.strip()
     if not code:
         raise invalid("code", _("a grid needs a code"))
@@ -69,8 +82,13 @@ async def create_grid(
         town_id=town_of(parent) if parent else None,
         industry=industry.strip() if industry else None,
     )
-    session.add(grid)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(grid)
+            await session.flush()
+    except IntegrityError:
+        # Only a grid of the same code created meanwhile (racing past the check) lands here.
+        raise invalid("code", _("the grid code {code} is already used", code=code)) from None
     return grid
 
 

@@ -3,6 +3,7 @@ template writes them, the docs list them."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -37,7 +38,13 @@ class SheetKind:
         return {name: column for column in self.columns for name in column.names()}
 
     def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
+        return _columns_by_key(self)[key]
+
+
+@functools.cache
+def _columns_by_key(kind: SheetKind) -> dict[str, Column]:
+    # Asked for every cell of a 100 000-row file: a dict, not a scan.
+    return {c.key: c for c in kind.columns}
 
 
 ENTERPRISES = SheetKind(

@@ -15,7 +15,7 @@ from api.grids.models import Grid, GridKind
 from api.grids.service import ALLOWED_PARENTS, create_grid
 from api.imports.columns import GRIDS
 from api.imports.report import ImportReport, RowOutcome
-from api.imports.run import Cells
+from api.imports.run import Cells, RowByRow
 from api.imports.sheets import Header
 
 KIND_WORDS: dict[str, GridKind] = {
@@ -35,7 +35,7 @@ KIND_WORDS: dict[str, GridKind] = {
 KIND_ZH = {GridKind.COUNTY: "县", GridKind.TOWN: "镇", GridKind.PARK: "园区"}
 
 
-class GridImporter:
+class GridImporter(RowByRow):
     kind = GRIDS
 
     def __init__(self, *, may_use: Callable[[uuid.UUID | None], bool] | None = None) -> None:

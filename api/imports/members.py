@@ -10,16 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.accounts.models import AccountAction, CodePurpose
-from api.accounts.service import Actor, change_access, issue_code, record, served_grids
+from api.accounts.service import Actor, change_access, issue_code, record
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError
 from api.grids.models import Grid
 from api.imports.columns import MEMBERS, split_list
 from api.imports.report import ImportReport, IssuedCode, RowOutcome
-from api.imports.run import Cells
+from api.imports.run import Cells, RowByRow
 from api.imports.sheets import Header
 from api.members.models import Member, Role
-from api.members.service import create_member
+from api.members.service import create_member, served_grids
 
 # Role names as a county writes them, and the English names.
 ROLE_WORDS: dict[str, Role] = {
@@ -52,7 +52,7 @@ ROLE_ZH = {
 MayManage = Callable[[list[str], list[uuid.UUID]], bool]
 
 
-class MemberImporter:
+class MemberImporter(RowByRow):
     kind = MEMBERS
 
     def __init__(self, *, actor: Actor, may_manage: MayManage | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from api.i18n import EN, ZH_CN, _, use_language
 from api.imports.messages import Problem, problem
 
 # Problems kept for the report; a file of 100 000 bad rows still reports in bounded memory.
@@ -76,61 +77,55 @@ class ImportReport:
         return listed
 
     def lines(self, lang: str = "zh") -> list[str]:
-        """The summary a person reads, Chinese first."""
-        zh = lang == "zh"
-        if zh:
-            verb = "已" if self.written else "将"
-            head = [
-                f"共读取 {self.rows} 行数据。",
-                f"{verb}新建 {self.created} 条，更新 {self.updated} 条"
-                f"（其中调整网格 {self.moved} 条），无变化 {self.unchanged} 条。",
-            ]
-            if self.grids_created:
-                head.append(
-                    f"{verb}新建网格 {len(self.grids_created)} 个："
-                    + "、".join(self.grids_created[:50])
-                    + ("……" if len(self.grids_created) > 50 else "")
-                )
-            if self.new_industries:
-                head.append("新行业：" + "、".join(self.new_industries))
-        else:
-            verb = "" if self.written else "would be "
-            head = [
-                f"{self.rows} data rows read.",
-                f"{self.created} {verb}created, {self.updated} {verb}updated "
-                f"({self.moved} moved to another grid), {self.unchanged} unchanged.",
-            ]
-            if self.grids_created:
-                head.append(f"grids {verb}created: " + ", ".join(self.grids_created[:50]))
-            if self.new_industries:
-                head.append("new industries: " + ", ".join(self.new_industries))
+        """The summary a person reads, Chinese first ("zh"; "en" for English)."""
+        language = ZH_CN if lang == "zh" else EN
+        with use_language(language):
+            return self._lines(lang, language)
+
+    def _lines(self, lang: str, language: str) -> list[str]:
+        head = [_("{rows} data rows read.", rows=self.rows)]
+        counts = {
+            "created": self.created,
+            "updated": self.updated,
+            "moved": self.moved,
+            "unchanged": self.unchanged,
+        }
+        head.append(
+            _("{created} created, {updated} updated ({moved} moved to another grid), "
+                "{unchanged} unchanged.", **counts)
+            if self.written
+            else _("{created} would be created, {updated} would be updated ({moved} moved to "
+                     "another grid), {unchanged} unchanged.", **counts)
+        )  # fmt: skip
+        if self.grids_created:
+            shown = self.grids_created[:50]
+            more = "……" if len(self.grids_created) > 50 else ""
+            grids = (", " if language == EN else "、").join(shown) + more
+            count = len(self.grids_created)
+            head.append(
+                _("{count} grids created: {grids}", count=count, grids=grids)
+                if self.written
+                else _("{count} grids would be created: {grids}", count=count, grids=grids)
+            )
+        if self.new_industries:
+            industries = (", " if language == EN else "、").join(self.new_industries)
+            head.append(_("new industries: {industries}", industries=industries))
         if self.codes and not self.written:
             head.append(
-                f"将为 {len(self.codes)} 名新人员发放一次性登录码（导入后显示）。"
-                if zh
-                else f"{len(self.codes)} new members would get a one-time sign-in code."
+                _("{count} new members would get a one-time sign-in code.", count=len(self.codes))
             )
         for code in self.codes if self.written else ():
             head.append(
-                f"一次性登录码 {code.phone} {code.name}：{code.code}"
-                if zh
-                else f"one-time sign-in code {code.phone} {code.name}: {code.code}"
-            )
+                _("one-time sign-in code {phone} {name}: {code}",
+                    phone=code.phone, name=code.name, code=code.code)
+            )  # fmt: skip
         for warning in self.warnings:
-            head.append(("提示 " if zh else "note ") + warning.line(lang))
+            head.append(_("note: {text}", text=warning.line(lang)))
         if self.problem_count:
-            head.append(
-                f"发现 {self.problem_count} 个问题，未写入任何数据："
-                if zh
-                else f"{self.problem_count} problems found; nothing was written:"
-            )
+            head.append(_("{count} problems found; nothing was written:", count=self.problem_count))
             head.extend("  " + p.line(lang) for p in self.all_problems())
         elif not self.written:
-            head.append(
-                "这是试运行，未写入任何数据；确认无误后加 --apply 导入。"
-                if zh
-                else "Dry run: nothing was written; add --apply to import."
-            )
+            head.append(_("Dry run: nothing was written; add --apply to import."))
         else:
-            head.append("已全部写入。" if zh else "Everything was written.")
+            head.append(_("Everything was written."))
         return head

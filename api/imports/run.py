@@ -1,10 +1,12 @@
-"""Running an import: read the sheet a row at a time, hand each row to the kind's importer, in one
-transaction that is committed only for --apply with no problem found, and rolled back otherwise
-(a dry run writes nothing: it runs the same code, so it reports exactly what --apply would do)."""
+"""Running an import: read the sheet a row at a time, hand the rows to the kind's importer a batch
+at a time, in one transaction that is committed only for --apply with no problem found, and
+rolled back otherwise (a dry run writes nothing: it runs the same code, so it reports exactly
+what --apply would do)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -15,8 +17,11 @@ from api.imports.messages import problem
 from api.imports.report import ImportReport
 from api.imports.sheets import Header, SheetError, read_sheet
 
-# Rows between flushes; the session forgets what it flushed, so memory stays flat.
-BATCH = 500
+# Rows per batch: an importer looks a batch up in one query and writes it in one flush; the
+# session forgets what it flushed, so memory stays flat.
+BATCH = 1000
+# A data row: its number as Excel shows it, and {column key: text}.
+Record = tuple[int, dict[str, str]]
 
 
 class RowImporter(Protocol):
@@ -24,9 +29,22 @@ class RowImporter(Protocol):
 
     async def start(self, session: AsyncSession, header: Header) -> None: ...
 
+    async def rows(
+        self, session: AsyncSession, batch: list[Record], report: ImportReport
+    ) -> None: ...
+
+
+class RowByRow:
+    """For the kinds whose files are small (the grid tree, the people): a row at a time."""
+
     async def row(
         self, session: AsyncSession, number: int, values: dict[str, str], report: ImportReport
-    ) -> None: ...
+    ) -> None:
+        raise NotImplementedError
+
+    async def rows(self, session: AsyncSession, batch: list[Record], report: ImportReport) -> None:
+        for number, values in batch:
+            await self.row(session, number, values, report)
 
 
 class Cells:
@@ -94,20 +112,26 @@ async def run_import(
         return report  # without its columns no row can be read
     async with sessions() as session:
         await session.begin()
+        reading: asyncio.Task[tuple[list[Record], SheetError | None]] | None = None
         try:
             await importer.start(session, header)
-            for number, values in records:
-                report.rows += 1
-                await importer.row(session, number, values, report)
-                if report.rows % BATCH == 0:
-                    await session.flush()
-                    session.expunge_all()
-                    if on_row is not None:
-                        on_row(report.rows)
-            await session.flush()
-        except SheetError as error:  # a file broken half-way (a truncated XLSX)
-            report.add(error.problem)
+            # The next batch is read from the file (in a thread) while this one is checked and
+            # written: the file's parsing overlaps the database's work. Two batches are held.
+            reading = asyncio.create_task(asyncio.to_thread(_take, records))
+            while True:
+                batch, broken = await reading
+                if broken is None and len(batch) == BATCH:
+                    reading = asyncio.create_task(asyncio.to_thread(_take, records))
+                report.rows += len(batch)
+                if batch:
+                    await _run_batch(session, importer, batch, report, on_row)
+                if broken is not None:  # a file broken half-way (a truncated XLSX)
+                    report.add(broken.problem)
+                if broken is not None or len(batch) < BATCH:
+                    break
         except BaseException:
+            if reading is not None:
+                reading.cancel()
             await session.rollback()
             raise
         if apply and report.ok:
@@ -116,3 +140,30 @@ async def run_import(
         else:
             await session.rollback()
     return report
+
+
+def _take(records: Iterator[Record]) -> tuple[list[Record], SheetError | None]:
+    """The next BATCH records (fewer at the end of the file), and the error that ended it."""
+    batch: list[Record] = []
+    try:
+        for record in records:
+            batch.append(record)
+            if len(batch) == BATCH:
+                break
+    except SheetError as error:
+        return batch, error
+    return batch, None
+
+
+async def _run_batch(
+    session: AsyncSession,
+    importer: RowImporter,
+    batch: list[Record],
+    report: ImportReport,
+    on_row: Callable[[int], None] | None,
+) -> None:
+    await importer.rows(session, batch, report)
+    await session.flush()
+    session.expunge_all()
+    if on_row is not None:
+        on_row(report.rows)

@@ -6,7 +6,6 @@ phone syncs. No row means the default language (zh-CN)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -31,22 +30,6 @@ async def language_of(session: AsyncSession, member_id: uuid.UUID) -> str:
         select(MemberLanguage.language).where(MemberLanguage.member_id == member_id)
     )
     return stored or DEFAULT_LANGUAGE
-
-
-async def languages_of(
-    session: AsyncSession, member_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, str]:
-    ids = list(set(member_ids))
-    stored = dict(
-        (
-            await session.execute(
-                select(MemberLanguage.member_id, MemberLanguage.language).where(
-                    MemberLanguage.member_id.in_(ids)
-                )
-            )
-        ).all()
-    )
-    return {member_id: stored.get(member_id, DEFAULT_LANGUAGE) for member_id in ids}
 
 
 async def choose_language(session: AsyncSession, member_id: uuid.UUID, language: str) -> str:

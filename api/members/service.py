@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.passwords import hash_password
+from api.auth.scope import Scope
 from api.enterprises.codes import normalize_phone
 from api.enterprises.models import Enterprise
-from api.errors import invalid, not_found
+from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.i18n import _
 from api.members.models import Member, MemberGrid, MemberStation, Role
@@ -84,6 +85,57 @@ async def _replace_links(
     )
 
 
+# Roles only county staff may give or take.
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COUNTY_STAFF, Role.TOWN_STAFF})
+
+
+def may_manage_people(scope: Scope, roles: list[str] | None, grid_ids: list[uuid.UUID]) -> bool:
+    """County staff manage anyone (admins only by admins); town staff the liaisons, chairs and
+    members of their town. The one rule for GraphQL, account admin and imports."""
+    if scope.manages_county:
+        return Role.ADMIN not in (roles or []) or scope.is_admin
+    if roles is not None and STAFF_ROLES & set(roles):
+        return False
+    return scope.has_role(Role.TOWN_STAFF) and all(scope.manages_grid(g) for g in grid_ids)
+
+
+async def served_grids(session: AsyncSession, member_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(
+        await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == member_id))
+    )
+
+
+async def managed_member(
+    session: AsyncSession, scope: Scope, member_id: uuid.UUID, *, field: str = "id"
+) -> Member:
+    """The member, if the caller may manage it as it is now (docs/operations.md: county staff
+    anyone but admins, town staff the liaisons, chairs and members of their town): it sees it
+    (else NOT_FOUND) and manages its roles and the grids it serves (else FORBIDDEN)."""
+    member = await session.scalar(
+        select(Member).where(
+            Member.id == member_id, Member.deleted_at.is_(None), scope.visible(Member)
+        )
+    )
+    if member is None:
+        raise not_found(field, _("the member"))
+    if not may_manage_people(
+        scope, list(member.roles), list(await served_grids(session, member_id))
+    ):
+        raise forbidden(_("you may not change this member"), field)
+    return member
+
+
+def check_may_give(
+    scope: Scope,
+    member: Member,
+    roles: list[str] | None,
+    grid_ids: Iterable[uuid.UUID] | None,
+) -> None:
+    """The caller may give a member it manages these roles (or keep its own) and grids."""
+    if not may_manage_people(scope, roles or list(member.roles), list(grid_ids or [])):
+        raise forbidden(_("you may not give these roles or grids"), "roles")
+
+
 async def create_member(
     session: AsyncSession,
     *,
@@ -95,7 +147,14 @@ async def create_member(
     station_ids: Iterable[uuid.UUID] = (),
     password: str | None = None,
     member_id: uuid.UUID | None = None,
+    scope: Scope | None = None,
 ) -> Member:
+    """A new member. ``scope``: the caller's, whose permission is checked here; None only on an
+    operator's path (CLI, import, demo) whose own door checked it."""
+    if scope is not None:
+        grid_ids = list(grid_ids)
+        if not may_manage_people(scope, parse_roles(roles), grid_ids):
+            raise forbidden(_("you may not register this member"), "roles")
     if not name.strip():
         raise invalid("name", _("a member needs a name"))
     normalized = normalize_phone(phone)
@@ -136,7 +195,13 @@ async def update_member(
     station_ids: Iterable[uuid.UUID] | None = None,
     password: str | None = None,
     is_active: bool | None = None,
+    scope: Scope | None = None,
 ) -> Member:
+    """``scope`` as for create_member."""
+    if scope is not None:
+        grid_ids = list(grid_ids) if grid_ids is not None else None
+        managed = await managed_member(session, scope, member_id)
+        check_may_give(scope, managed, parse_roles(roles) if roles is not None else None, grid_ids)
     member = await session.get(Member, member_id)
     if member is None or member.deleted:
         raise not_found("id", _("the member"))

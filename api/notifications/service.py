@@ -8,7 +8,7 @@ import contextvars
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -96,8 +96,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         at = datetime.fromisoformat(created)
         if at.tzinfo is None:
             raise ValueError("naive")
-        return at, uuid.UUID(ident)
-    except ValueError:
+        # In UTC: a forged "9999-12-31T23:59:59-14:00" overflows here, not in the driver.
+        return at.astimezone(UTC), uuid.UUID(ident)
+    except (ValueError, OverflowError):
         raise invalid("after", _("the cursor is not one this server gave out")) from None
 
 

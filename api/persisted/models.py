@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,5 +16,10 @@ class PersistedQuery(SQLModel, table=True):
 
     sha256: str = Field(primary_key=True, max_length=64)
     query: str = Field(sa_type=sa.Text)
-    # Oldest out first when the store is full (clients register a query again when told).
     created_at: datetime = time_column(nullable=False, default_factory=utcnow, index=True)
+    # The member who registered it: each member holds a bounded share of the store, so that
+    # one caller cannot push everybody else's queries out (docs/api.md, "Automatic persisted
+    # queries").
+    owner_id: uuid.UUID | None = Field(default=None, index=True)
+    # Least recently used out first when a share or the whole store is full.
+    used_at: datetime = time_column(nullable=False, default_factory=utcnow, index=True)

@@ -15,7 +15,7 @@ from api.auth.scope import Scope
 from api.errors import DomainError, invalid, not_found
 from api.i18n import _
 from api.stations.access import load_activity, staff_station
-from api.stations.inputs import MAX_TITLE, aware, clean_text
+from api.stations.inputs import MAX_TITLE, clean_text
 from api.stations.models import (
     ActivityKind,
     ActivityStatus,
@@ -24,6 +24,7 @@ from api.stations.models import (
     Station,
     StationActivity,
 )
+from api.times import parse_time
 
 MAX_ACTIVITY_LENGTH = timedelta(days=7)
 ACTIVITY_MOVES: dict[ActivityStatus, frozenset[ActivityStatus]] = {
@@ -130,8 +131,8 @@ async def add_activity(
     outcome: str | None = None,
     coaching_request_id: uuid.UUID | None = None,
 ) -> StationActivity:
-    starts = aware("startsAt", starts_at)
-    ends = aware("endsAt", ends_at) if ends_at is not None else None
+    starts = parse_time(starts_at, "startsAt")
+    ends = parse_time(ends_at, "endsAt") if ends_at is not None else None
     _check_times(starts, ends)
     if activity_id is not None and await session.get(StationActivity, activity_id) is not None:
         raise DomainError("DUPLICATE_ID", _("an activity with this id already exists"), "id")
@@ -178,10 +179,10 @@ async def update_activity(
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise invalid(unknown[0], _("{unknown} cannot be changed this way", unknown=unknown[0]))
-    starts = aware("startsAt", changes["startsAt"]) if "startsAt" in changes else None
+    starts = parse_time(changes["startsAt"], "startsAt") if "startsAt" in changes else None
     ends = activity.ends_at
     if "endsAt" in changes:
-        ends = aware("endsAt", changes["endsAt"]) if changes["endsAt"] is not None else None
+        ends = parse_time(changes["endsAt"], "endsAt") if changes["endsAt"] is not None else None
     if activity.status == ActivityStatus.HELD and (starts or "endsAt" in changes):
         raise invalid("startsAt", _("a held activity keeps its time"))
     _check_times(starts or activity.starts_at, ends)

@@ -18,8 +18,8 @@ from api.members.models import Member
 from api.records import utcnow
 from api.stations.access import load_activity, load_station, runs_station
 from api.stations.activities import signed_in_count
-from api.stations.inputs import aware
 from api.stations.models import ActivityStatus, Attendance
+from api.times import parse_time
 
 
 async def record_attendance(
@@ -69,7 +69,7 @@ async def record_attendance(
         raise invalid("attendeeName", _("give the attendee's name"))
     if len(name) > 100:
         raise invalid("attendeeName", _("a name has at most 100 characters"))
-    when = aware("signedInAt", signed_in_at) if signed_in_at is not None else now
+    when = parse_time(signed_in_at, "signedInAt") if signed_in_at is not None else now
     if activity.capacity is not None and not activity.allow_overbooking:
         taken = await signed_in_count(session, activity.id)
         if taken >= activity.capacity:

@@ -17,7 +17,7 @@ from api.members.models import Member, Role
 from api.records import utcnow
 from api.stations.access import load_station, runs_station, staff_station
 from api.stations.activities import add_activity
-from api.stations.inputs import MAX_TITLE, aware, clean_text
+from api.stations.inputs import MAX_TITLE, clean_text
 from api.stations.models import (
     ActivityKind,
     ActivityStatus,
@@ -25,6 +25,7 @@ from api.stations.models import (
     CoachingStatus,
     StationActivity,
 )
+from api.times import parse_time
 
 
 async def request_coaching(
@@ -68,7 +69,7 @@ async def request_coaching(
         requested_by_id=scope.member_id,
         topic=topic.strip(),
         description=clean_text("description", description),
-        requested_at=aware("requestedAt", requested_at) if requested_at else now,
+        requested_at=parse_time(requested_at, "requestedAt") if requested_at else now,
     )
     session.add(request)
     await session.flush()
@@ -103,7 +104,7 @@ async def record_coaching_visit(
         )
     if request.status == CoachingStatus.CANCELLED:
         raise DomainError("ILLEGAL_TRANSITION", _("this request was cancelled"), "requestId")
-    visited = aware("visitedAt", visited_at)
+    visited = parse_time(visited_at, "visitedAt")
     if visited > now:
         raise invalid("visitedAt", _("record a visit once it has been made"))
     if visited < request.requested_at:

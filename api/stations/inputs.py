@@ -1,9 +1,8 @@
-"""Checks of the station rules' inputs shared by activities, sign-ins and coaching: times
-with their UTC offset, free text of bounded length."""
+"""Checks of the station rules' inputs shared by activities, sign-ins and coaching: free text
+of bounded length (times with their UTC offset: api/times.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from api.errors import invalid
@@ -11,19 +10,6 @@ from api.i18n import _
 
 MAX_TITLE = 200
 MAX_TEXT = 5_000
-
-
-def aware(field: str, value: Any) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise invalid(field, _("{field} is not a date and time", field=field)) from None
-    if not isinstance(value, datetime):
-        raise invalid(field, _("{field} is not a date and time", field=field))
-    if value.tzinfo is None:
-        raise invalid(field, _("give the time with its UTC offset"))
-    return value
 
 
 def clean_text(field: str, value: Any) -> str:

@@ -4,13 +4,11 @@ time (the quarterly lesson is set at 09:00 local time)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from api.errors import invalid
-from api.i18n import _
+from api.i18n import BEIJING, _
 
-# Station times are local: the quarterly lesson is set at 09:00 Beijing time.
-BEIJING = timezone(timedelta(hours=8))
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 
 

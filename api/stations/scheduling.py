@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import invalid
-from api.i18n import _
+from api.i18n import BEIJING, _
 from api.stations.access import staff_station
 from api.stations.activities import add_activity
 from api.stations.models import ActivityKind, Room, RoomKind, StationActivity
-from api.stations.periods import BEIJING, quarter_end, quarter_start
+from api.stations.periods import quarter_end, quarter_start
 
 
 async def schedule_big_pot_trainings(

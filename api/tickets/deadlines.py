@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,7 +130,7 @@ class PolicyBook:
 
 # session.info key: the policies read in this transaction (a push of 500 new tickets reads
 # the table once). Dropped when a transaction begins or rolls back, and whenever policies are
-# written through the session (_policies_written, ensure_default_policies).
+# written through the session (policies_written, ensure_default_policies).
 _BOOK = "deadline_policy_book"
 
 
@@ -149,19 +149,16 @@ def forget_policies(session: AsyncSession | Session) -> None:
     session.info.pop(_BOOK, None)
 
 
-@event.listens_for(Session, "after_begin")
-def _new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
+def new_transaction(session: Session, transaction: SessionTransaction, _conn: Any) -> None:
     if not transaction.nested:
         forget_policies(session)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _rolled_back(session: Session, _transaction: SessionTransaction) -> None:
+def rolled_back(session: Session, _transaction: SessionTransaction) -> None:
     forget_policies(session)
 
 
-@event.listens_for(Session, "before_flush")
-def _policies_written(session: Session, _context: Any, _instances: Any) -> None:
+def policies_written(session: Session, _context: Any, _instances: Any) -> None:
     touched = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(obj, DeadlinePolicy) for obj in touched):
         forget_policies(session)

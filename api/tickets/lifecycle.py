@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
-from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.grids.service import get_grid, town_of
@@ -27,6 +26,7 @@ from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
+from api.tickets import fields
 from api.tickets.deadlines import apply_deadlines, severity_changed
 from api.tickets.models import (
     OPEN_STATUSES,
@@ -34,11 +34,11 @@ from api.tickets.models import (
     Ticket,
     TicketComment,
     TicketEvent,
-    TicketSource,
     TicketStatus,
     Tier,
 )
-from api.tickets.service import record_event, report_ticket
+from api.tickets.service import add_reported_ticket, check_new_ticket, record_event
+from api.times import optional_with_offset
 
 S = TicketStatus
 
@@ -92,7 +92,6 @@ EDITABLE_FIELDS = {
     "reporterName": "reporter_name",
     "reporterPhone": "reporter_phone",
 }
-MAX_DESCRIPTION = 10_000
 MAX_COMMENT = 5_000
 
 SYSTEM_SCOPE = Scope(member_id=None, roles=frozenset({Role.ADMIN}), everything=True)
@@ -221,6 +220,32 @@ async def is_own_new_ticket(session: AsyncSession, scope: Scope, ticket: Ticket)
 async def may_edit_details(session: AsyncSession, scope: Scope, ticket: Ticket) -> bool:
     """THE rule for editing a ticket's details (both doors: updateTicket and sync)."""
     return can_work_ticket(scope, ticket) or await is_own_new_ticket(session, scope, ticket)
+
+
+async def may_delete(session: AsyncSession, scope: Scope, ticket: Ticket) -> bool:
+    """THE rule for deleting a ticket (docs/sync-protocol.md, tickets DELETE): union staff whose
+    area holds it, or whoever filed it (the REPORTED event's actor) while it is still REPORTED.
+    Unlike an edit, the worker it was reported for may not delete it: it withdraws instead."""
+    if can_dispatch_ticket(scope, ticket):
+        return True
+    if scope.read_only or scope.member_id is None or ticket.status != S.REPORTED:
+        return False
+    return await filed_by(session, ticket) == scope.member_id
+
+
+async def delete_ticket(
+    session: AsyncSession, *, scope: Scope, ticket: Ticket, now: datetime
+) -> Ticket:
+    """Delete a ticket the caller sees; its comments and attachments go with it (the flush hook
+    api/tickets/models.py:children_go_with_their_ticket)."""
+    _writable(scope)
+    if not await may_delete(session, scope, ticket):
+        raise forbidden(
+            _("only union staff, or whoever reported it while it is still REPORTED, may delete it")
+        )
+    ticket.deleted_at = now
+    await session.flush()
+    return ticket
 
 
 async def get_visible_ticket(
@@ -734,64 +759,29 @@ async def create_ticket(
     session: AsyncSession,
     *,
     scope: Scope,
-    title: str,
-    source: TicketSource,
-    grid_id: uuid.UUID | None = None,
-    enterprise_id: uuid.UUID | None = None,
-    description: str = "",
-    category: str = "OTHER",
-    severity: Severity = Severity.MEDIUM,
-    reporter_id: uuid.UUID | None = None,
-    reporter_name: str | None = None,
-    reporter_phone: str | None = None,
-    reported_at: datetime | None = None,
     ticket_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    **inputs: Any,
 ) -> Ticket:
     """Report a ticket in the caller's scope: a liaison in its grids, staff in theirs, a
-    member or chair for its own enterprise."""
+    member or chair for its own enterprise. ``inputs``: the keywords of
+    api/tickets/service.py:check_new_ticket (title, source, gridId or enterprise, ...)."""
     _writable(scope)
-    if len(description) > MAX_DESCRIPTION:
-        raise invalid(
-            "description",
-            _(
-                "a description has at most {MAX_DESCRIPTION} characters",
-                MAX_DESCRIPTION=MAX_DESCRIPTION,
-            ),
-        )
     if ticket_id is not None and await session.get(Ticket, ticket_id) is not None:
         raise DomainError("DUPLICATE_ID", _("a ticket with this id already exists"), "id")
-    enterprise = await session.get(Enterprise, enterprise_id) if enterprise_id else None
-    if enterprise_id and (enterprise is None or enterprise.deleted):
-        raise not_found("enterpriseId", _("the enterprise"))
-    target_grid = grid_id or (enterprise.grid_id if enterprise else None)
-    if target_grid is None:
-        raise invalid("gridId", _("give the grid or the enterprise the ticket concerns"))
+    new = await check_new_ticket(session, **inputs)
     own_enterprise = False
-    if scope.member_id is not None and enterprise is not None:
+    if scope.member_id is not None and new.enterprise is not None:
         me = await session.get(Member, scope.member_id)
-        own_enterprise = me is not None and me.enterprise_id == enterprise.id
-    if not (scope.sees_grid(target_grid) or own_enterprise):
-        raise not_found("gridId" if grid_id else "enterpriseId", _("the grid"))
+        own_enterprise = me is not None and me.enterprise_id == new.enterprise.id
+    if not (scope.sees_grid(new.grid_id) or own_enterprise):
+        raise not_found("gridId" if inputs.get("grid_id") else "enterpriseId", _("the grid"))
+    reporter_id = inputs.get("reporter_id")
     await _check_reporter(session, scope, reporter_id)
-    ticket = await report_ticket(
-        session,
-        title=title,
-        source=source,
-        grid_id=target_grid,
-        enterprise_id=enterprise_id,
-        description=description,
-        category=category,
-        severity=severity,
-        reporter_id=reporter_id or (scope.member_id if own_enterprise else None),
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-        reported_at=reported_at,
-        actor_id=scope.member_id,
-        ticket_id=ticket_id,
-        now=now,
+    new.reporter_id = reporter_id or (scope.member_id if own_enterprise else None)
+    return await add_reported_ticket(
+        session, new, actor_id=scope.member_id, ticket_id=ticket_id, now=now
     )
-    return ticket
 
 
 async def _check_reporter(
@@ -845,7 +835,7 @@ async def update_ticket(
     after: dict[str, Any] = {}
     for key, value in changes.items():
         attr = EDITABLE_FIELDS[key]
-        value = _clean_field(key, value)
+        value = fields.BY_FIELD[key](value)
         old = getattr(ticket, attr)
         if old == value:
             continue
@@ -868,37 +858,6 @@ async def update_ticket(
     return ticket
 
 
-def _clean_field(key: str, value: Any) -> Any:
-    if key == "severity":
-        try:
-            return Severity(value)
-        except ValueError:
-            raise invalid("severity", _("severity is LOW, MEDIUM, HIGH or CRITICAL")) from None
-    if key in {"reporterName", "reporterPhone"}:
-        return None if value in (None, "") else str(value).strip()[:100]
-    if not isinstance(value, str):
-        raise invalid(key, _("{key} must be text", key=key))
-    value = value.strip()
-    if key == "title":
-        if not value:
-            raise invalid("title", _("a ticket needs a title"))
-        if len(value) > 200:
-            raise invalid("title", _("a title has at most 200 characters"))
-    if key == "description" and len(value) > MAX_DESCRIPTION:
-        raise invalid(
-            "description",
-            _(
-                "a description has at most {MAX_DESCRIPTION} characters",
-                MAX_DESCRIPTION=MAX_DESCRIPTION,
-            ),
-        )
-    if key == "category":
-        value = value.upper() or "OTHER"
-        if len(value) > 64:
-            raise invalid("category", _("a category has at most 64 characters"))
-    return value
-
-
 async def add_comment(
     session: AsyncSession,
     *,
@@ -919,8 +878,7 @@ async def add_comment(
         raise invalid(
             "body", _("a comment has at most {MAX_COMMENT} characters", MAX_COMMENT=MAX_COMMENT)
         )
-    if occurred_at is not None and occurred_at.tzinfo is None:
-        raise invalid("occurredAt", _("give the time with its UTC offset"))
+    optional_with_offset(occurred_at, "occurredAt")
     if comment_id is not None and await session.get(TicketComment, comment_id) is not None:
         raise DomainError("DUPLICATE_ID", _("a comment with this id already exists"), "id")
     comment = TicketComment(

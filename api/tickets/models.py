@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -158,12 +157,11 @@ class Counter(SQLModel, table=True):
 TICKET_CHILDREN: list[type[SyncedRecord]] = [TicketComment]
 
 
-@event.listens_for(Session, "before_flush", insert=True)
-def _children_go_with_their_ticket(session: Session, _context: Any, _instances: Any) -> None:
+def children_go_with_their_ticket(session: Session, _context: Any, _instances: Any) -> None:
     """A ticket deleted by any door (sync push, GraphQL, CLI) deletes its comments and
     attachments in the same flush, so that phones get their tombstones and nobody holds a
-    remark about a ticket nobody has. First among the flush hooks: the version stamp and the
-    change log then treat the children like any other change."""
+    remark about a ticket nobody has. First among the flush hooks (api/session_hooks.py):
+    the version stamp and the change log then treat the children like any other change."""
     gone: dict[uuid.UUID, datetime] = {}
     for record in session.dirty:
         if isinstance(record, Ticket) and record.deleted_at is not None:

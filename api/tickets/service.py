@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,11 +14,11 @@ from api.errors import invalid, not_found
 from api.grids.service import get_grid
 from api.i18n import _
 from api.records import utcnow
+from api.tickets import fields
 from api.tickets.deadlines import apply_deadlines
 from api.tickets.models import Severity, Ticket, TicketEvent, TicketSource, TicketStatus
 from api.tickets.numbers import next_ticket_number
-
-MAX_TITLE = 200
+from api.times import optional_with_offset
 
 
 def record_event(
@@ -44,7 +45,24 @@ def record_event(
     return event
 
 
-async def report_ticket(
+@dataclass
+class NewTicket:
+    """A new ticket's inputs, each checked once (api/tickets/fields.py), its grid resolved."""
+
+    title: str
+    source: TicketSource
+    grid_id: uuid.UUID
+    enterprise: Enterprise | None
+    description: str
+    category: str
+    severity: Severity
+    reporter_id: uuid.UUID | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    reported_at: datetime | None
+
+
+async def check_new_ticket(
     session: AsyncSession,
     *,
     title: str,
@@ -58,55 +76,86 @@ async def report_ticket(
     reporter_name: str | None = None,
     reporter_phone: str | None = None,
     reported_at: datetime | None = None,
+) -> NewTicket:
+    """Every input of a new ticket checked (the same validators as an edit); its grid is the
+    enterprise's when not given. Who may report it is the caller's business (lifecycle)."""
+    checked = NewTicket(
+        title=fields.title(title),
+        source=source,
+        grid_id=grid_id,  # type: ignore[arg-type]  (resolved below)
+        enterprise=None,
+        description=fields.description(description),
+        category=fields.category(category),
+        severity=fields.severity(severity),
+        reporter_id=reporter_id,
+        reporter_name=fields.reporter_name(reporter_name),
+        reporter_phone=fields.reporter_phone(reporter_phone),
+        reported_at=optional_with_offset(reported_at, "reportedAt"),
+    )
+    if enterprise_id is not None:
+        checked.enterprise = await session.get(Enterprise, enterprise_id)
+        if checked.enterprise is None or checked.enterprise.deleted:
+            raise not_found("enterpriseId", _("the enterprise"))
+    if grid_id is None:
+        if checked.enterprise is None:
+            raise invalid("gridId", _("give the grid or the enterprise the ticket concerns"))
+        checked.grid_id = checked.enterprise.grid_id
+    await get_grid(session, checked.grid_id)
+    return checked
+
+
+async def add_reported_ticket(
+    session: AsyncSession,
+    new: NewTicket,
+    *,
     actor_id: uuid.UUID | None = None,
     ticket_id: uuid.UUID | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """A new ticket in REPORTED at the GRID tier. Its grid is the enterprise's when not given."""
+    """Write a checked new ticket: REPORTED at the GRID tier, its clocks started, its
+    REPORTED event (whose actor is who filed it)."""
     now = now or utcnow()
-    title = title.strip()
-    if not title:
-        raise invalid("title", _("a ticket needs a title"))
-    if len(title) > MAX_TITLE:
-        raise invalid("title", _("a title has at most {MAX_TITLE} characters", MAX_TITLE=MAX_TITLE))
-    enterprise = None
-    if enterprise_id is not None:
-        enterprise = await session.get(Enterprise, enterprise_id)
-        if enterprise is None or enterprise.deleted:
-            raise not_found("enterpriseId", _("the enterprise"))
-    if grid_id is None:
-        if enterprise is None:
-            raise invalid("gridId", _("give the grid or the enterprise the ticket concerns"))
-        grid_id = enterprise.grid_id
-    await get_grid(session, grid_id)
-    if reported_at is not None and reported_at.tzinfo is None:
-        raise invalid("reportedAt", _("give the time with its UTC offset"))
     ticket = Ticket(
         id=ticket_id or uuid.uuid4(),
         number=await next_ticket_number(session, now),
-        title=title,
-        description=description.strip(),
-        source=source,
-        category=category.strip().upper() or "OTHER",
-        severity=severity,
+        title=new.title,
+        description=new.description,
+        source=new.source,
+        category=new.category,
+        severity=new.severity,
         status=TicketStatus.REPORTED,
-        enterprise_id=enterprise_id,
-        grid_id=grid_id,
-        reporter_id=reporter_id,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-        reported_at=reported_at or now,
+        enterprise_id=new.enterprise.id if new.enterprise else None,
+        grid_id=new.grid_id,
+        reporter_id=new.reporter_id,
+        reporter_name=new.reporter_name,
+        reporter_phone=new.reporter_phone,
+        reported_at=new.reported_at or now,
     )
     await apply_deadlines(session, ticket, now=now)
     session.add(ticket)
-    await session.flush()
+    # One flush for the ticket and its first event (the unit of work inserts the ticket
+    # first: the event's foreign key points at it).
     record_event(
         session,
         ticket,
         kind="REPORTED",
-        actor_id=actor_id or reporter_id,
+        actor_id=actor_id or new.reporter_id,
         after={"status": ticket.status.value, "tier": ticket.tier.value},
         at=now,
     )
     await session.flush()
     return ticket
+
+
+async def report_ticket(
+    session: AsyncSession,
+    *,
+    actor_id: uuid.UUID | None = None,
+    ticket_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+    **inputs: Any,
+) -> Ticket:
+    """A new ticket in REPORTED at the GRID tier, without a caller's scope (the demo, tests):
+    ``inputs`` as for check_new_ticket."""
+    new = await check_new_ticket(session, **inputs)
+    return await add_reported_ticket(session, new, actor_id=actor_id, ticket_id=ticket_id, now=now)

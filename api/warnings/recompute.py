@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -108,8 +108,7 @@ def _values(obj: Ticket, name: str) -> set[Any]:
     return {v for v in (*history.added, *history.unchanged, *history.deleted) if v is not None}
 
 
-@event.listens_for(Session, "after_flush")
-def _note_tickets(session: Session, _context: Any) -> None:
+def note_tickets(session: Session, _context: Any) -> None:
     if _refresher is None:
         return
     tickets = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, Ticket)]
@@ -122,15 +121,13 @@ def _note_tickets(session: Session, _context: Any) -> None:
         grids |= _values(ticket, "grid_id")
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
+def committed(session: Session) -> None:
     touched = session.info.pop(_TOUCHED, None)
     if touched is not None and _refresher is not None:
         _refresher.schedule(*touched)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _rolled_back(session: Session, _transaction: Any) -> None:
+def rolled_back(session: Session, _transaction: Any) -> None:
     # A savepoint rolled back inside a transaction that goes on keeps what it noted: a
     # recompute too many costs little, one too few leaves a level stale for minutes.
     if not session.in_transaction():

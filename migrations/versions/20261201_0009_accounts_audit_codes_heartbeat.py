@@ -5,7 +5,7 @@ Revises: 0008 (assigned 0005; re-chained after 0008 reached main)
 Create Date: 2026-12-01 00:00:00
 
 Additive only (expand): new tables, and an index on the large ticket table built CONCURRENTLY on
-PostgreSQL so that reads and writes go on while it builds (see docs/operations.md, "Upgrading").
+PostgreSQL so that reads and writes go on while it builds (see docs/operations.md, "Upgrade").
 """
 
 from collections.abc import Sequence

@@ -111,10 +111,6 @@ def sign_in(page: Any, phone: str, timeout: float = 30_000) -> None:
     wait_synced(page, timeout)
 
 
-def unsent(page: Any) -> int:
-    return int(page.get_attribute("[data-testid=unsent]", "data-count"))
-
-
 def wait_synced(page: Any, timeout: float = 30_000) -> None:
     """Until nothing waits in the outbox and a sync has finished since."""
     page.wait_for_function(
