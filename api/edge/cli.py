@@ -19,10 +19,11 @@ from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration
 from api.db import create_engine, session_factory
 from api.edge import session_hooks
+from api.edge.admin_cli import language_of
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
-from api.i18n import _
+from api.i18n import _, use_language
 from api.members.models import Member, Role
 from api.members.service import create_member
 from api.migrate import upgrade
@@ -298,36 +299,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Every write of every command is versioned, logged for phones and fanned out.
     session_hooks.install()
-    try:
-        settings = Settings.from_env()
-        return args.handler(settings, args)
-    except SettingsError as error:
-        print(_("gridlink: configuration error: {error}", error=error), file=sys.stderr)
-        return 2
-    except DomainError as error:
-        where = f"{error.field}: " if error.field else ""
-        print(
-            _(
-                "gridlink {command}: error: {where}{message}",
-                command=args.command,
-                where=where,
-                message=error.message,
-            ),
-            file=sys.stderr,
-        )
-        return 2
-    except (OSError, SQLAlchemyError) as error:
-        # Most often the database is down or the URL points nowhere: say so, not a traceback.
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        print(
-            _(
-                "gridlink {command}: error: cannot use the database: {reason}",
-                command=args.command,
-                reason=reason,
-            ),
-            file=sys.stderr,
-        )
-        return 1
+    # Refusals in the command's language too (an admin command's --lang, else Chinese).
+    with use_language(language_of(args)):
+        try:
+            settings = Settings.from_env()
+            return args.handler(settings, args)
+        except SettingsError as error:
+            print(_("gridlink: configuration error: {error}", error=error), file=sys.stderr)
+            return 2
+        except DomainError as error:
+            where = f"{error.field}: " if error.field else ""
+            print(
+                _(
+                    "gridlink {command}: error: {where}{message}",
+                    command=args.command,
+                    where=where,
+                    message=error.message,
+                ),
+                file=sys.stderr,
+            )
+            return 2
+        except (OSError, SQLAlchemyError) as error:
+            # Most often the database is down or the URL points nowhere: say so, not a traceback.
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            print(
+                _(
+                    "gridlink {command}: error: cannot use the database: {reason}",
+                    command=args.command,
+                    reason=reason,
+                ),
+                file=sys.stderr,
+            )
+            return 1
 
 
 if __name__ == "__main__":
