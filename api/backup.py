@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.config import Settings
 from api.errors import invalid
+from api.i18n import _
 from api.migrate import current_revision
 from api.records import utcnow
 
@@ -75,9 +76,11 @@ def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise BackupError(
-            f"找不到 {name}：请安装与服务器同一大版本的 PostgreSQL 客户端"
-            "（如 postgresql-client-15）。"
-            f" ({name} not found: install the PostgreSQL client of the server's major version)"
+            _(
+                "{name} not found: install the PostgreSQL client of the server's major version "
+                "(e.g. postgresql-client-15)",
+                name=name,
+            )
         )
     return path
 
@@ -95,8 +98,12 @@ async def _check_versions(engine: AsyncEngine, tool: str) -> None:
     client = _major(version.stdout)  # "pg_dump (PostgreSQL) 15.20 (Debian …)"
     if client < server // 10000:
         raise BackupError(
-            f"{Path(tool).name} 版本 {client} 低于服务器版本 {server // 10000}：请安装新版客户端。"
-            f" ({Path(tool).name} {client} is older than the server {server // 10000})"
+            _(
+                "{name} {client} is older than the server {value}: install a newer client",
+                name=Path(tool).name,
+                client=client,
+                value=server // 10000,
+            )
         )
 
 
@@ -104,7 +111,13 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupError(f"{what} 失败 (failed): {reason[-1] if reason else done.returncode}")
+        raise BackupError(
+            _(
+                "{what} failed: {value}",
+                what=what,
+                value=reason[-1] if reason else done.returncode,
+            )
+        )
 
 
 # --- Backup ---------------------------------------------------------------------------------
@@ -120,17 +133,17 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 async def backup(settings: Settings, engine: AsyncEngine, archive: Path) -> Manifest:
     if archive.exists():
-        raise invalid("FILE", f"{archive} 已存在，不会覆盖 (exists; not overwritten)")
+        raise invalid("FILE", _("{archive} exists; it is not overwritten", archive=archive))
     revision = await current_revision(engine)
     if revision is None:
-        raise BackupError("数据库是空的，没有可备份的内容 (the database is empty)")
+        raise BackupError(_("the database is empty: there is nothing to back up"))
     media = media_dir(settings)
     with tempfile.TemporaryDirectory(prefix="gridlink-backup-") as scratch:
         work = Path(scratch)
         if settings.is_sqlite:
             path = settings.sqlite_path()
             if path is None or not path.exists():
-                raise BackupError(f"SQLite 文件不存在 (no database file): {path}")
+                raise BackupError(_("no SQLite database file: {path}", path=path))
             dump = work / "database.sqlite"
             _sqlite_copy(path, dump)
             kind = "sqlite"
@@ -179,44 +192,52 @@ def _read_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
         member = None
     manifest = json.loads(member.read()) if member else {}
     if manifest.get("format") != FORMAT:
-        raise BackupError("这不是 gridlink 备份文件 (not a gridlink backup: no manifest)")
+        raise BackupError(_("not a gridlink backup: it has no manifest"))
     if manifest.get("version") != FORMAT_VERSION:
         raise BackupError(
-            f"不支持的备份格式版本 (unsupported backup version) {manifest.get('version')}"
+            _(
+                "unsupported backup version {value}",
+                value=manifest.get("version"),
+            )
         )
     return manifest
 
 
 async def restore(settings: Settings, engine: AsyncEngine, archive: Path) -> dict[str, Any]:
     if not archive.is_file():
-        raise invalid("FILE", f"文件不存在 (no such file): {archive}")
+        raise invalid("FILE", _("no such file: {archive}", archive=archive))
     try:
         tar = tarfile.open(archive)  # noqa: SIM115 - closed by the with below
     except tarfile.TarError as error:
-        raise BackupError(f"无法读取备份文件 (cannot read the archive): {error}") from None
+        raise BackupError(_("cannot read the archive: {error}", error=error)) from None
     with tar, tempfile.TemporaryDirectory(prefix="gridlink-restore-") as scratch:
         manifest = _read_manifest(tar)
         kind = "sqlite" if settings.is_sqlite else "postgresql"
         if manifest["database"] != kind:
             raise BackupError(
-                f"备份来自 {manifest['database']}，不能恢复到 {kind} "
-                f"(a {manifest['database']} backup cannot be restored into {kind})"
+                _(
+                    "a {manifest} backup cannot be restored into {kind}",
+                    manifest=manifest["database"],
+                    kind=kind,
+                )
             )
         work = Path(scratch)
         media_members = [m for m in tar.getmembers() if m.name.startswith("media/") and m.isfile()]
         target = media_dir(settings)
         if media_members and target is None:
             raise BackupError(
-                "备份含附件文件，请设置 GRIDLINK_MEDIA_DIR 后再恢复 "
-                "(the backup holds media files: set GRIDLINK_MEDIA_DIR)"
+                _("the backup holds media files: set GRIDLINK_MEDIA_DIR, then restore")
             )
         if settings.is_sqlite:
             path = settings.sqlite_path()
             if path is None:
-                raise BackupError("恢复需要 SQLite 文件路径 (restore needs a sqlite file URL)")
+                raise BackupError(_("restore needs a sqlite file URL"))
             if path.exists() and not await _is_empty(engine):
                 raise BackupError(
-                    f"目标数据库不是空的，未做任何改动 (not empty; nothing changed): {path}"
+                    _(
+                        "the target database is not empty; nothing was changed: {path}",
+                        path=path,
+                    )
                 )
             await engine.dispose()
             tar.extract("database.sqlite", work, filter="data")
@@ -224,9 +245,7 @@ async def restore(settings: Settings, engine: AsyncEngine, archive: Path) -> dic
             _sqlite_copy(work / "database.sqlite", path)
         else:
             if not await _is_empty(engine):
-                raise BackupError(
-                    "目标数据库不是空的，未做任何改动 (the database is not empty; nothing changed)"
-                )
+                raise BackupError(_("the target database is not empty; nothing was changed"))
             tool = _tool("pg_restore")
             tar.extract("database.dump", work, filter="data")
             url, env = _libpq(settings)

@@ -10,6 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api.i18n import _
+
 if TYPE_CHECKING:
     from api.warnings.rules import RiskRules
 
@@ -26,16 +28,26 @@ def _parse_bool(name: str, raw: str) -> bool:
         return True
     if lowered in {"0", "false", "no", "off", ""}:
         return False
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    raise SettingsError(_("{name} must be true or false, got {raw!r}", name=name, raw=raw))
 
 
 def _parse_int(name: str, raw: str, *, minimum: int, maximum: int) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        raise SettingsError(
+            _("{name} must be a whole number, got {raw!r}", name=name, raw=raw)
+        ) from None
     if not minimum <= value <= maximum:
-        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
+        raise SettingsError(
+            _(
+                "{name} must be between {minimum} and {maximum}, got {value}",
+                name=name,
+                minimum=minimum,
+                maximum=maximum,
+                value=value,
+            )
+        )
     return value
 
 
@@ -47,10 +59,14 @@ def parse_duration(name: str, raw: str) -> int:
         seconds = int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
     except ValueError:
         raise SettingsError(
-            f"{name} must be a duration such as 90d, 12h, 30m or 45s, got {raw!r}"
+            _(
+                "{name} must be a duration such as 90d, 12h, 30m or 45s, got {raw!r}",
+                name=name,
+                raw=raw,
+            )
         ) from None
     if seconds <= 0:
-        raise SettingsError(f"{name} must be positive, got {raw!r}")
+        raise SettingsError(_("{name} must be positive, got {raw!r}", name=name, raw=raw))
     return seconds
 
 
@@ -58,7 +74,11 @@ def _check_database_url(name: str, raw: str) -> str:
     url = raw.strip()
     if not url.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+", "postgres:")):
         raise SettingsError(
-            f"{name} must be a sqlite:///path or postgresql://user@host/db URL, got {raw!r}"
+            _(
+                "{name} must be a sqlite:///path or postgresql://user@host/db URL, got {raw!r}",
+                name=name,
+                raw=raw,
+            )
         )
     return url
 
@@ -70,13 +90,22 @@ def _risk_rules_text(name: str, raw: str) -> str:
         try:
             text = Path(text[1:]).read_text()
         except OSError as error:
-            raise SettingsError(f"{name}: cannot read {text[1:]}: {error.strerror}") from None
+            raise SettingsError(
+                _(
+                    "{name}: cannot read {text}: {strerror}",
+                    name=name,
+                    text=text[1:],
+                    strerror=error.strerror,
+                )
+            ) from None
     try:
         overrides = json.loads(text)
     except ValueError as error:
-        raise SettingsError(f"{name} is not valid JSON: {error}") from None
+        raise SettingsError(
+            _("{name} is not valid JSON: {error}", name=name, error=error)
+        ) from None
     if not isinstance(overrides, dict):
-        raise SettingsError(f"{name} must be a JSON object of weights")
+        raise SettingsError(_("{name} must be a JSON object of weights", name=name))
     from api.warnings.rules import rules_from_overrides  # the rule knows its own weights
 
     try:
@@ -95,8 +124,12 @@ def _parse_origins(name: str, raw: str) -> tuple[str, ...]:
         return tuple(sorted(normalize_allowed_origins(listed)))
     except ValueError:
         raise SettingsError(
-            f"{name} must be origins such as https://app.example.org (scheme, host, optional "
-            f"port; no path), separated by commas, or *, got {raw!r}"
+            _(
+                "{name} must be origins such as https://app.example.org (scheme, host, optional "
+                "port; no path), separated by commas, or *, got {raw!r}",
+                name=name,
+                raw=raw,
+            )
         ) from None
 
 
@@ -110,8 +143,12 @@ def _host_patterns(name: str, raw: str) -> tuple[str, ...]:
         bare = pattern.removeprefix("*.")
         if "*" in bare or "/" in bare or ":" in bare or "." not in bare:
             raise SettingsError(
-                f"{name} takes host names such as push.example.org or *.example.org, "
-                f"got {item.strip()!r}"
+                _(
+                    "{name} takes host names such as push.example.org or *.example.org, got "
+                    "{value!r}",
+                    name=name,
+                    value=item.strip(),
+                )
             )
         patterns.append(pattern)
     return tuple(patterns)
@@ -171,14 +208,18 @@ class Settings:
     def __post_init__(self) -> None:
         if "*" in self.cors_origins and self.production:
             raise SettingsError(
-                "GRIDLINK_CORS_ORIGINS='*' lets every web site call the API: it is allowed in "
-                "development only; list the origins of your frontends instead"
+                _(
+                    "GRIDLINK_CORS_ORIGINS='*' lets every web site call the API: it is allowed in "
+                    "development only; list the origins of your frontends instead"
+                )
             )
         # The push test/dev escape (http and local endpoints) can never run in production.
         if self.production and self.push_allow_insecure_endpoints:
             raise SettingsError(
-                "GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS is for tests and development only; "
-                "it cannot be set with GRIDLINK_ENV=production"
+                _(
+                    "GRIDLINK_PUSH_ALLOW_INSECURE_ENDPOINTS is for tests and development only; "
+                    "it cannot be set with GRIDLINK_ENV=production"
+                )
             )
 
     @cached_property
@@ -218,7 +259,9 @@ class Settings:
             values["database_url"] = _check_database_url("GRIDLINK_DATABASE_URL", raw)
         if (raw := get("ENV")) is not None:
             if raw not in {"development", "production"}:
-                raise SettingsError(f"GRIDLINK_ENV must be development or production, got {raw!r}")
+                raise SettingsError(
+                    _("GRIDLINK_ENV must be development or production, got {raw!r}", raw=raw)
+                )
             values["env"] = raw
         if (raw := get("HOST")) is not None:
             values["host"] = raw
@@ -247,7 +290,10 @@ class Settings:
         if (raw := get("VAPID_SUBJECT")) is not None:
             if not raw.startswith(("mailto:", "https://")):
                 raise SettingsError(
-                    f"GRIDLINK_VAPID_SUBJECT must start with mailto: or https://, got {raw!r}"
+                    _(
+                        "GRIDLINK_VAPID_SUBJECT must start with mailto: or https://, got {raw!r}",
+                        raw=raw,
+                    )
                 )
             values["vapid_subject"] = raw
         if (raw := get("PUSH_ALLOW_INSECURE_ENDPOINTS")) is not None:
@@ -266,12 +312,15 @@ class Settings:
             )
         if (raw := get("MEDIA_DIR")) is not None:
             if not raw.strip():
-                raise SettingsError("GRIDLINK_MEDIA_DIR must be a directory path")
+                raise SettingsError(_("GRIDLINK_MEDIA_DIR must be a directory path"))
             values["media_dir"] = raw.strip()
         if (raw := get("MEDIA_URL")) is not None and raw.strip():
             if not raw.strip().startswith("s3://"):
                 raise SettingsError(
-                    f"GRIDLINK_MEDIA_URL must be s3://bucket[/prefix]?endpoint=..., got {raw!r}"
+                    _(
+                        "GRIDLINK_MEDIA_URL must be s3://bucket[/prefix]?endpoint=..., got {raw!r}",
+                        raw=raw,
+                    )
                 )
             values["media_url"] = raw.strip()
         if (raw := get("CORS_ORIGINS")) is not None:
@@ -287,7 +336,9 @@ class Settings:
             values["metrics"] = _parse_bool("GRIDLINK_METRICS", raw)
         if (raw := get("LOG_FORMAT")) is not None:
             if raw not in {"json", "text"}:
-                raise SettingsError(f"GRIDLINK_LOG_FORMAT must be json or text, got {raw!r}")
+                raise SettingsError(
+                    _("GRIDLINK_LOG_FORMAT must be json or text, got {raw!r}", raw=raw)
+                )
             values["log_format"] = raw
         if (raw := get("SLOW_MS")) is not None:
             values["slow_ms"] = _parse_int("GRIDLINK_SLOW_MS", raw, minimum=1, maximum=3_600_000)
@@ -316,7 +367,7 @@ class Settings:
         """The file behind a sqlite URL, so that its folder can be made before connecting."""
         if not self.is_sqlite:
             return None
-        _, _, path = self.database_url.partition(":///")
+        _scheme, _sep, path = self.database_url.partition(":///")
         if not path or path == ":memory:":
             return None
         return Path(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.i18n import _
+
 
 class DomainError(Exception):
     """A refused operation. ``code`` is stable for clients; ``message`` is for people."""
@@ -21,7 +23,7 @@ def invalid(field: str, message: str) -> DomainError:
 
 
 def not_found(field: str, what: str) -> DomainError:
-    return DomainError("NOT_FOUND", f"{what} was not found", field)
+    return DomainError("NOT_FOUND", _("{what} was not found", what=what), field)
 
 
 def forbidden(message: str, field: str | None = None) -> DomainError:

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from api.errors import invalid
+from api.i18n import _
 
 
 def with_offset(value: datetime, field: str) -> datetime:
     """``value`` if it carries its UTC offset; INVALID naming ``field`` if it does not."""
     if value.tzinfo is None:
-        raise invalid(field, "give the time with its UTC offset")
+        raise invalid(field, _("give the time with its UTC offset"))
     return value
 
 
@@ -28,7 +29,9 @@ def parse_time(value: Any, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise invalid(field, f"{field} must be an ISO 8601 time with its UTC offset") from None
+        raise invalid(
+            field, _("{field} must be an ISO 8601 time with its UTC offset", field=field)
+        ) from None
     return with_offset(parsed, field)
 
 

@@ -10,6 +10,7 @@ import strawberry
 
 from api.dashboard.service import Dashboard, dashboard
 from api.errors import DomainError
+from api.i18n import _
 from api.rules.risk import risk_rules_in_force
 from api.times import optional_with_offset
 from api.warnings.service import riskiest_enterprises
@@ -79,7 +80,7 @@ class DashboardType:
     )
     async def riskiest_enterprises(self, info: Info, limit: int = 10) -> list[EnterpriseRisk]:
         if not 1 <= limit <= 50:
-            raise query_error(DomainError("INVALID", "limit is between 1 and 50", "limit"))
+            raise query_error(DomainError("INVALID", _("limit is between 1 and 50"), "limit"))
         async with info.context.sessions() as session:
             ranked = await riskiest_enterprises(
                 session,

@@ -6,7 +6,7 @@ import strawberry
 
 import sync.health  # noqa: F401  (registers the sync layer's checks)
 from api.doctor import run_doctor
-from api.i18n import EN, ZH_CN, current_language
+from api.i18n import EN, ZH_CN, _, current_language
 from schema.context import Info
 from schema.errors import forbidden
 
@@ -28,7 +28,7 @@ class DoctorQuery:
         context = info.context
         context.require_member()
         if not context.scope.is_admin:
-            raise forbidden("only admins run the health check")
+            raise forbidden(_("only admins run the health check"))
         engine = context.sessions.kw["bind"]
         language = current_language()
         return [

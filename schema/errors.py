@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from strawberry.extensions import MaskErrors
 
 from api.errors import DomainError
+from api.i18n import _
 
 
 @strawberry.type(description="A refused input: which field, what is wrong, a stable code.")
@@ -30,12 +31,12 @@ def coded_error(message: str, code: str) -> GraphQLError:
 
 
 def unauthenticated(reason: str | None = None) -> GraphQLError:
-    message = reason or "sign in first: send Authorization: Bearer <token>"
+    message = reason or _("sign in first: send Authorization: Bearer <token>")
     return coded_error(message, "UNAUTHENTICATED")
 
 
-def forbidden(message: str = "you may not do this") -> GraphQLError:
-    return coded_error(message, "FORBIDDEN")
+def forbidden(message: str | None = None) -> GraphQLError:
+    return coded_error(message or _("you may not do this"), "FORBIDDEN")
 
 
 def query_error(error: DomainError) -> GraphQLError:

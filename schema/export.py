@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from api.config import Settings
+from api.i18n import _
 from schema.build import build_schema
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
@@ -22,12 +23,19 @@ def main(argv: list[str] | None = None) -> int:
     sdl = current_sdl()
     if "--check" in args:
         if not SDL_PATH.exists() or SDL_PATH.read_text() != sdl:
-            print(f"{SDL_PATH} is out of date; run: {REGENERATE}", file=sys.stderr)
+            print(
+                _(
+                    "{SDL_PATH} is out of date; run: {REGENERATE}",
+                    SDL_PATH=SDL_PATH,
+                    REGENERATE=REGENERATE,
+                ),
+                file=sys.stderr,
+            )
             return 1
-        print(f"{SDL_PATH} is up to date")
+        print(_("{SDL_PATH} is up to date", SDL_PATH=SDL_PATH))
         return 0
     SDL_PATH.write_text(sdl)
-    print(f"wrote {SDL_PATH} ({len(sdl.splitlines())} lines)")
+    print(_("wrote {SDL_PATH} ({count} lines)", SDL_PATH=SDL_PATH, count=len(sdl.splitlines())))
     return 0
 
 

@@ -14,6 +14,7 @@ from api.errors import DomainError
 from api.grids.models import Grid
 from api.grids.models import GridKind as GridKindValue
 from api.grids.service import create_grid, descendants
+from api.i18n import _
 from api.members.models import Member, MemberGrid, Role
 from schema.context import Context, Info
 from schema.enums import GridKind
@@ -57,7 +58,7 @@ async def visible_grid_id(info: Info, raw: str, field: str) -> uuid.UUID:
     except DomainError as error:
         raise query_error(error) from error
     if await info.context.loaders.visible("Grid").load(grid_id) is None:
-        raise query_error(DomainError("NOT_FOUND", "the grid was not found", field))
+        raise query_error(DomainError("NOT_FOUND", _("the grid was not found"), field))
     return grid_id
 
 

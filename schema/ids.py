@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 
 from api.errors import invalid
+from api.i18n import _
 
 
 def to_global_id(type_name: str, record_id: uuid.UUID | str) -> str:
@@ -40,10 +41,19 @@ def parse_id(value: str, field: str, types: Iterable[str]) -> uuid.UUID:
         pass
     parsed = split_global_id(value) if isinstance(value, str) else None
     if parsed is None:
-        raise invalid(field, f"{value!r} is not an id: give the global id or the UUID")
+        raise invalid(
+            field, _("{value!r} is not an id: give the global id or the UUID", value=value)
+        )
     type_name, record_id = parsed
     if type_name not in allowed:
-        raise invalid(field, f"expected the id of a {' or '.join(allowed)}, got a {type_name} id")
+        raise invalid(
+            field,
+            _(
+                "expected the id of a {value}, got a {type_name} id",
+                value=" or ".join(allowed),
+                type_name=type_name,
+            ),
+        )
     return record_id
 
 
@@ -59,4 +69,4 @@ def parse_client_uuid(value: str | None, field: str = "id") -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise invalid(field, "give a UUID") from None
+        raise invalid(field, _("give a UUID")) from None

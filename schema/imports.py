@@ -10,7 +10,7 @@ from enum import Enum
 import strawberry
 
 from api.accounts.service import Actor
-from api.i18n import EN, current_language
+from api.i18n import EN, _, current_language
 from api.imports.enterprises import EnterpriseImporter
 from api.imports.grids import GridImporter
 from api.imports.members import MemberImporter
@@ -132,16 +132,16 @@ class ImportMutation:
         member = context.require_member()
         scope = context.scope
         if not scope.can_write or not scope.can_dispatch:
-            raise forbidden("imports are for county and town staff")
+            raise forbidden(_("imports are for county and town staff"))
         try:
             data = base64.b64decode(file_base64, validate=True)
         except (binascii.Error, ValueError):
             from schema.errors import coded_error
 
-            raise coded_error("fileBase64 is not valid base64", "INVALID") from None
+            raise coded_error(_("fileBase64 is not valid base64"), "INVALID") from None
         if kind == ImportKind.GRIDS:
             if not scope.manages_county:
-                raise forbidden("only county staff import the grid tree")
+                raise forbidden(_("only county staff import the grid tree"))
             importer: object = GridImporter(may_use=lambda parent: scope.manages_county)
         elif kind == ImportKind.ENTERPRISES:
             importer = EnterpriseImporter(

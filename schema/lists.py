@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.errors import invalid
+from api.i18n import _
 from schema.context import Context, Info
 from schema.errors import query_error
 from schema.pagination import (
@@ -168,7 +169,7 @@ def nested_connection_loader(
     context = info.context
     selection = selection_of(info)
     if args.last is not None or args.before is not None:
-        raise query_error(invalid("last", "nested lists page forward only: use first/after"))
+        raise query_error(invalid("last", _("nested lists page forward only: use first/after")))
     name = ("nested", view.name, parent_column, signature, args, repr(selection))
 
     async def load(parent_ids: list[Any]) -> list[Connection[Any]]:

@@ -34,7 +34,7 @@ async def run_mutation(
     context = info.context
     context.require_member()
     if context.scope.read_only:
-        return None, [UserError(field=None, message="this token is read-only", code="FORBIDDEN")]
+        return None, [UserError(field=None, message=_("this token is read-only"), code="FORBIDDEN")]
     if allowed is not None and not allowed(context):
         return None, [UserError(field=None, message=refusal, code="FORBIDDEN")]
     try:

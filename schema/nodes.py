@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 
 from api.errors import DomainError, invalid
+from api.i18n import _
 from schema.context import Info
 from schema.errors import query_error
 from schema.ids import split_global_id
@@ -50,7 +51,12 @@ async def _by_uuid(info: Info, record_id: uuid.UUID) -> Any:
     found = [obj for obj in await asyncio.gather(*loads) if obj is not None]
     if len(found) > 1:
         # Only a client-chosen id can repeat another table's; the global id says which.
-        raise query_error(invalid("id", f"{record_id} names several records: give the global id"))
+        raise query_error(
+            invalid(
+                "id",
+                _("{record_id} names several records: give the global id", record_id=record_id),
+            )
+        )
     return found[0] if found else None
 
 
@@ -72,7 +78,10 @@ class NodeQuery:
             raise query_error(
                 DomainError(
                     "PAGE_SIZE_EXCEEDED",
-                    f"ask for at most {info.context.settings.max_page_size} ids at once",
+                    _(
+                        "ask for at most {max_page_size} ids at once",
+                        max_page_size=info.context.settings.max_page_size,
+                    ),
                     "ids",
                 )
             )

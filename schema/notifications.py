@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from api.errors import DomainError, invalid
+from api.i18n import _
 from api.members.models import Member
 from api.notifications import service as notifications
 from api.notifications.models import Notification, NotificationKind
@@ -159,13 +160,13 @@ class MarkNotificationsReadPayload:
 def _writer(context: Context) -> Member:
     member = context.require_member()
     if context.scope.read_only:
-        raise forbidden("this token is read-only")
+        raise forbidden(_("this token is read-only"))
     return member
 
 
 def _page_size(context: Context, first: int) -> int:
     if first < 1:
-        raise coded_error("first must be at least 1", "INVALID")
+        raise coded_error(_("first must be at least 1"), "INVALID")
     return min(first, context.settings.max_page_size)
 
 
@@ -181,7 +182,7 @@ def _notification_id(raw: str) -> uuid.UUID:
             return uuid.UUID(global_id.node_id)
     except (ValueError, TypeError):
         pass
-    raise invalid("ids", f"{raw!r} is not a notification id")
+    raise invalid("ids", _("{raw!r} is not a notification id", raw=raw))
 
 
 @strawberry.type
@@ -238,7 +239,7 @@ class NotificationQuery:
         ctx = info.context
         ctx.require_member()
         if not ctx.scope.is_admin:
-            raise forbidden("only admins may see push deliveries")
+            raise forbidden(_("only admins may see push deliveries"))
         size = _page_size(ctx, first)
         async with ctx.sessions() as session:
             views = await list_deliveries(session, status=status, first=size)
@@ -256,7 +257,7 @@ class NotificationMutation:
         if not ctx.settings.vapid_private_key:
             error = UserError(
                 field=None,
-                message="this server does not send Web Push (no VAPID key is configured)",
+                message=_("this server does not send Web Push (no VAPID key is configured)"),
                 code="UNAVAILABLE",
             )
             return RegisterPushSubscriptionPayload(subscription=None, errors=[error])

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import strawberry
 
 from api.errors import DomainError, invalid
+from api.i18n import _
 from schema.arguments import storable
 from schema.errors import query_error
 
@@ -83,11 +84,15 @@ def page_args(
 ) -> PageArgs:
     """Check the Relay arguments; the page size is capped by settings.max_page_size."""
     if first is not None and last is not None:
-        raise query_error(invalid("first", "give first or last, not both"))
+        raise query_error(invalid("first", _("give first or last, not both")))
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= maximum:
             raise query_error(
-                DomainError("PAGE_SIZE_EXCEEDED", f"{name} must be between 0 and {maximum}", name)
+                DomainError(
+                    "PAGE_SIZE_EXCEEDED",
+                    _("{name} must be between 0 and {maximum}", name=name, maximum=maximum),
+                    name,
+                )
             )
     if first is None and last is None:
         first = min(DEFAULT_PAGE_SIZE, maximum)
@@ -113,10 +118,10 @@ def decode_cursor(cursor: str, key: SortKey, field: str) -> tuple[Any, uuid.UUID
         record_id = uuid.UUID(raw_id)
         value = _sort_value(value, key.kind)
     except (ValueError, TypeError, OverflowError, binascii.Error) as error:
-        raise query_error(invalid(field, "the cursor is not one this API gave out")) from error
+        raise query_error(invalid(field, _("the cursor is not one this API gave out"))) from error
     if order != key.name:
         raise query_error(
-            invalid(field, "the cursor belongs to another order; page with the same orderBy")
+            invalid(field, _("the cursor belongs to another order; page with the same orderBy"))
         )
     return value, record_id
 
@@ -223,6 +228,6 @@ def connection(
     )
     result = new(Connection)
     result.__dict__.update(
-        edges=edges, nodes=[obj for _, obj in pairs], page_info=info, _count=count
+        edges=edges, nodes=[obj for _key, obj in pairs], page_info=info, _count=count
     )
     return result

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.i18n import _
 from api.persisted.service import find_query, store_query, touch_query
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -44,12 +45,14 @@ def requested_hash(extensions: dict[str, Any] | None) -> str | None:
         return None
     if not isinstance(persisted, dict) or persisted.get("version") != 1:
         raise PersistedQueryError(
-            "persistedQuery must be {version: 1, sha256Hash: ...}", "PERSISTED_QUERY_INVALID", 400
+            _("persistedQuery must be an object with version 1 and sha256Hash"),
+            "PERSISTED_QUERY_INVALID",
+            400,
         )
     digest = persisted.get("sha256Hash")
     if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
         raise PersistedQueryError(
-            "persistedQuery.sha256Hash must be 64 hex characters", "PERSISTED_QUERY_INVALID", 400
+            _("persistedQuery.sha256Hash must be 64 hex characters"), "PERSISTED_QUERY_INVALID", 400
         )
     return digest.lower()
 
@@ -86,7 +89,7 @@ class PersistedQueries:
         """A query sent with its hash must match it."""
         if hashlib.sha256(query.encode()).hexdigest() != digest:
             raise PersistedQueryError(
-                "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", 400
+                _("provided sha does not match query"), "PERSISTED_QUERY_HASH_MISMATCH", 400
             )
 
     async def find(self, digest: str) -> str:
@@ -103,7 +106,7 @@ class PersistedQueries:
                 await touch_query(connection, digest)
         if query is None:
             self._local.pop(digest, None)
-            raise PersistedQueryError("PersistedQueryNotFound", NOT_FOUND, 200)
+            raise PersistedQueryError("PersistedQueryNotFound", NOT_FOUND, 200)  # not a message
         self._remember(digest, query, now)
         return query
 

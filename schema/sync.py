@@ -321,7 +321,7 @@ class SyncQuery:
         ctx = info.context
         ctx.require_member()
         if not ctx.scope.is_admin:
-            raise forbidden("only admins may read the sync ledger")
+            raise forbidden(_("only admins may read the sync ledger"))
         size = _limit(limit, MAX_CLIENTS)
         try:
             member = parse_optional_id(member_id, "memberId", ["Member"])
@@ -391,7 +391,7 @@ class SyncMutation:
                 )
                 result = SyncConflictType.from_row(row)
         except ValueError:
-            error = UserError(field="id", message="id must be a conflict's UUID", code="INVALID")
+            error = UserError(field="id", message=_("id must be a conflict's UUID"), code="INVALID")
             return ResolveSyncConflictPayload(conflict=None, errors=[error])
         except DomainError as error:
             return ResolveSyncConflictPayload(conflict=None, errors=[UserError.from_domain(error)])

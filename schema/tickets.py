@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from api.enterprises.models import Enterprise
 from api.errors import DomainError
+from api.i18n import _
 from api.tickets import lifecycle
 from api.tickets.models import Severity as SeverityValue
 from api.tickets.models import Ticket, TicketComment, TicketEvent
@@ -485,7 +486,7 @@ class TicketMutation:
                 if value is strawberry.UNSET:
                     continue
                 if value is None and field not in {"reporterName", "reporterPhone"}:
-                    raise DomainError("INVALID", f"{field} cannot be null", field)
+                    raise DomainError("INVALID", _("{field} cannot be null", field=field), field)
                 changes[field] = value.value if isinstance(value, Enum) else value
             return await lifecycle.update_ticket(
                 session,

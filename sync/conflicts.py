@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import N_, Lazy, _
 from api.records import utcnow
 from sync.models import ConflictStatus, ConflictWinner, SyncConflict
 
@@ -26,18 +27,22 @@ RULE_SERVER_CHANGED_FIRST = "SERVER_CHANGED_FIRST"  # a server change made the e
 RULE_DELETED = "RECORD_DELETED"  # edited offline, deleted on the server
 RULE_DELETE_OF_CHANGED = "DELETE_OF_CHANGED"  # deleted offline, changed on the server
 # What a person reads about a kept conflict when the merge gave no sentence of its own.
-RULE_MESSAGES = {
-    RULE_SERVER_WINS: "the field was changed on the server too: the server's value was kept "
-    "and yours is kept in this conflict for a person to decide",
-    RULE_DISPATCH: "the assignee or grid was changed on the server too: the server's dispatch "
-    "was kept",
-    RULE_LEFT_SCOPE: "the record left your grids before your change arrived",
-    RULE_SERVER_CHANGED_FIRST: "a change on the server made your edit impossible",
-    RULE_DELETED: "the record was deleted on the server; your edit is kept in this conflict",
-    RULE_DELETE_OF_CHANGED: "the record was changed on the server after you deleted it: it was "
-    "kept",
-    RULE_STATUS_FURTHER_ALONG: "both sides moved the status: the one further along was kept",
-    RULE_STATUS_LIFECYCLE: "your status move is not allowed from the server's status",
+RULE_MESSAGES: dict[str, Lazy] = {
+    RULE_SERVER_WINS: N_(
+        "the field was changed on the server too: the server's value was kept "
+        "and yours is kept in this conflict for a person to decide"
+    ),
+    RULE_DISPATCH: N_(
+        "the assignee or grid was changed on the server too: the server's dispatch was kept"
+    ),
+    RULE_LEFT_SCOPE: N_("the record left your grids before your change arrived"),
+    RULE_SERVER_CHANGED_FIRST: N_("a change on the server made your edit impossible"),
+    RULE_DELETED: N_("the record was deleted on the server; your edit is kept in this conflict"),
+    RULE_DELETE_OF_CHANGED: N_(
+        "the record was changed on the server after you deleted it: it was kept"
+    ),
+    RULE_STATUS_FURTHER_ALONG: N_("both sides moved the status: the one further along was kept"),
+    RULE_STATUS_LIFECYCLE: N_("your status move is not allowed from the server's status"),
 }
 
 
@@ -75,7 +80,7 @@ def keep_conflict(
         server_version=server_version,
         rule=rule,
         winner=winner,
-        message=(message or RULE_MESSAGES.get(rule, rule))[:500],
+        message=(message or str(RULE_MESSAGES.get(rule, rule)))[:500],
         client_id=origin.client_id,
         mutation_id=origin.mutation_id,
         member_id=origin.member_id,
@@ -118,11 +123,11 @@ async def get_conflict_for_resolution(
     )
     # Another member's conflict is answered as one that does not exist.
     if conflict is None or conflict.deleted:
-        raise not_found("id", "the conflict")
+        raise not_found("id", _("the conflict"))
     if scope.read_only:
-        raise forbidden("this token is read-only")
+        raise forbidden(_("this token is read-only"))
     if conflict.status == ConflictStatus.RESOLVED:
-        raise DomainError("ALREADY_RESOLVED", "this conflict has already been resolved", "id")
+        raise DomainError("ALREADY_RESOLVED", _("this conflict has already been resolved"), "id")
     return conflict
 
 
@@ -133,7 +138,7 @@ def chosen_value(conflict: SyncConflict, choice: str, value: Any) -> Any:
         return conflict.client_value
     if choice == "CUSTOM":
         return value
-    raise invalid("choice", "choose KEEP_SERVER, TAKE_CLIENT or CUSTOM (with a value)")
+    raise invalid("choice", _("choose KEEP_SERVER, TAKE_CLIENT or CUSTOM (with a value)"))
 
 
 def mark_resolved(

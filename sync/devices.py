@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.accounts.models import AccountAction
 from api.accounts.service import Actor, Deactivation, deactivate, get_member, record
 from api.errors import not_found
+from api.i18n import _
 from api.notifications.models import Notification, NotificationKind
 from sync.models import SyncClient
 from sync.push_models import DeliveryStatus, PushDelivery, PushSubscription
@@ -81,7 +82,7 @@ async def revoke_device(
         if device.id == device_id:
             break
     else:
-        raise not_found("deviceId", "the device")
+        raise not_found("deviceId", _("the device"))
     if device.kind == "PUSH_SUBSCRIPTION":
         await session.execute(
             delete(PushSubscription).where(PushSubscription.id == uuid.UUID(device_id))

@@ -18,6 +18,7 @@ from api.attachments.models import TicketAttachment
 from api.auth.scope import Scope
 from api.config import Settings
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import _
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
 from api.stations.attendance import record_attendance
@@ -76,20 +77,20 @@ def parse_uuid(value: Any, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except (ValueError, TypeError):
-        raise invalid(name, f"{name} must be a UUID") from None
+        raise invalid(name, _("{name} must be a UUID", name=name)) from None
 
 
 def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> dict[str, Any]:
     unknown = sorted(set(fields) - allowed - SERVER_OWNED)
     if unknown:
-        raise invalid(unknown[0], f"{unknown[0]} cannot be set through sync")
+        raise invalid(unknown[0], _("{unknown} cannot be set through sync", unknown=unknown[0]))
     return {k: v for k, v in fields.items() if k in allowed}
 
 
-def out_of_scope(field: str = "id", what: str = "the record") -> DomainError:
+def out_of_scope(field: str = "id", what: str | None = None) -> DomainError:
     # Never "forbidden": a record the caller may not see is answered as one that does not
     # exist, so that no answer tells the two apart (docs/api.md "Visibility").
-    return not_found(field, what)
+    return not_found(field, what or _("the record"))
 
 
 async def was_in_scope(session: AsyncSession, scope: Scope, record_id: uuid.UUID) -> bool:
@@ -183,9 +184,12 @@ def _wire(record: SyncedRecord) -> dict[str, Any]:
 
 def require_base(m: Mutation, record: SyncedRecord) -> int:
     if m.base_version is None:
-        raise invalid("baseVersion", "an update or delete needs the version it was made from")
+        raise invalid("baseVersion", _("an update or delete needs the version it was made from"))
     if m.base_version > record.version or m.base_version < 1:
-        raise invalid("baseVersion", f"the server has version {record.version} of this record")
+        raise invalid(
+            "baseVersion",
+            _("the server has version {version} of this record", version=record.version),
+        )
     return m.base_version
 
 
@@ -230,13 +234,15 @@ def _enum(kind: type, value: Any, name: str) -> Any:
         return kind(value)
     except ValueError:
         allowed = ", ".join(k.value for k in kind)  # type: ignore[attr-defined]
-        raise invalid(name, f"{name} must be one of {allowed}") from None
+        raise invalid(
+            name, _("{name} must be one of {allowed}", name=name, allowed=allowed)
+        ) from None
 
 
 async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
     f = only_fields(m.fields, TICKET_CREATE_FIELDS)
     if "title" not in f or "source" not in f:
-        raise invalid("title" if "title" not in f else "source", "a new ticket needs it")
+        raise invalid("title" if "title" not in f else "source", _("a new ticket needs it"))
     grid_id = parse_uuid(f["gridId"], "gridId") if f.get("gridId") else None
     enterprise_id = parse_uuid(f["enterpriseId"], "enterpriseId") if f.get("enterpriseId") else None
     # A grid the caller does not see answers NOT_FOUND, from the domain (as through GraphQL).
@@ -283,13 +289,15 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     ):
         name = next(n for n in DISPATCH_FIELDS if n in sent)
         if not (name == "assigneeId" and sent[name] == str(caller.scope.member_id)):
-            raise forbidden("only town or county staff may dispatch tickets", name)
+            raise forbidden(_("only town or county staff may dispatch tickets"), name)
     edits = sorted(name for name in sent if name in lifecycle.EDITABLE_FIELDS)
     if edits and not await lifecycle.may_edit_details(session, caller.scope, ticket):
         # Judged on the ticket as it is now, whether or not it changed since the phone's base.
         raise forbidden(
-            "only the assignee, union staff, or whoever filed it while it is still REPORTED "
-            "may edit this ticket",
+            _(
+                "only the assignee, union staff, or whoever filed it while it is still REPORTED "
+                "may edit this ticket"
+            ),
             edits[0],
         )
     server_changed = await changed_since(
@@ -341,7 +349,7 @@ async def _apply_ticket_plan(
         )
     if "assigneeId" in clean:
         if clean["assigneeId"] is None:
-            raise invalid("assigneeId", "a ticket is handed over, not unassigned")
+            raise invalid("assigneeId", _("a ticket is handed over, not unassigned"))
         ticket = await lifecycle.assign_ticket(
             session,
             scope=scope,
@@ -365,7 +373,9 @@ async def _apply_ticket_plan(
             now=now,
         )
     elif note is not None and "status" not in contested:
-        raise invalid("resolutionNote", "send the resolution note with the status move it explains")
+        raise invalid(
+            "resolutionNote", _("send the resolution note with the status move it explains")
+        )
     for name, value in sorted(contested.items()):
         server_value = current.get(name)
         if name == "status":
@@ -426,7 +436,11 @@ async def _contested_status(
             server_status.value,
             c.RULE_STATUS_FURTHER_ALONG,
             winner=ConflictWinner.CLIENT,
-            message=f"{wanted.value} is further along than {server_status.value}",
+            message=_(
+                "{wanted} is further along than {server_status}",
+                wanted=wanted,
+                server_status=server_status,
+            ),
         )
     return _conflict(
         session,
@@ -437,7 +451,9 @@ async def _contested_status(
         wanted.value,
         server_status.value,
         c.RULE_STATUS_FURTHER_ALONG,
-        message=f"the server's {server_status.value} is at least as far along",
+        message=_(
+            "the server's {server_status} is at least as far along", server_status=server_status
+        ),
     )
 
 
@@ -466,7 +482,7 @@ async def ticket_left_scope(
     NOT_FOUND or FORBIDDEN when the caller never saw it."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
-        raise out_of_scope("ticketId", "the ticket")
+        raise out_of_scope("ticketId", _("the ticket"))
     if caller.scope.sees(ticket):
         return None
     if await was_in_scope(session, caller.scope, ticket_id):
@@ -474,7 +490,7 @@ async def ticket_left_scope(
         return keep_all_as_conflicts(
             session, caller, m, None, c.RULE_LEFT_SCOPE, message, show_server=False
         )
-    raise out_of_scope("ticketId", "the ticket")
+    raise out_of_scope("ticketId", _("the ticket"))
 
 
 async def create_comment(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
@@ -499,9 +515,9 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
     activity_id = parse_uuid(f.get("activityId"), "activityId")
     activity = await session.get(StationActivity, activity_id)
     if activity is None or activity.deleted or not caller.scope.sees(activity):
-        raise out_of_scope("activityId", "the activity")
+        raise out_of_scope("activityId", _("the activity"))
     if await session.get(Attendance, m.record_id) is not None:
-        raise DomainError("DUPLICATE_ID", "a sign-in with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("a sign-in with this id already exists"), "id")
     attendance = await record_attendance(
         session,
         scope=caller.scope,
@@ -521,10 +537,10 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
 async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) -> Outcome:
     f = only_fields(m.fields, push_rules.allowed("evaluations", CREATE))
     if await session.get(Evaluation, m.record_id) is not None:
-        raise DomainError("DUPLICATE_ID", "an evaluation with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("an evaluation with this id already exists"), "id")
     scores = f.get("scores") or {}
     if not isinstance(scores, dict):
-        raise invalid("scores", "scores are an object of criterion and points")
+        raise invalid("scores", _("scores are an object of criterion and points"))
     evaluation = await submit_evaluation(
         session,
         scope=caller.scope,
@@ -596,7 +612,10 @@ def append_only(collection: str) -> Handler:
     async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
         raise DomainError(
             "APPEND_ONLY",
-            f"{collection} are never changed or deleted once written; add a new one instead",
+            _(
+                "{collection} are never changed or deleted once written; add a new one instead",
+                collection=collection,
+            ),
             "op",
         )
 
@@ -613,10 +632,10 @@ async def update_notification(session: AsyncSession, caller: Caller, m: Mutation
     notification: Notification = record  # type: ignore[assignment]
     f = only_fields(m.fields, push_rules.allowed("notifications", UPDATE))
     if notification.recipient_id != caller.scope.member_id:
-        raise forbidden("only the recipient marks a notification read", "readAt")
+        raise forbidden(_("only the recipient marks a notification read"), "readAt")
     read_at = parse_optional_time(f.get("readAt"), "readAt")
     if read_at is None:
-        raise invalid("readAt", "give the time it was read")
+        raise invalid("readAt", _("give the time it was read"))
     if notification.read_at is None:
         notification.read_at = read_at
         await session.flush()
@@ -629,7 +648,10 @@ def read_only(collection: str) -> Handler:
     async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
         raise DomainError(
             "READ_ONLY_COLLECTION",
-            f"{collection} cannot be changed through sync; use the GraphQL API",
+            _(
+                "{collection} cannot be changed through sync; use the GraphQL API",
+                collection=collection,
+            ),
             "collection",
         )
 
@@ -654,7 +676,13 @@ def handler_for(collection: str, op: str) -> Handler:
     if collection not in BY_NAME:
         known = ", ".join(sorted(BY_NAME))
         raise DomainError(
-            "UNKNOWN_COLLECTION", f"unknown collection {collection!r}; known: {known}", "collection"
+            "UNKNOWN_COLLECTION",
+            _(
+                "unknown collection {collection!r}; known: {known}",
+                collection=collection,
+                known=known,
+            ),
+            "collection",
         )
     if (collection, op) in HANDLERS:
         return HANDLERS[(collection, op)]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import DomainError
+from api.i18n import _
 from api.records import utcnow
 from sync.models import SyncClient
 
@@ -31,7 +32,7 @@ async def touch(
         # A device id is one person's: another member signing in on it gets a new clientId.
         raise DomainError(
             "CLIENT_ID_TAKEN",
-            "this clientId belongs to another member; make a new clientId after signing in",
+            _("this clientId belongs to another member; make a new clientId after signing in"),
             "clientId",
         )
     client.last_seen_at = now

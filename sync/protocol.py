@@ -5,6 +5,7 @@ server still supports gets CLIENT_TOO_OLD instead of data it would misread."""
 from __future__ import annotations
 
 from api.errors import DomainError
+from api.i18n import _
 
 HEADER = "X-Gridlink-Sync-Protocol"
 CURRENT = 1
@@ -20,19 +21,29 @@ def check_version(sent: int | str | None) -> int:
         version = int(sent)
     except (TypeError, ValueError):
         raise DomainError(
-            "INVALID", f"{HEADER} must be a whole number, got {sent!r}", "protocolVersion"
+            "INVALID",
+            _("{HEADER} must be a whole number, got {sent!r}", HEADER=HEADER, sent=sent),
+            "protocolVersion",
         ) from None
     if version < MINIMUM:
         raise DomainError(
             "CLIENT_TOO_OLD",
-            f"this app speaks sync protocol {version}; the server needs {MINIMUM} or newer. "
-            "Update the app, then sync again — changes waiting on the phone are kept.",
+            _(
+                "this app speaks sync protocol {version}; the server needs {MINIMUM} or newer. "
+                "Update the app, then sync again — changes waiting on the phone are kept.",
+                version=version,
+                MINIMUM=MINIMUM,
+            ),
             "protocolVersion",
         )
     if version > CURRENT:
         raise DomainError(
             "PROTOCOL_UNSUPPORTED",
-            f"this server speaks sync protocol up to {CURRENT}, the app sent {version}",
+            _(
+                "this server speaks sync protocol up to {CURRENT}, the app sent {version}",
+                CURRENT=CURRENT,
+                version=version,
+            ),
             "protocolVersion",
         )
     return version

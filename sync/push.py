@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.scope import Scope
 from api.errors import DomainError, invalid
+from api.i18n import _
 from api.records import utcnow
 from api.tickets.models import Ticket
 from sync import conflicts as c
@@ -89,16 +90,16 @@ def _outcome(mutation_id: str, outcome: Outcome) -> dict[str, Any]:
 
 def _parse(raw: MutationInput) -> Mutation:
     if raw.op not in OPS:
-        raise invalid("op", "op is CREATE, UPDATE or DELETE")
+        raise invalid("op", _("op is CREATE, UPDATE or DELETE"))
     try:
         record_id = uuid.UUID(str(raw.id))
     except ValueError:
-        raise invalid("id", "id must be a UUID (the client makes it for a CREATE)") from None
+        raise invalid("id", _("id must be a UUID (the client makes it for a CREATE)")) from None
     fields = raw.fields if raw.fields is not None else {}
     if not isinstance(fields, dict):
-        raise invalid("fields", "fields must be an object of camelCase field names and values")
+        raise invalid("fields", _("fields must be an object of camelCase field names and values"))
     if raw.op != "DELETE" and not fields:
-        raise invalid("fields", "a CREATE or UPDATE needs fields")
+        raise invalid("fields", _("a CREATE or UPDATE needs fields"))
     return Mutation(raw.mutation_id, raw.collection, record_id, raw.op, raw.base_version, fields)
 
 
@@ -151,14 +152,25 @@ async def push_in(
     """Apply a batch inside the caller's transaction; one result per mutation, in order."""
     now = now or utcnow()
     if scope.member_id is None:
-        raise DomainError("UNAUTHENTICATED", "sign in before pushing changes")
+        raise DomainError("UNAUTHENTICATED", _("sign in before pushing changes"))
     if not client_id.strip() or len(client_id) > CLIENT_ID_MAX:
-        raise invalid("clientId", f"clientId is 1 to {CLIENT_ID_MAX} characters, stable per device")
+        raise invalid(
+            "clientId",
+            _(
+                "clientId is 1 to {CLIENT_ID_MAX} characters, stable per device",
+                CLIENT_ID_MAX=CLIENT_ID_MAX,
+            ),
+        )
     if len(mutations) > MAX_BATCH:
-        raise invalid("mutations", f"send at most {MAX_BATCH} mutations per push")
+        raise invalid(
+            "mutations", _("send at most {MAX_BATCH} mutations per push", MAX_BATCH=MAX_BATCH)
+        )
     ids = [m.mutation_id for m in mutations]
     if any(not i or len(i) > CLIENT_ID_MAX for i in ids):
-        raise invalid("mutationId", f"every mutationId is 1 to {CLIENT_ID_MAX} characters")
+        raise invalid(
+            "mutationId",
+            _("every mutationId is 1 to {CLIENT_ID_MAX} characters", CLIENT_ID_MAX=CLIENT_ID_MAX),
+        )
     await _lock_tickets(session, mutations)
     await ledger.touch(session, client_id=client_id, member_id=scope.member_id, now=now)
     stored = {
@@ -293,15 +305,17 @@ async def _one(
         if mutation.op != CREATE and str(mutation.record_id) in rejected_creates:
             raise DomainError(
                 "CREATE_REJECTED",
-                "this record's CREATE was rejected, so the change cannot apply; "
-                "fix the record and create it again",
+                _(
+                    "this record's CREATE was rejected, so the change cannot apply; "
+                    "fix the record and create it again"
+                ),
                 "id",
             )
         if mutation.op != CREATE and mutation.base_version is None:
             mutation.base_version = await _own_creation(session, caller, mutation, created_here)
         handler = handler_for(mutation.collection, mutation.op)
         if caller.scope.read_only:
-            raise DomainError("FORBIDDEN", "this token is read-only")
+            raise DomainError("FORBIDDEN", _("this token is read-only"))
         if mutation.op == CREATE and (mutation.collection, CREATE) in HANDLERS:
             # Known absent when the batch began and not created by it since: nothing to ask.
             absent = mutation.record_id in fresh and str(mutation.record_id) not in created_here
@@ -319,7 +333,7 @@ async def _one(
         # The database's own words name tables and statements: never shown to a client.
         refused = _error(
             raw.mutation_id,
-            DomainError("INVALID", "cannot be stored: it clashes with a record already stored"),
+            DomainError("INVALID", _("cannot be stored: it clashes with a record already stored")),
         )
         return await _with_current(session, caller, raw, refused)
     return _outcome(raw.mutation_id, outcome)
@@ -330,7 +344,9 @@ _NEW_ID_VERSIONS = frozenset({4, 7})
 
 
 def _unusable_id() -> DomainError:
-    return invalid("id", "this id cannot be used for a new record; create it with a new random id")
+    return invalid(
+        "id", _("this id cannot be used for a new record; create it with a new random id")
+    )
 
 
 async def _check_new_id(
@@ -408,4 +424,4 @@ async def push(
 
 
 def busy() -> DomainError:
-    return DomainError("SERVER_BUSY", "the server could not store this batch now; push it again")
+    return DomainError("SERVER_BUSY", _("the server could not store this batch now; push it again"))

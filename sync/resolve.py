@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import DomainError
+from api.i18n import _
 from api.records import utcnow
 from sync import conflicts as c
 from sync.changelog import ORIGIN
@@ -55,7 +56,10 @@ async def resolve_conflict(
                     if outcome.status == "CONFLICT":
                         raise DomainError(
                             "FORBIDDEN",
-                            "the record is outside your scope now; an admin can apply this value",
+                            _(
+                                "the record is outside your scope now; an admin can apply this "
+                                "value"
+                            ),
                             "id",
                         )
             finally:

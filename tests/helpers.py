@@ -65,3 +65,18 @@ async def gql(
         assert response.status_code == 200, body
         assert "errors" not in body, body["errors"]
     return body
+
+
+def english(text: str) -> str:
+    """A message as an English reader gets it (the server answers in Chinese by default): for
+    the few tests that check which sentence a rule chose, where no code tells them apart."""
+    from api.i18n import EN, render
+
+    return render(text, EN)
+
+
+def chinese(msgid: str, **args: object) -> str:
+    """The catalogue message ``msgid`` as a Chinese reader (the default) gets it."""
+    from api.i18n import ZH_CN, Message
+
+    return Message(msgid, None, **args).render(ZH_CN)

@@ -75,10 +75,13 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     with tarfile.open(bogus, "w") as tar:
         tar.add(__file__, arcname="notes.txt")
     done = run(url, "restore", str(bogus))
-    assert done.returncode == 1 and "not a gridlink backup" in done.stderr
+    # Refused with a sentence (in the catalogue's language), not a traceback.
+    assert done.returncode == 1 and "gridlink restore" in done.stderr
+    assert "Traceback" not in done.stderr
     garbage = tmp_path / "garbage.tar"
     garbage.write_bytes(b"this is not an archive")
     done = run(url, "restore", str(garbage))
-    assert done.returncode == 1 and "cannot read the archive" in done.stderr
+    assert done.returncode == 1 and "gridlink restore" in done.stderr
+    assert "Traceback" not in done.stderr
     missing = run(url, "restore", str(tmp_path / "nope.tar"))
     assert missing.returncode == 2 and "FILE:" in missing.stderr

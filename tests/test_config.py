@@ -1,6 +1,7 @@
 import pytest
 
 from api.config import DEFAULT_DATABASE_URL, Settings, SettingsError, parse_duration
+from tests.helpers import english
 
 
 def test_defaults_use_a_sqlite_file_under_var() -> None:
@@ -83,4 +84,4 @@ def test_risk_weights_from_the_environment(tmp_path) -> None:
 def test_bad_risk_weights_stop_start_up(value: str, says: str) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"GRIDLINK_RISK_RULES": value})
-    assert "GRIDLINK_RISK_RULES" in str(caught.value) and says in str(caught.value)
+    assert "GRIDLINK_RISK_RULES" in str(caught.value) and says in english(caught.value.args[0])

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from api.config import Settings
 from api.db import create_engine
 from api.db import session_factory as make_session_factory
+from api.i18n import ZH_CN, render
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
 from api.tickets import lifecycle
@@ -273,7 +274,8 @@ async def test_resolution_breach_escalates_once(session_factory, world) -> None:
         )
         assert len(events) == 1
         assert events[0].actor_id is None  # the system
-        assert "resolution deadline" in events[0].note
+        # The reason says which deadline of which tier (a message, Chinese by default).
+        assert render(Tier.GRID, ZH_CN) in events[0].note
         alert = await session.scalar(
             select(DeadlineAlert).where(DeadlineAlert.stage == AlertStage.BREACH)
         )

@@ -33,11 +33,11 @@ from api.warnings.models import RiskLevel, RiskLevelRecord, RiskSubject
 
 # The first enterprises of the plan: a change here renames the demo county for everyone.
 EXPECTED_FIRST = [
-    ("Shanghai Tiqiao (Jiangsu) Textile Co., Ltd.", "91320924CNEUCAKJXN"),
-    ("Jiangsu Hengrun Dyeing & Finishing Co., Ltd.", "91320924R3L9TNHNGD"),
-    ("Yancheng Huaxin Textile Technology Co., Ltd.", "913209247XX5L06B2H"),
+    ("上海题桥江苏纺织有限公司", "91320924CNEUCAKJXN"),
+    ("江苏恒润印染有限公司", "91320924R3L9TNHNGD"),
+    ("盐城华信纺织科技有限公司", "913209247XX5L06B2H"),
 ]
-EXPECTED_FIRST_SMALL = ("Yancheng Hexin Yarn Co., Ltd.", "91320924645XRNDARF")
+EXPECTED_FIRST_SMALL = ("盐城和信纱线有限公司", "91320924645XRNDARF")
 
 
 def _towns_of(county_code: str) -> sa.Select:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import string
+import uuid
+from datetime import timedelta
 from enum import Enum
 
 import httpx
@@ -28,9 +30,22 @@ from api.i18n.labels import LABELS
 from api.members.language import choose_language
 from api.notifications.models import Notification, NotificationKind
 from api.notifications.service import notify
+from api.records import utcnow
+from api.tickets import lifecycle
+from api.tickets.deadline_checks import check_deadlines
 from api.tickets.models import Severity, TicketSource
+from sync.conflicts import RULE_MESSAGES
+from tests import fakepush, push_support
+from tests.fakepush import FakePushService
 from tests.helpers import gql
-from tests.push_support import PASSWORD, make_world
+from tests.push_support import (
+    PASSWORD,
+    assign_to_liaison,
+    make_world,
+    payload,
+    register_device,
+)
+from tests.sync_support import build_county, do, phone
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -190,3 +205,87 @@ async def test_a_member_can_go_back_to_chinese(session_factory) -> None:
 
 def test_labels_are_declared_for_enums_only() -> None:
     assert all(isinstance(value, Enum) for value in LABELS)
+
+
+# --- a Chinese phone reads Chinese: sync conflicts and push notifications --------------------
+
+CONFLICTS = "{ syncConflicts { rule message } }"
+
+
+async def test_a_sync_conflict_message_arrives_in_chinese_for_a_chinese_phone(
+    client: httpx.AsyncClient, session_factory
+) -> None:
+    county = await build_county(session_factory)
+    a = phone(client, county.liaison_a, "a")
+
+    async def lose_an_edit(description: str) -> None:
+        tid = a.create("tickets", {"title": "工资拖欠", "source": "WORKER_REQUEST",
+                                   "gridId": str(county.grid_a.id)})  # fmt: skip
+        a.update("tickets", tid, {"status": "IN_PROGRESS"})
+        await a.sync()
+        # Offline on the phone, while the dispatcher edits the same text on the server.
+        a.update("tickets", tid, {"description": description})
+        await do(
+            session_factory,
+            lifecycle.update_ticket,
+            scope=county.dispatcher.scope,
+            ticket_id=uuid.UUID(tid),
+            changes={"description": "办公室：已付一半"},
+        )
+        [result] = await a.push()
+        assert result["status"] == "CONFLICT"
+
+    # The phone sends no Accept-Language (or zh-CN): Chinese, the default.
+    await lose_an_edit("手机：老板说周五发")
+    client.headers["Accept-Language"] = "zh-CN,zh;q=0.9"
+    await lose_an_edit("手机：周五再问")
+    # An English phone reads its own conflict in English.
+    client.headers["Accept-Language"] = "en"
+    await lose_an_edit("phone: asked again")
+    del client.headers["Accept-Language"]
+
+    found = (await gql(client, CONFLICTS, token=county.liaison_a.token))["data"]["syncConflicts"]
+    assert [c["rule"] for c in found] == ["SERVER_WINS"] * 3
+    chinese = [c["message"] for c in found if HAN.search(c["message"])]
+    assert len(chinese) == 2, found
+    assert chinese[0] == render(RULE_MESSAGES["SERVER_WINS"], ZH_CN)
+    english = [c["message"] for c in found if not HAN.search(c["message"])]
+    assert english == [render(RULE_MESSAGES["SERVER_WINS"], EN)]
+
+
+fake_push = fakepush.fake_push
+vapid_keys = fakepush.vapid_keys
+deliverer = push_support.deliverer
+
+
+async def test_a_liaisons_push_notification_is_chinese(
+    session_factory, fake_push: FakePushService, deliverer
+) -> None:
+    world = await make_world(session_factory)
+    device = fake_push.new_device()
+    await register_device(session_factory, world.liaison, device)
+    # Assigned by a dispatcher whose own language is English: the liaison's (the default,
+    # Chinese) decides.
+    async with session_factory() as session, session.begin():
+        await choose_language(session, world.dispatcher.id, "en")
+    ticket = await assign_to_liaison(session_factory, world)
+    # Its first response is due, then missed: the deadline job tells the liaison.
+    assert ticket.first_response_due_at is not None
+    due = ticket.first_response_due_at
+    assert await check_deadlines(session_factory, due + timedelta(seconds=1)) >= 1
+    assert await deliverer(session_factory, utcnow() + timedelta(days=1)) >= 2
+    titles = [payload(m)["title"] for m in fake_push.messages(device.device_id)]
+    assert f"{ticket.number}: {ticket.title}" in titles  # the assignment: number and title
+    missed = [t for t in titles if t.startswith(f"{ticket.number}：")]
+    assert missed and all(HAN.search(t) for t in missed), titles
+    # The time in Beijing time, the kind by its label (never FIRST_RESPONSE).
+    beijing = render(due, ZH_CN)
+    assert any(beijing in t and "首次响应" in t for t in missed), (titles, beijing)
+    async with session_factory() as session:
+        bodies = list(
+            await session.scalars(
+                select(Notification.body).where(Notification.recipient_id == world.liaison.id)
+            )
+        )
+    assert bodies and all(HAN.search(b) for b in bodies), bodies
+    assert not any(re.search(r"\b[A-Z_]{4,}\b", b) for b in bodies), bodies  # no raw enums

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from api.config import Settings
 from api.db import create_engine
 from api.db import session_factory as make_session_factory
+from api.i18n import EN, ZH_CN, Message, use_language
 from api.notifications.models import Notification, NotificationKind
 from api.tickets import lifecycle
 from api.tickets.models import Severity, TicketSource, TicketStatus, Tier
@@ -36,6 +38,18 @@ HOUR = timedelta(hours=1)
 ENTERPRISE = uuid.uuid4()
 GRID = uuid.uuid4()
 S = TicketStatus
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """The reasons' wording is checked in English (the Chinese: tests/test_i18n.py)."""
+    with use_language(EN):
+        yield
+
+
+def rise(name: str, level: RiskLevel) -> str:
+    """A rise notification's title, as its recipient (Chinese by default) reads it."""
+    return Message("{name} is now {level}", None, name=name, level=level).render(ZH_CN)
 
 
 def fact(
@@ -164,7 +178,7 @@ def test_recent_hazards_and_the_critical_floor() -> None:
     request = fact(severity=Severity.CRITICAL)
     floored = assess([request], NOW, cheap)
     assert (floored.score, floored.level) == (1, RiskLevel.ORANGE)
-    assert floored.reasons[-1].text == "an open critical ticket keeps the level at ORANGE or above"
+    assert floored.reasons[-1].text == "an open critical ticket keeps the level at orange or above"
     assert assess([request], NOW, replace(cheap, critical_floor=RiskLevel.GREEN)).level == (
         RiskLevel.GREEN
     )
@@ -235,7 +249,7 @@ async def test_levels_for_enterprise_grid_and_the_riskiest(session_factory, worl
         assert (enterprise.score, enterprise.level) == (19, RiskLevel.RED)
         grid = await risk_for_grid(session, world.grid.id, NOW)
         assert grid.level == RiskLevel.RED  # the grid is as high as its riskiest enterprise
-        assert grid.reasons[0].text == "Hede Foods is RED"
+        assert grid.reasons[0].text == "Hede Foods is red"
         town = await risk_for_grid(session, world.town.id, NOW)
         assert town.score == 19 + 1 + 3  # both enterprises' tickets, the grids below included
         ranked = await riskiest_enterprises(session, [world.grid.id, world.town.id], 5, NOW)
@@ -262,10 +276,10 @@ async def test_a_rise_notifies_once_per_rise(session_factory, world) -> None:
     # The enterprise and its grid rose to ORANGE: the grid's liaison and the town staff hear
     # of both; the town's rise goes to its staff, the county's to the county staff.
     assert told == {
-        "Hede Foods is now ORANGE": recipients,
-        f"{world.grid.name} is now ORANGE": recipients,
-        "Hede Town is now ORANGE": {world.town_staff.member_id},
-        "Sheyang County is now ORANGE": {world.county_staff.member_id},
+        rise("Hede Foods", RiskLevel.ORANGE): recipients,
+        rise(world.grid.name, RiskLevel.ORANGE): recipients,
+        rise("Hede Town", RiskLevel.ORANGE): {world.town_staff.member_id},
+        rise("Sheyang County", RiskLevel.ORANGE): {world.county_staff.member_id},
     }
 
     count = len(notes)
@@ -277,7 +291,9 @@ async def test_a_rise_notifies_once_per_rise(session_factory, world) -> None:
     more = await _report(session_factory, world, 1, severity=Severity.HIGH)
     async with session_factory() as session, session.begin():
         await refresh_all_risk_levels(session, now=early + 2 * HOUR)
-    reds = [n for n in await _risk_notes(session_factory) if n[1] == "Hede Foods is now RED"]
+    reds = [
+        n for n in await _risk_notes(session_factory) if n[1] == rise("Hede Foods", RiskLevel.RED)
+    ]
     assert sorted(r for r, _ in reds) == sorted(recipients)
 
     # All three withdrawn: YELLOW (the repeated requests still count); a fall tells nobody.
@@ -297,7 +313,11 @@ async def test_a_rise_notifies_once_per_rise(session_factory, world) -> None:
     await _report(session_factory, world, 1, severity=Severity.HIGH)
     async with session_factory() as session, session.begin():
         await refresh_all_risk_levels(session, now=early + 4 * HOUR)
-    oranges = [n for n in await _risk_notes(session_factory) if n[1] == "Hede Foods is now ORANGE"]
+    oranges = [
+        n
+        for n in await _risk_notes(session_factory)
+        if n[1] == rise("Hede Foods", RiskLevel.ORANGE)
+    ]
     assert len(oranges) == 2 * len(recipients)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from api.edge.app import create_app
 from api.edge.cli import main as gridlink
 from api.errors import DomainError
+from api.i18n import ZH_CN, render
 from api.members.service import update_member
 from api.records import utcnow
 from api.tickets import lifecycle
@@ -22,7 +23,7 @@ from sync.checkpoint import Checkpoint
 from sync.client import SyncFailed
 from sync.models import ChangeRow, StoredMutation, SyncConflict
 from sync.prune import prune
-from tests.helpers import gql
+from tests.helpers import chinese, gql
 from tests.sync_support import PUSH, build_county, do, phone, server_ticket
 
 S = TicketStatus
@@ -127,7 +128,7 @@ async def test_a_custom_resolution_obeys_the_domain_rules(client, session_factor
     )
     assert bad["data"]["resolveSyncConflict"]["errors"][0] == {
         "code": "INVALID",
-        "message": "a ticket needs a title",
+        "message": chinese("a ticket needs a title"),
         "field": "title",
     }
     ok = await gql(
@@ -204,7 +205,7 @@ async def test_one_bad_mutation_does_not_stop_the_others(client, session_factory
     ]
     assert results[1]["error"] == {
         "code": "INVALID",
-        "message": "a title has at most 200 characters",
+        "message": chinese("a title has at most {MAX_TITLE} characters", MAX_TITLE=200),
         "field": "title",
     }
     assert results[2]["error"]["code"] == "CREATE_REJECTED"
@@ -374,7 +375,8 @@ async def test_an_illegal_move_is_rejected_with_the_lifecycles_reason(client, se
         "message": refused.value.message,
         "field": "status",
     }
-    assert "IN_PROGRESS ticket cannot move to CLOSED" in result["error"]["message"]
+    assert render(S.IN_PROGRESS, ZH_CN) in result["error"]["message"]
+    assert render(S.CLOSED, ZH_CN) in result["error"]["message"]
 
 
 async def test_fields_changed_on_one_side_each_merge(client, session_factory) -> None:
@@ -490,7 +492,17 @@ async def test_a_checkpoint_behind_the_horizon_must_reset(client, session_factor
 def test_the_prune_command(settings, session_factory, monkeypatch, capsys) -> None:
     monkeypatch.setenv("GRIDLINK_DATABASE_URL", settings.database_url)
     assert gridlink(["sync-prune", "--older-than", "90d"]) == 0
-    assert "pruned 0 change-log rows" in capsys.readouterr().out
+    assert (
+        capsys.readouterr().out
+        == chinese(
+            "pruned {changes} change-log rows and {tombstones} tombstones older than {raw}; "
+            "clients behind the horizon will be asked to reset",
+            changes=0,
+            tombstones=0,
+            raw="90d",
+        )
+        + "\n"
+    )
     assert gridlink(["sync-prune", "--older-than", "soon"]) == 2
 
 

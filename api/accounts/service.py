@@ -60,7 +60,7 @@ async def record(
 async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
     member = await session.get(Member, member_id)
     if member is None or member.deleted:
-        raise not_found("memberId", "the member")
+        raise not_found("memberId", _("the member"))
     return member
 
 
@@ -70,7 +70,7 @@ async def member_by_phone(session: AsyncSession, phone: str, field: str = "phone
         select(Member).where(Member.phone == normalized, Member.deleted_at.is_(None))
     )
     if member is None:
-        raise not_found(field, f"the member with phone {normalized}")
+        raise not_found(field, _("the member with phone {normalized}", normalized=normalized))
     return member
 
 
@@ -237,7 +237,7 @@ async def revoke_member_token(
 ) -> AuthToken:
     token = await session.get(AuthToken, token_id)
     if token is None or token.member_id != member_id:
-        raise not_found("tokenId", "the token")
+        raise not_found("tokenId", _("the token"))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await record(

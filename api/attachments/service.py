@@ -77,7 +77,9 @@ def _whole(value: Any, name: str, *, low: int, high: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise invalid(name, f"{name} is a whole number from {low} to {high}")
+        raise invalid(
+            name, _("{name} is a whole number from {low} to {high}", name=name, low=low, high=high)
+        )
     return value
 
 
@@ -85,7 +87,10 @@ def _degrees(value: Any, name: str, limit: float) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > limit:
-        raise invalid(name, f"{name} is decimal degrees between -{limit:g} and {limit:g}")
+        raise invalid(
+            name,
+            _("{name} is decimal degrees between -{limit:g} and {limit:g}", name=name, limit=limit),
+        )
     return float(value)
 
 
@@ -93,7 +98,7 @@ def _caption(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value.strip()) > 500:
-        raise invalid("caption", "caption is text of at most 500 characters")
+        raise invalid("caption", _("caption is text of at most 500 characters"))
     return value.strip() or None
 
 
@@ -108,22 +113,25 @@ async def create_attachment(
 ) -> TicketAttachment:
     """Whoever sees the ticket may attach to it; the bytes follow by upload."""
     if scope.read_only:
-        raise forbidden("this token is read-only")
+        raise forbidden(_("this token is read-only"))
     try:
         kind = AttachmentKind(new.kind)
     except ValueError:
-        raise invalid("kind", "kind is PHOTO, DOCUMENT or AUDIO") from None
+        raise invalid("kind", _("kind is PHOTO, DOCUMENT or AUDIO")) from None
     if new.content_type not in CONTENT_TYPES[kind]:
         allowed = ", ".join(CONTENT_TYPES[kind])
-        raise invalid("contentType", f"a {kind.value} is one of: {allowed}")
+        raise invalid("contentType", _("a {kind} is one of: {allowed}", kind=kind, allowed=allowed))
     byte_size = _whole(new.byte_size, "byteSize", low=1, high=max_bytes)
     if byte_size is None:
-        raise invalid("byteSize", f"byteSize is the file's size, 1 to {max_bytes} bytes")
+        raise invalid(
+            "byteSize",
+            _("byteSize is the file's size, 1 to {max_bytes} bytes", max_bytes=max_bytes),
+        )
     if not isinstance(new.sha256, str) or not _SHA256.match(new.sha256):
-        raise invalid("sha256", "sha256 is the file's SHA-256 as 64 lowercase hex characters")
+        raise invalid("sha256", _("sha256 is the file's SHA-256 as 64 lowercase hex characters"))
     ticket = await lifecycle.get_visible_ticket(session, scope, new.ticket_id)
     if await session.get(TicketAttachment, attachment_id) is not None:
-        raise DomainError("DUPLICATE_ID", "an attachment with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("an attachment with this id already exists"), "id")
     attachment = TicketAttachment(
         id=attachment_id,
         ticket_id=ticket.id,
@@ -161,7 +169,7 @@ async def visible_attachment(
         or ticket.deleted
         or not scope.sees(ticket)
     ):
-        raise not_found("id", "the attachment")
+        raise not_found("id", _("the attachment"))
     return attachment, ticket
 
 
@@ -183,7 +191,7 @@ async def update_caption(
 ) -> TicketAttachment:
     attachment, ticket = await visible_attachment(session, scope, attachment_id)
     if not may_manage(scope, attachment, ticket):
-        raise forbidden("only the uploader or union staff may change the caption", "caption")
+        raise forbidden(_("only the uploader or union staff may change the caption"), "caption")
     attachment.caption = _caption(caption)
     await session.flush()
     return attachment
@@ -194,7 +202,7 @@ async def delete_attachment(
 ) -> TicketAttachment:
     attachment, ticket = await visible_attachment(session, scope, attachment_id)
     if not may_manage(scope, attachment, ticket):
-        raise forbidden("only the uploader or union staff may delete an attachment")
+        raise forbidden(_("only the uploader or union staff may delete an attachment"))
     attachment.deleted_at = now
     await session.flush()
     return attachment

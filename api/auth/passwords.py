@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from api.errors import invalid
+from api.i18n import _
 
 _hasher = PasswordHasher()
 # argon2 is heavy (64 MiB and four lanes per hash, each lane a core): sign-ins check passwords
@@ -24,7 +25,13 @@ MIN_PASSWORD_LENGTH = 8
 
 def hash_password(password: str, field: str = "password") -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise invalid(field, f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise invalid(
+            field,
+            _(
+                "a password needs at least {MIN_PASSWORD_LENGTH} characters",
+                MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+            ),
+        )
     return _hasher.hash(password)
 
 

@@ -16,6 +16,7 @@ from api.auth.models import AuthToken, TokenKind
 from api.auth.passwords import verify_password_off_loop
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError
+from api.i18n import _
 from api.members.models import Member
 from api.records import utcnow
 
@@ -60,7 +61,7 @@ async def issue_token(
 
 def invalid_credentials() -> DomainError:
     # One message for an unknown phone and a wrong password: no account enumeration.
-    return DomainError("INVALID_CREDENTIALS", "the phone number or password is wrong")
+    return DomainError("INVALID_CREDENTIALS", _("the phone number or password is wrong"))
 
 
 async def member_for_login(session: AsyncSession, phone: str) -> Member | None:
@@ -108,7 +109,7 @@ _TOKEN_AND_MEMBER = token_and_member()
 async def authenticate(
     session: AsyncSession, token: str, *, now: datetime | None = None
 ) -> tuple[Member, AuthToken]:
-    member, record, _ = await authenticate_with(session, token, _TOKEN_AND_MEMBER, now=now)
+    member, record, _row = await authenticate_with(session, token, _TOKEN_AND_MEMBER, now=now)
     return member, record
 
 
@@ -119,20 +120,20 @@ async def authenticate_with(
     values of the statement's further columns."""
     now = now or utcnow()
     if not token.startswith(TOKEN_PREFIX):
-        raise TokenRejected("the token is not a gridlink token")
+        raise TokenRejected(_("the token is not a gridlink token"))
     # Token and member in one statement. The HTTP endpoint remembers sign-ins only while it
     # hears every access change (api/auth/sign_in_cache.py), so a revocation or a disabled
     # account counts from the next request on, in every process.
     found = (await session.execute(statement, {"token_hash": hash_token(token)})).first()
     if found is None:
-        raise TokenRejected("the token is unknown")
+        raise TokenRejected(_("the token is unknown"))
     record, member, *more = found
     if record.revoked_at is not None:
-        raise TokenRejected("the token was revoked; sign in again")
+        raise TokenRejected(_("the token was revoked; sign in again"))
     if record.expires_at is not None and record.expires_at <= now:
-        raise TokenRejected("the token has expired; sign in again")
+        raise TokenRejected(_("the token has expired; sign in again"))
     if member is None or not member.is_active or member.deleted:
-        raise TokenRejected("the account behind the token is disabled")
+        raise TokenRejected(_("the account behind the token is disabled"))
     return member, record, tuple(more)
 
 

@@ -15,6 +15,7 @@ from api.auth.scope import Scope
 from api.errors import not_found
 from api.grids.models import Grid
 from api.grids.service import descendants, grid_tree
+from api.i18n import _
 from api.records import utcnow
 from api.stations.models import (
     ActivityStatus,
@@ -71,7 +72,7 @@ async def dashboard(
     now = now or utcnow()
     grid = await session.get(Grid, grid_id)
     if grid is None or grid.deleted or not scope.sees(grid):
-        raise not_found("gridId", "the grid")
+        raise not_found("gridId", _("the grid"))
     grid_ids = sorted(descendants(await grid_tree(session), {grid_id}))
     board = Dashboard(grid_id=grid_id, grid_ids=grid_ids, since=since)
     t = Ticket.__table__.c

@@ -173,7 +173,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         if args.sql:
             # From the database's own revision: the SQL of what is pending, nothing more.
             if (current or "base") == (head_revision() if target == "head" else target):
-                print(f"-- nothing to do: the database is at {current}")
+                print(_("-- nothing to do: the database is at {current}", current=current))
                 return 0
             span = f"{current or 'base'}:{target}"
             print(await asyncio.to_thread(offline_sql, url, span, down=down), end="")
@@ -198,7 +198,14 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             await upgrade(engine, target)
         now = await current_revision(engine)
         shown = engine.url.render_as_string(hide_password=True)
-        print(f"database at {now or 'base'}{' (head)' if now == head_revision() else ''}: {shown}")
+        print(
+            _(
+                "database at {value}{value2}: {shown}",
+                value=now or "base",
+                value2=" (head)" if now == head_revision() else "",
+                shown=shown,
+            )
+        )
         if now == head_revision():
             async with session_factory(engine)() as session, session.begin():
                 added = await ensure_default_policies(session)
@@ -232,7 +239,8 @@ def add_migrate(commands: Any) -> None:
 
 
 def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+    """A time as a person reads it (Beijing time), or a dash for none."""
+    return render(value) if value else "—"
 
 
 def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
@@ -408,7 +416,10 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
                     )
                 )
         except BackupError as error:
-            print(f"gridlink {args.command}: error: {error}", file=sys.stderr)
+            print(
+                _("gridlink {command}: error: {error}", command=args.command, error=error),
+                file=sys.stderr,
+            )
             return 1
         return 0
 

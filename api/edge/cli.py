@@ -19,10 +19,12 @@ from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration
 from api.db import create_engine, session_factory
 from api.edge import session_hooks
+from api.edge.admin_cli import language_of
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
-from api.members.models import Member
+from api.i18n import _, use_language
+from api.members.models import Member, Role
 from api.members.service import create_member
 from api.migrate import upgrade
 
@@ -47,7 +49,7 @@ async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUI
         except ValueError:
             grid = await session.scalar(select(Grid).where(Grid.code == ref))
         if grid is None or grid.deleted:
-            raise invalid("grid", f"no grid with code or id {ref!r}")
+            raise invalid("grid", _("no grid with code or id {ref!r}", ref=ref))
         ids.append(grid.id)
     return ids
 
@@ -63,15 +65,23 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 # A database with a county of its own must never get the demo mixed in.
                 county = await session.scalar(select(Grid.code).where(Grid.code == "SY"))
                 if county is None:
-                    print("the database holds data of its own; demo not loaded")
+                    print(_("the database holds data of its own; demo not loaded"))
                     return 0
             summary = await load_demo(session)
         for line in summary.lines():
             print(line)
-        print("Demo accounts:")
+        print(_("Demo accounts:"))
         for account in demo_accounts():
-            print(f"  {account.role.value:<13} {account.phone}  password {account.password}")
-            print(f"  {'':<13} {account.name}: {account.sees}")
+            print(
+                "  "
+                + _(
+                    "{role}  {phone}  password {password}",
+                    role=account.role,
+                    phone=account.phone,
+                    password=account.password,
+                )
+            )
+            print(f"    {account.name}: {account.sees}")
         return 0
 
     return _run(settings, work)
@@ -93,7 +103,15 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
                 grid_ids=await _grid_ids(session, args.grid),
                 password=password,
             )
-        print(f"created member {member.id} {member.name} {member.phone} roles={member.roles}")
+        print(
+            _(
+                "created member {id} {name} {phone} roles={roles}",
+                id=member.id,
+                name=member.name,
+                phone=member.phone,
+                roles=[Role(role) for role in member.roles],
+            )
+        )
         return 0
 
     return _run(settings, work)
@@ -109,7 +127,7 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
             phone = normalize_phone(args.phone)
             member = await session.scalar(select(Member).where(Member.phone == phone))
             if member is None:
-                raise invalid("phone", f"no member with phone {phone}")
+                raise invalid("phone", _("no member with phone {phone}", phone=phone))
             grants: dict[str, object] = {"readOnly": args.read_only}
             if args.grid:
                 grants["grids"] = [str(g) for g in await _grid_ids(session, args.grid)]
@@ -139,8 +157,13 @@ def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
         async with session_factory(engine)() as session, session.begin():
             pruned = await prune(session, older_than=older_than, media=store_for(settings))
         print(
-            f"pruned {pruned.changes} change-log rows and {pruned.tombstones} tombstones "
-            f"older than {raw}; clients behind the horizon will be asked to reset"
+            _(
+                "pruned {changes} change-log rows and {tombstones} tombstones older than {raw}; "
+                "clients behind the horizon will be asked to reset",
+                changes=pruned.changes,
+                tombstones=pruned.tombstones,
+                raw=raw,
+            )
         )
         return 0
 
@@ -153,8 +176,9 @@ def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
     private, public = generate_vapid_keys()
     # The private key goes into the environment; the public key is served by vapidPublicKey
     # (derived from the private one), shown here for checking a client's applicationServerKey.
-    print(f"GRIDLINK_VAPID_PRIVATE_KEY={private}")
-    print(f"# public key (applicationServerKey): {public}")
+    # Lines of an environment file, read by machines.
+    print(f"GRIDLINK_VAPID_PRIVATE_KEY={private}")  # not a message
+    print(f"# public key (applicationServerKey): {public}")  # not a message
     return 0
 
 
@@ -186,7 +210,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        print(f"worker running: {', '.join(job.name for job in jobs)} (Ctrl-C stops)")
+        print(
+            _("worker running: {value} (Ctrl-C stops)", value=", ".join(job.name for job in jobs))
+        )
         await seed_at_start(sessions, settings.risk_rules)
         risk = start_refresher(sessions, fallback=settings.risk_rules)
         try:
@@ -273,21 +299,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Every write of every command is versioned, logged for phones and fanned out.
     session_hooks.install()
-    try:
-        settings = Settings.from_env()
-        return args.handler(settings, args)
-    except SettingsError as error:
-        print(f"gridlink: configuration error: {error}", file=sys.stderr)
-        return 2
-    except DomainError as error:
-        where = f"{error.field}: " if error.field else ""
-        print(f"gridlink {args.command}: error: {where}{error.message}", file=sys.stderr)
-        return 2
-    except (OSError, SQLAlchemyError) as error:
-        # Most often the database is down or the URL points nowhere: say so, not a traceback.
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        print(f"gridlink {args.command}: error: cannot use the database: {reason}", file=sys.stderr)
-        return 1
+    # Refusals in the command's language too (an admin command's --lang, else Chinese).
+    with use_language(language_of(args)):
+        try:
+            settings = Settings.from_env()
+            return args.handler(settings, args)
+        except SettingsError as error:
+            print(_("gridlink: configuration error: {error}", error=error), file=sys.stderr)
+            return 2
+        except DomainError as error:
+            where = f"{error.field}: " if error.field else ""
+            print(
+                _(
+                    "gridlink {command}: error: {where}{message}",
+                    command=args.command,
+                    where=where,
+                    message=error.message,
+                ),
+                file=sys.stderr,
+            )
+            return 2
+        except (OSError, SQLAlchemyError) as error:
+            # Most often the database is down or the URL points nowhere: say so, not a traceback.
+            reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+            print(
+                _(
+                    "gridlink {command}: error: cannot use the database: {reason}",
+                    command=args.command,
+                    reason=reason,
+                ),
+                file=sys.stderr,
+            )
+            return 1
 
 
 if __name__ == "__main__":

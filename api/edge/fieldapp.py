@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from api.i18n import _
+
 WEB = Path(__file__).resolve().parents[2] / "web"  # api/edge/ -> the repository
 # What the phone gets: the app, the sync engine, vendored libraries, icons and the manifest.
 SERVED_DIRS = ("app", "sync", "vendor", "icons")
@@ -100,7 +102,7 @@ def fieldapp_routes(root: Path = WEB) -> list[BaseRoute]:
         version = request.path_params["version"]
         name = request.path_params["path"]
         if name not in served:
-            return PlainTextResponse("not found", status_code=404)
+            return PlainTextResponse(_("not found"), status_code=404)
         if version != release.version:
             # An old page asking for a file of another release: the current bytes, not cached.
             return FileResponse(root / name, headers={"Cache-Control": REVALIDATE})

@@ -12,6 +12,8 @@ import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
+from api.i18n import _
+
 # JSON nesting allowed in `variables` and `extensions`: far beyond any real input object, far
 # below what a recursive coercion of the value could survive.
 MAX_JSON_DEPTH = 32
@@ -24,32 +26,43 @@ def decode_json(data: str | bytes) -> object:
             data = data.decode("utf-8")
         except UnicodeDecodeError as error:
             raise HTTPException(
-                400, f"the request is not valid UTF-8 (byte {error.start}): send UTF-8 JSON"
+                400,
+                _(
+                    "the request is not valid UTF-8 (byte {byte}): send UTF-8 JSON",
+                    byte=error.start,
+                ),
             ) from None
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
-        raise HTTPException(400, f"Unable to parse request body as JSON: {error}") from None
+        raise HTTPException(
+            400, _("Unable to parse request body as JSON: {error}", error=error)
+        ) from None
 
 
 def request_members(data: object) -> tuple[Any, Any, Any, Any]:
     """(query, variables, operationName, extensions) of a decoded body or GET parameters."""
     if isinstance(data, list):
-        raise HTTPException(400, "Batching is not enabled: send one operation per request")
+        raise HTTPException(400, _("Batching is not enabled: send one operation per request"))
     if not isinstance(data, dict):
-        raise HTTPException(400, f"the request body must be a JSON object, not {_json_kind(data)}")
+        raise HTTPException(
+            400, _("the request body must be a JSON object, not {kind}", kind=_json_kind(data))
+        )
     query = data.get("query")
     if not isinstance(query, str | None):
-        raise HTTPException(400, "`query` must be a string")
+        raise HTTPException(400, _("`query` must be a string"))
     operation_name = data.get("operationName")
     if not isinstance(operation_name, str | None):
-        raise HTTPException(400, "`operationName` must be a string or null")
+        raise HTTPException(400, _("`operationName` must be a string or null"))
     members = {"variables": data.get("variables"), "extensions": data.get("extensions")}
     for name, value in members.items():
         if not isinstance(value, dict | None):
-            raise HTTPException(400, f"`{name}` must be an object or null")
+            raise HTTPException(400, _("`{name}` must be an object or null", name=name))
         if value is not None and _too_deep(value):
-            raise HTTPException(400, f"`{name}` is nested deeper than {MAX_JSON_DEPTH} levels")
+            raise HTTPException(
+                400,
+                _("`{name}` is nested deeper than {depth} levels", name=name, depth=MAX_JSON_DEPTH),
+            )
     return query, members["variables"], operation_name, members["extensions"]
 
 

@@ -42,6 +42,7 @@ from api.edge.graphql_request import (
     request_members,
 )
 from api.edge.socket_auth import TokenBoundHandler
+from api.i18n import _
 from api.ops.requests import note_operation
 from schema.arguments import argument_error
 from schema.build import build_schema
@@ -271,7 +272,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             await resolve_caller(token, context)
         if context.member is None:
             raise ConnectionRejectionError(
-                {"message": context.auth_error or "send authorization: Bearer <token>"}
+                {"message": context.auth_error or _("send authorization: Bearer <token>")}
             )
         return None
 
@@ -322,14 +323,16 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         if request.method == "GET":
             data: object = self.parse_query_params(request.query_params)
         else:
-            content_type, _ = parse_content_type(request.content_type or "")
+            content_type, _params = parse_content_type(request.content_type or "")
             if content_type not in ("application/json", GRAPHQL_RESPONSE) and not (
                 content_type.endswith("+json")
             ):
                 raise HTTPException(
                     415,
-                    f"unsupported content type {content_type or '(none)'!r}: "
-                    "send the request as application/json",
+                    _(
+                        "unsupported content type {type!r}: send the request as application/json",
+                        type=content_type or "(none)",
+                    ),
                 )
             data = self.decode_json(await request.get_body())
         query, variables, operation_name, extensions = request_members(data)
@@ -416,10 +419,11 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 operation_extensions=request_data.extensions,
             )
         except MissingQueryError as error:
-            raise HTTPException(400, "no GraphQL query found in the request") from error
+            raise HTTPException(400, _("no GraphQL query found in the request")) from error
         except InvalidOperationTypeError as error:
             raise HTTPException(
-                405, f"{error.as_http_error_reason(request_adapter.method)}: use POST"
+                405,
+                _("{reason}: use POST", reason=error.as_http_error_reason(request_adapter.method)),
             ) from error
         finally:
             await context.close()

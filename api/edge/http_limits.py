@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.i18n import _
+
 
 class BodyTooLarge(Exception):
     pass
@@ -57,7 +59,9 @@ class BodySizeLimit:
         body: dict[str, Any] = {
             "errors": [
                 {
-                    "message": f"the request body is larger than {self.max_bytes} bytes",
+                    "message": _(
+                        "the request body is larger than {limit} bytes", limit=self.max_bytes
+                    ),
                     "extensions": {"code": "REQUEST_TOO_LARGE"},
                 }
             ]

@@ -106,4 +106,6 @@ class TokenBoundHandler(BaseGraphQLTransportWSHandler[Context, None]):
             # Whatever broke the watch, the socket must not outlive its token unchecked.
             log.warning("closing a WebSocket whose token could not be watched: %s", error)
             with contextlib.suppress(Exception):
-                await self.websocket.close(code=UNAUTHORIZED, reason="Unauthorized")
+                # The reason is the protocol's word, not a message.
+                reason = "Unauthorized"  # not a message
+                await self.websocket.close(code=UNAUTHORIZED, reason=reason)

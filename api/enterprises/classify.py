@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.grids.models import Grid, GridKind
 from api.grids.service import town_of
+from api.i18n import Message, _
 
 INDEPENDENT_THRESHOLD = 200
 
@@ -32,8 +33,10 @@ def independent_code(credit_code: str) -> str:
     return f"IND-{credit_code}"
 
 
+# Grid names are records, written once in the county's own words (Chinese), whatever the
+# language of whoever registered the enterprise: 合德镇服装联合网格, 某某公司独立网格.
 def independent_name(name: str) -> str:
-    return f"{name} independent grid"
+    return f"{name}独立网格"
 
 
 def joint_code(parent_code: str, siblings: int) -> str:
@@ -42,28 +45,49 @@ def joint_code(parent_code: str, siblings: int) -> str:
 
 
 def joint_name(parent_name: str, industry: str) -> str:
-    return f"{parent_name} {industry} joint grid"
+    return f"{parent_name}{industry}联合网格"
 
 
 def placement_reason(
     *, name: str, headcount: int, industry: str, town_name: str, park_name: str | None
-) -> str:
+) -> Message:
     """The sentence that explains where the rule puts an enterprise."""
     if headcount >= INDEPENDENT_THRESHOLD:
-        under = f" under the big grid of {park_name}" if park_name else f" in {town_name}"
-        return (
-            f"{name} has {headcount} staff, {INDEPENDENT_THRESHOLD} or more, "
-            f"so it has its own independent grid{under}."
+        if park_name:
+            return _(
+                "{name} has {headcount} staff, {threshold} or more, so it has its own "
+                "independent grid under the big grid of {park}.",
+                name=name,
+                headcount=headcount,
+                threshold=INDEPENDENT_THRESHOLD,
+                park=park_name,
+            )
+        return _(
+            "{name} has {headcount} staff, {threshold} or more, so it has its own "
+            "independent grid in {town}.",
+            name=name,
+            headcount=headcount,
+            threshold=INDEPENDENT_THRESHOLD,
+            town=town_name,
         )
     if park_name:
-        return (
-            f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, and is in the "
-            f"industrial park {park_name}, so it joins the park's {industry} joint grid "
-            f"under the park's big grid."
+        return _(
+            "{name} has {headcount} staff, fewer than {threshold}, and is in the industrial "
+            "park {park}, so it joins the park's {industry} joint grid under the park's big grid.",
+            name=name,
+            headcount=headcount,
+            threshold=INDEPENDENT_THRESHOLD,
+            park=park_name,
+            industry=industry,
         )
-    return (
-        f"{name} has {headcount} staff, fewer than {INDEPENDENT_THRESHOLD}, so it joins "
-        f"the joint grid of {town_name} for the {industry} industry."
+    return _(
+        "{name} has {headcount} staff, fewer than {threshold}, so it joins the joint grid "
+        "of {town} for the {industry} industry.",
+        name=name,
+        headcount=headcount,
+        threshold=INDEPENDENT_THRESHOLD,
+        town=town_name,
+        industry=industry,
     )
 
 

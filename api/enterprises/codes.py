@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from api.errors import invalid
+from api.i18n import _
 
 # GB 32100-2015: 18 characters from 31 symbols (no I, O, S, V, Z); the last is a check character.
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -21,12 +22,16 @@ def credit_check_char(body: str) -> str:
 def normalize_credit_code(raw: str, field: str = "creditCode") -> str:
     code = raw.strip().upper()
     if len(code) != 18:
-        raise invalid(field, f"a unified social credit code has 18 characters, got {len(code)}")
+        raise invalid(
+            field, _("a unified social credit code has 18 characters, got {count}", count=len(code))
+        )
     bad = sorted({c for c in code if c not in CREDIT_ALPHABET})
     if bad:
-        raise invalid(field, f"a unified social credit code cannot contain {''.join(bad)}")
+        raise invalid(
+            field, _("a unified social credit code cannot contain {value}", value="".join(bad))
+        )
     if credit_check_char(code[:17]) != code[17]:
-        raise invalid(field, "the unified social credit code's check character does not match")
+        raise invalid(field, _("the unified social credit code's check character does not match"))
     return code
 
 
@@ -35,5 +40,5 @@ def normalize_phone(raw: str, field: str = "phone") -> str:
     if phone.startswith("+86"):
         phone = phone[3:]
     if not _PHONE.match(phone):
-        raise invalid(field, "a phone number is 11 digits starting with 13–19, e.g. 13800000000")
+        raise invalid(field, _("a phone number is 11 digits starting with 13–19, e.g. 13800000000"))
     return phone

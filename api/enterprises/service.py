@@ -16,6 +16,7 @@ from api.enterprises.models import Enterprise, GridMove
 from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
 from api.grids.service import get_grid
+from api.i18n import _
 from api.records import utcnow
 from api.tickets.models import OPEN_STATUSES, Ticket
 
@@ -32,26 +33,32 @@ async def _town_and_park(
 ) -> tuple[Grid, Grid | None]:
     town = await get_grid(session, town_id, field="townId")
     if town.kind != GridKind.TOWN:
-        raise invalid("townId", f"{town.name} is a {town.kind.value} grid, not a town")
+        raise invalid(
+            "townId", _("{name} is a {kind} grid, not a town", name=town.name, kind=town.kind)
+        )
     park = None
     if park_id is not None:
         park = await get_grid(session, park_id, field="parkId")
         if park.kind != GridKind.PARK:
-            raise invalid("parkId", f"{park.name} is a {park.kind.value} grid, not a park")
+            raise invalid(
+                "parkId", _("{name} is a {kind} grid, not a park", name=park.name, kind=park.kind)
+            )
         if park.town_id != town.id:
-            raise invalid("parkId", f"the park {park.name} is not in {town.name}")
+            raise invalid(
+                "parkId", _("the park {name} is not in {name2}", name=park.name, name2=town.name)
+            )
     return town, park
 
 
 def _check_basics(name: str, headcount: int, industry: str) -> None:
     if not name.strip():
-        raise invalid("name", "an enterprise needs a name")
+        raise invalid("name", _("an enterprise needs a name"))
     if headcount < 0:
-        raise invalid("headcount", "headcount cannot be negative")
+        raise invalid("headcount", _("headcount cannot be negative"))
     if headcount > 1_000_000:
-        raise invalid("headcount", "headcount above 1,000,000 is not believable")
+        raise invalid("headcount", _("headcount above 1,000,000 is not believable"))
     if not industry.strip():
-        raise invalid("industry", "an enterprise needs an industry")
+        raise invalid("industry", _("an enterprise needs an industry"))
 
 
 async def _may_change(
@@ -65,11 +72,11 @@ async def _may_change(
         )
     )
     if current is None:
-        raise not_found("id", "the enterprise")
+        raise not_found("id", _("the enterprise"))
     if not scope.manages_grid(current.town_id) or (
         town_id is not None and not scope.manages_grid(town_id)
     ):
-        raise forbidden("you may change enterprises in your own town only")
+        raise forbidden(_("you may change enterprises in your own town only"))
 
 
 async def register_enterprise(
@@ -93,12 +100,15 @@ async def register_enterprise(
     (CLI, import, demo) whose own door checked it."""
     if scope is not None:
         if not scope.manages_grid(town_id):
-            raise forbidden("you may register enterprises in your own town only", "townId")
+            raise forbidden(_("you may register enterprises in your own town only"), "townId")
         actor_id = scope.member_id
     _check_basics(name, headcount, industry)
     code = normalize_credit_code(credit_code)
     if await session.scalar(select(Enterprise.id).where(Enterprise.credit_code == code)):
-        raise invalid("creditCode", f"an enterprise with credit code {code} is already registered")
+        raise invalid(
+            "creditCode",
+            _("an enterprise with credit code {code} is already registered", code=code),
+        )
     town, park = await _town_and_park(session, town_id, park_id)
     placement = await place_enterprise(
         session,
@@ -154,7 +164,7 @@ async def update_enterprise(
         actor_id = scope.member_id
     enterprise = await session.get(Enterprise, enterprise_id)
     if enterprise is None or enterprise.deleted:
-        raise not_found("id", "the enterprise")
+        raise not_found("id", _("the enterprise"))
     new_name = name if name is not None else enterprise.name
     new_headcount = headcount if headcount is not None else enterprise.headcount
     new_industry = industry if industry is not None else enterprise.industry

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.scope import Scope
 from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
+from api.i18n import _
 
 # Which kinds may hang under which: the tree the county actually has.
 ALLOWED_PARENTS: dict[GridKind, set[GridKind | None]] = {
@@ -25,7 +26,7 @@ ALLOWED_PARENTS: dict[GridKind, set[GridKind | None]] = {
 async def get_grid(session: AsyncSession, grid_id: uuid.UUID, *, field: str = "gridId") -> Grid:
     grid = await session.get(Grid, grid_id)
     if grid is None or grid.deleted:
-        raise not_found(field, "the grid")
+        raise not_found(field, _("the grid"))
     return grid
 
 
@@ -54,21 +55,24 @@ async def create_grid(
     anywhere, town staff below the grids they manage); None only on an operator's path (CLI,
     import, demo) whose own door checked it."""
     if scope is not None and not may_add_grid(scope, kind, parent_id):
-        raise forbidden("only county staff, or town staff within their town, add grids")
+        raise forbidden(_("only county staff, or town staff within their town, add grids"))
     code, name = code.strip(), name.strip()
     if not code:
-        raise invalid("code", "a grid needs a code")
+        raise invalid("code", _("a grid needs a code"))
     if not name:
-        raise invalid("name", "a grid needs a name")
+        raise invalid("name", _("a grid needs a name"))
     parent = await get_grid(session, parent_id, field="parentId") if parent_id else None
     if (parent.kind if parent else None) not in ALLOWED_PARENTS[kind]:
-        allowed = ", ".join(sorted(k.value if k else "none" for k in ALLOWED_PARENTS[kind]))
-        raise invalid("parentId", f"a {kind.value} grid must sit under: {allowed}")
+        parents = sorted(ALLOWED_PARENTS[kind], key=lambda k: k.value if k else "")
+        allowed = [k if k else _("none (a top grid)") for k in parents]
+        raise invalid(
+            "parentId", _("a {kind} grid must sit under: {allowed}", kind=kind, allowed=allowed)
+        )
     if kind == GridKind.JOINT and not (industry and industry.strip()):
-        raise invalid("industry", "a joint grid groups one industry; give the industry")
+        raise invalid("industry", _("a joint grid groups one industry; give the industry"))
     existing = await session.scalar(select(Grid.id).where(Grid.code == code))
     if existing is not None:
-        raise invalid("code", f"the grid code {code} is already used")
+        raise invalid("code", _("the grid code {code} is already used", code=code))
     grid = Grid(
         id=grid_id or uuid.uuid4(),
         code=code,
@@ -84,7 +88,7 @@ async def create_grid(
             await session.flush()
     except IntegrityError:
         # Only a grid of the same code created meanwhile (racing past the check) lands here.
-        raise invalid("code", f"the grid code {code} is already used") from None
+        raise invalid("code", _("the grid code {code} is already used", code=code)) from None
     return grid
 
 

@@ -32,6 +32,7 @@ from api.enterprises.service import after_moves, grid_move
 from api.errors import not_found
 from api.grids.models import Grid, GridKind
 from api.grids.service import town_of
+from api.i18n import _
 from api.imports.columns import ENTERPRISES
 from api.imports.report import ImportReport, RowOutcome
 from api.imports.run import Cells, Record
@@ -258,7 +259,7 @@ class EnterpriseImporter:
                 report.unchanged += 1
                 return
             if enterprise.deleted:
-                cells.fail("name", "REFUSED", reason=not_found("id", "the enterprise").message)
+                cells.fail("name", "REFUSED", reason=not_found("id", _("the enterprise")).message)
                 return
         grid_id, grid_code, made = await self._grid(session, wanted, independent, grids)
         if made:

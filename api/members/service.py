@@ -15,6 +15,7 @@ from api.enterprises.codes import normalize_phone
 from api.enterprises.models import Enterprise
 from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid
+from api.i18n import _
 from api.members.models import Member, MemberGrid, MemberStation, Role
 from api.stations.models import Station
 
@@ -25,11 +26,14 @@ def parse_roles(raw: Iterable[str], field: str = "roles") -> list[str]:
         name = value.strip().upper()
         if name not in Role.__members__:
             allowed = ", ".join(Role.__members__)
-            raise invalid(field, f"unknown role {value!r}; roles are {allowed}")
+            raise invalid(
+                field,
+                _("unknown role {value!r}; roles are {allowed}", value=value, allowed=allowed),
+            )
         if name not in roles:
             roles.append(name)
     if not roles:
-        raise invalid(field, "a member needs at least one role")
+        raise invalid(field, _("a member needs at least one role"))
     return roles
 
 
@@ -46,7 +50,7 @@ async def _check_ids(
     )
     missing = [str(i) for i in wanted if i not in found]
     if missing:
-        raise invalid(field, f"unknown {what}: {', '.join(missing)}")
+        raise invalid(field, _("unknown {what}: {value}", what=what, value=", ".join(missing)))
     return wanted
 
 
@@ -113,11 +117,11 @@ async def managed_member(
         )
     )
     if member is None:
-        raise not_found(field, "the member")
+        raise not_found(field, _("the member"))
     if not may_manage_people(
         scope, list(member.roles), list(await served_grids(session, member_id))
     ):
-        raise forbidden("you may not change this member", field)
+        raise forbidden(_("you may not change this member"), field)
     return member
 
 
@@ -129,7 +133,7 @@ def check_may_give(
 ) -> None:
     """The caller may give a member it manages these roles (or keep its own) and grids."""
     if not may_manage_people(scope, roles or list(member.roles), list(grid_ids or [])):
-        raise forbidden("you may not give these roles or grids", "roles")
+        raise forbidden(_("you may not give these roles or grids"), "roles")
 
 
 async def create_member(
@@ -150,12 +154,14 @@ async def create_member(
     if scope is not None:
         grid_ids = list(grid_ids)
         if not may_manage_people(scope, parse_roles(roles), grid_ids):
-            raise forbidden("you may not register this member", "roles")
+            raise forbidden(_("you may not register this member"), "roles")
     if not name.strip():
-        raise invalid("name", "a member needs a name")
+        raise invalid("name", _("a member needs a name"))
     normalized = normalize_phone(phone)
     if await session.scalar(select(Member.id).where(Member.phone == normalized)):
-        raise invalid("phone", f"the phone number {normalized} is already registered")
+        raise invalid(
+            "phone", _("the phone number {normalized} is already registered", normalized=normalized)
+        )
     role_list = parse_roles(roles)
     if enterprise_id is not None:
         await _check_ids(session, Enterprise, [enterprise_id], "enterpriseId", "enterprise")
@@ -198,10 +204,10 @@ async def update_member(
         check_may_give(scope, managed, parse_roles(roles) if roles is not None else None, grid_ids)
     member = await session.get(Member, member_id)
     if member is None or member.deleted:
-        raise not_found("id", "the member")
+        raise not_found("id", _("the member"))
     if name is not None:
         if not name.strip():
-            raise invalid("name", "a member needs a name")
+            raise invalid("name", _("a member needs a name"))
         member.name = name.strip()
     if phone is not None:
         normalized = normalize_phone(phone)
@@ -209,7 +215,10 @@ async def update_member(
             select(Member.id).where(Member.phone == normalized, Member.id != member_id)
         )
         if taken:
-            raise invalid("phone", f"the phone number {normalized} is already registered")
+            raise invalid(
+                "phone",
+                _("the phone number {normalized} is already registered", normalized=normalized),
+            )
         member.phone = normalized
     if roles is not None:
         member.roles = parse_roles(roles)

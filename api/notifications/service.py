@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +15,25 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import DomainError, invalid
-from api.i18n import Message, render
+from api.i18n import Message, _, render
 from api.members.language import language_of
 from api.notifications.models import Notification, NotificationKind
 from api.records import utcnow
+
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "gridlink_notifications_muted", default=False
+)
+
+
+@contextlib.contextmanager
+def notifications_muted() -> Iterator[None]:
+    """Inside the block ``notify`` writes nothing: for replaying moves of the past through the
+    domain (the demo county's history), which must not tell anybody anything today."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 async def notify(
@@ -34,6 +51,8 @@ async def notify(
     """Add a notification to the caller's transaction; None when its dedup_key already exists
     (a re-run of a timed job must not notify twice). Catalogue messages are written in the
     recipient's language, whoever caused the notification."""
+    if _muted.get():
+        return None
     if dedup_key is not None:
         existing = await session.scalar(
             select(Notification.id).where(Notification.dedup_key == dedup_key)
@@ -73,14 +92,14 @@ def encode_cursor(notification: Notification) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, ident = raw.partition("|")
+        created, _sep, ident = raw.partition("|")
         at = datetime.fromisoformat(created)
         if at.tzinfo is None:
             raise ValueError("naive")
         # In UTC: a forged "9999-12-31T23:59:59-14:00" overflows here, not in the driver.
         return at.astimezone(UTC), uuid.UUID(ident)
     except (ValueError, OverflowError):
-        raise invalid("after", "the cursor is not one this server gave out") from None
+        raise invalid("after", _("the cursor is not one this server gave out")) from None
 
 
 async def list_notifications(
@@ -128,7 +147,10 @@ async def mark_read(
     member's notification, or an unknown id, refuses the whole call: nothing is half-done."""
     wanted = list(dict.fromkeys(ids))
     if len(wanted) > MAX_MARK_READ:
-        raise invalid("ids", f"mark at most {MAX_MARK_READ} notifications at once")
+        raise invalid(
+            "ids",
+            _("mark at most {MAX_MARK_READ} notifications at once", MAX_MARK_READ=MAX_MARK_READ),
+        )
     found = {
         n.id: n
         for n in await session.scalars(
@@ -142,7 +164,9 @@ async def mark_read(
     missing = [str(i) for i in wanted if i not in found]
     if missing:
         raise DomainError(
-            "NOT_FOUND", f"you have no notification with id {', '.join(missing)}", "ids"
+            "NOT_FOUND",
+            _("you have no notification with id {value}", value=", ".join(missing)),
+            "ids",
         )
     now = now or utcnow()
     for notification in found.values():

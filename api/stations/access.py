@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import forbidden, not_found
+from api.i18n import _
 from api.members.models import Role
 from api.stations.models import Station, StationActivity
 
@@ -31,7 +32,7 @@ async def load_station(
         statement = statement.with_for_update()
     station = await session.scalar(statement)
     if station is None or station.deleted:
-        raise not_found("stationId", "the station")
+        raise not_found("stationId", _("the station"))
     return station
 
 
@@ -40,7 +41,7 @@ async def staff_station(
 ) -> Station:
     station = await load_station(session, station_id, lock=lock)
     if not runs_station(scope, station):
-        raise forbidden("only the station's staff or the town union may do this", "stationId")
+        raise forbidden(_("only the station's staff or the town union may do this"), "stationId")
     return station
 
 
@@ -53,5 +54,5 @@ async def load_activity(
         statement = statement.with_for_update()
     activity = await session.scalar(statement)
     if activity is None or activity.deleted:
-        raise not_found("activityId", "the activity")
+        raise not_found("activityId", _("the activity"))
     return activity

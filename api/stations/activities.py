@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import DomainError, invalid, not_found
+from api.i18n import _
 from api.stations.access import load_activity, staff_station
 from api.stations.inputs import MAX_TITLE, clean_text
 from api.stations.models import (
@@ -35,9 +36,9 @@ ACTIVITY_MOVES: dict[ActivityStatus, frozenset[ActivityStatus]] = {
 
 def _title(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise invalid("title", "an activity needs a title")
+        raise invalid("title", _("an activity needs a title"))
     if len(value.strip()) > MAX_TITLE:
-        raise invalid("title", f"a title has at most {MAX_TITLE} characters")
+        raise invalid("title", _("a title has at most {MAX_TITLE} characters", MAX_TITLE=MAX_TITLE))
     return value.strip()
 
 
@@ -45,16 +46,16 @@ def _check_times(starts_at: datetime, ends_at: datetime | None) -> None:
     if ends_at is None:
         return
     if ends_at <= starts_at:
-        raise invalid("endsAt", "an activity must end after it starts")
+        raise invalid("endsAt", _("an activity must end after it starts"))
     if ends_at - starts_at > MAX_ACTIVITY_LENGTH:
-        raise invalid("endsAt", "an activity lasts at most 7 days; plan longer ones in parts")
+        raise invalid("endsAt", _("an activity lasts at most 7 days; plan longer ones in parts"))
 
 
 def _capacity(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise invalid("capacity", "capacity is a whole number of places, at least 1")
+        raise invalid("capacity", _("capacity is a whole number of places, at least 1"))
     return value
 
 
@@ -64,12 +65,12 @@ async def _room_of(session: AsyncSession, station: Station, room_id: Any) -> uui
     try:
         room_uuid = room_id if isinstance(room_id, uuid.UUID) else uuid.UUID(str(room_id))
     except ValueError:
-        raise invalid("roomId", "roomId is not an id") from None
+        raise invalid("roomId", _("roomId is not an id")) from None
     room = await session.get(Room, room_uuid)
     if room is None or room.deleted:
-        raise not_found("roomId", "the room")
+        raise not_found("roomId", _("the room"))
     if room.station_id != station.id:
-        raise invalid("roomId", f"{room.name} belongs to another station")
+        raise invalid("roomId", _("{name} belongs to another station", name=room.name))
     return room.id
 
 
@@ -134,7 +135,7 @@ async def add_activity(
     ends = parse_time(ends_at, "endsAt") if ends_at is not None else None
     _check_times(starts, ends)
     if activity_id is not None and await session.get(StationActivity, activity_id) is not None:
-        raise DomainError("DUPLICATE_ID", "an activity with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("an activity with this id already exists"), "id")
     activity = StationActivity(
         id=activity_id or uuid.uuid4(),
         station_id=station.id,
@@ -177,13 +178,13 @@ async def update_activity(
     }
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        raise invalid(unknown[0], f"{unknown[0]} cannot be changed this way")
+        raise invalid(unknown[0], _("{unknown} cannot be changed this way", unknown=unknown[0]))
     starts = parse_time(changes["startsAt"], "startsAt") if "startsAt" in changes else None
     ends = activity.ends_at
     if "endsAt" in changes:
         ends = parse_time(changes["endsAt"], "endsAt") if changes["endsAt"] is not None else None
     if activity.status == ActivityStatus.HELD and (starts or "endsAt" in changes):
-        raise invalid("startsAt", "a held activity keeps its time")
+        raise invalid("startsAt", _("a held activity keeps its time"))
     _check_times(starts or activity.starts_at, ends)
     if "title" in changes:
         activity.title = _title(changes["title"])
@@ -196,7 +197,7 @@ async def update_activity(
     if "loansIssuedYuan" in changes:
         loans = changes["loansIssuedYuan"]
         if loans is not None and (type(loans) is not int or loans < 0):
-            raise invalid("loansIssuedYuan", "loans issued is a whole number of yuan, 0 or more")
+            raise invalid("loansIssuedYuan", _("loans issued is a whole number of yuan, 0 or more"))
         activity.loans_issued_yuan = loans
     if "allowOverbooking" in changes:
         activity.allow_overbooking = bool(changes["allowOverbooking"])
@@ -205,19 +206,24 @@ async def update_activity(
         taken = await signed_in_count(session, activity.id)
         if capacity is not None and capacity < taken and not activity.allow_overbooking:
             raise invalid(
-                "capacity", f"{taken} people have already signed in; capacity cannot be lower"
+                "capacity",
+                _("{taken} people have already signed in; capacity cannot be lower", taken=taken),
             )
         activity.capacity = capacity
     if "status" in changes:
         try:
             status = ActivityStatus(changes["status"])
         except ValueError:
-            raise invalid("status", "status is PLANNED, HELD or CANCELLED") from None
+            raise invalid("status", _("status is PLANNED, HELD or CANCELLED")) from None
         if status != activity.status:
             if status not in ACTIVITY_MOVES[activity.status]:
                 raise DomainError(
                     "ILLEGAL_TRANSITION",
-                    f"a {activity.status.value} activity cannot become {status.value}",
+                    _(
+                        "a {status} activity cannot become {status2}",
+                        status=activity.status,
+                        status2=status,
+                    ),
                     "status",
                 )
             activity.status = status

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import _
 from api.members.models import Member
 from api.records import utcnow
 from api.stations.access import load_activity, load_station, runs_station
@@ -38,20 +39,20 @@ async def record_attendance(
     the activity's capacity holds unless it allows overbooking."""
     now = now or utcnow()
     if scope.read_only:
-        raise forbidden("this token is read-only")
+        raise forbidden(_("this token is read-only"))
     activity = await load_activity(session, activity_id, lock=True)
     station = await load_station(session, activity.station_id)
     is_self = member_id is not None and member_id == scope.member_id
     if not (is_self or runs_station(scope, station)):
-        raise forbidden("members sign themselves in; station staff sign in others", "memberId")
+        raise forbidden(_("members sign themselves in; station staff sign in others"), "memberId")
     if activity.status == ActivityStatus.CANCELLED:
-        raise DomainError("ACTIVITY_CANCELLED", "the activity was cancelled", "activityId")
+        raise DomainError("ACTIVITY_CANCELLED", _("the activity was cancelled"), "activityId")
     name = (attendee_name or "").strip()
     member = None
     if member_id is not None:
         member = await session.get(Member, member_id)
         if member is None or member.deleted:
-            raise not_found("memberId", "the member")
+            raise not_found("memberId", _("the member"))
         name = name or member.name
         already = await session.scalar(
             select(Attendance.id).where(
@@ -62,25 +63,28 @@ async def record_attendance(
         )
         if already is not None:
             raise DomainError(
-                "ALREADY_SIGNED_IN", f"{member.name} has already signed in", "memberId"
+                "ALREADY_SIGNED_IN", _("{name} has already signed in", name=member.name), "memberId"
             )
     if not name:
-        raise invalid("attendeeName", "give the attendee's name")
+        raise invalid("attendeeName", _("give the attendee's name"))
     if len(name) > 100:
-        raise invalid("attendeeName", "a name has at most 100 characters")
+        raise invalid("attendeeName", _("a name has at most 100 characters"))
     when = parse_time(signed_in_at, "signedInAt") if signed_in_at is not None else now
     if activity.capacity is not None and not activity.allow_overbooking:
         taken = await signed_in_count(session, activity.id)
         if taken >= activity.capacity:
             raise DomainError(
                 "CAPACITY_REACHED",
-                f"the activity is full: all {activity.capacity} places are taken",
+                _(
+                    "the activity is full: all {capacity} places are taken",
+                    capacity=activity.capacity,
+                ),
                 "activityId",
             )
     if enterprise_id is None and member is not None:
         enterprise_id = member.enterprise_id
     elif enterprise_id is not None and await session.get(Enterprise, enterprise_id) is None:
-        raise not_found("enterpriseId", "the enterprise")
+        raise not_found("enterpriseId", _("the enterprise"))
     attendance = Attendance(
         id=attendance_id or uuid.uuid4(),
         activity_id=activity.id,
@@ -98,6 +102,6 @@ async def record_attendance(
     except IntegrityError:
         # Only a sign-in racing past the checks lands here (SQLite has no row lock to wait on).
         raise DomainError(
-            "ALREADY_SIGNED_IN", f"{name} has already signed in", "memberId"
+            "ALREADY_SIGNED_IN", _("{name} has already signed in", name=name), "memberId"
         ) from None
     return attendance

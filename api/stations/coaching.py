@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import _
 from api.members.models import Member, Role
 from api.records import utcnow
 from api.stations.access import load_station, runs_station, staff_station
@@ -43,24 +44,24 @@ async def request_coaching(
     (a chair for its own enterprise, or station staff on a union's behalf)."""
     now = now or utcnow()
     if scope.read_only or scope.member_id is None:
-        raise forbidden("sign in to ask for coaching")
+        raise forbidden(_("sign in to ask for coaching"))
     station = await load_station(session, station_id)
     me = await session.get(Member, scope.member_id)
     if not runs_station(scope, station):
         own = me.enterprise_id if me is not None and me.has_role(Role.CHAIR) else None
         if own is None:
-            raise forbidden("a union chair or the station's staff may ask for coaching")
+            raise forbidden(_("a union chair or the station's staff may ask for coaching"))
         if enterprise_id not in (None, own):
-            raise forbidden("a chair asks for coaching for its own enterprise", "enterpriseId")
+            raise forbidden(_("a chair asks for coaching for its own enterprise"), "enterpriseId")
         enterprise_id = own
     if enterprise_id is not None and await session.get(Enterprise, enterprise_id) is None:
-        raise not_found("enterpriseId", "the enterprise")
+        raise not_found("enterpriseId", _("the enterprise"))
     if not isinstance(topic, str) or not topic.strip():
-        raise invalid("topic", "say what the coaching is about")
+        raise invalid("topic", _("say what the coaching is about"))
     if len(topic.strip()) > MAX_TITLE:
-        raise invalid("topic", f"a topic has at most {MAX_TITLE} characters")
+        raise invalid("topic", _("a topic has at most {MAX_TITLE} characters", MAX_TITLE=MAX_TITLE))
     if request_id is not None and await session.get(CoachingRequest, request_id) is not None:
-        raise DomainError("DUPLICATE_ID", "a coaching request with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("a coaching request with this id already exists"), "id")
     request = CoachingRequest(
         id=request_id or uuid.uuid4(),
         station_id=station.id,
@@ -95,22 +96,22 @@ async def record_coaching_visit(
         statement = statement.with_for_update()
     request = await session.scalar(statement)
     if request is None or request.deleted:
-        raise not_found("requestId", "the coaching request")
+        raise not_found("requestId", _("the coaching request"))
     station = await staff_station(session, scope, request.station_id)
     if request.status == CoachingStatus.VISITED:
         raise DomainError(
-            "ALREADY_VISITED", "this request was already answered with a visit", "requestId"
+            "ALREADY_VISITED", _("this request was already answered with a visit"), "requestId"
         )
     if request.status == CoachingStatus.CANCELLED:
-        raise DomainError("ILLEGAL_TRANSITION", "this request was cancelled", "requestId")
+        raise DomainError("ILLEGAL_TRANSITION", _("this request was cancelled"), "requestId")
     visited = parse_time(visited_at, "visitedAt")
     if visited > now:
-        raise invalid("visitedAt", "record a visit once it has been made")
+        raise invalid("visitedAt", _("record a visit once it has been made"))
     if visited < request.requested_at:
-        raise invalid("visitedAt", "the visit cannot come before the request")
+        raise invalid("visitedAt", _("the visit cannot come before the request"))
     text = clean_text("note", note)
     if not text:
-        raise invalid("note", "say what the coaching covered")
+        raise invalid("note", _("say what the coaching covered"))
     activity = await add_activity(
         session,
         station=station,

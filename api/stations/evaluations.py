@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth.scope import Scope
 from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
+from api.i18n import _
 from api.members.models import Member, Role
 from api.records import utcnow
 from api.rules.criteria import criteria_in_force
@@ -28,24 +29,36 @@ from api.stations.periods import period_bounds, periods_overlap, quarter_start
 
 def _scores(criteria: Mapping[str, str], scores: Mapping[str, Any]) -> dict[str, int]:
     if not isinstance(scores, Mapping):
-        raise invalid("scores", "scores are given per criterion")
+        raise invalid("scores", _("scores are given per criterion"))
     unknown = sorted(set(scores) - set(criteria))
     if unknown:
         raise invalid(
             f"scores.{unknown[0]}",
-            f"{unknown[0]} is not a criterion of this evaluation; the criteria are "
-            + ", ".join(criteria),
+            _(
+                "{unknown} is not a criterion of this evaluation; the criteria are {criteria}",
+                unknown=unknown[0],
+                criteria=list(criteria),
+            ),
         )
     clean: dict[str, int] = {}
     for code in criteria:
         if code not in scores:
-            raise invalid(f"scores.{code}", f"score every criterion; {code} is missing")
+            raise invalid(
+                f"scores.{code}", _("score every criterion; {code} is missing", code=code)
+            )
         value = scores[code]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise invalid(f"scores.{code}", f"{code} needs a whole number")
+            raise invalid(f"scores.{code}", _("{code} needs a whole number", code=code))
         if not SCALE_MIN <= value <= SCALE_MAX:
             raise invalid(
-                f"scores.{code}", f"{code} is scored from {SCALE_MIN} to {SCALE_MAX}, got {value}"
+                f"scores.{code}",
+                _(
+                    "{code} is scored from {SCALE_MIN} to {SCALE_MAX}, got {value}",
+                    code=code,
+                    SCALE_MIN=SCALE_MIN,
+                    SCALE_MAX=SCALE_MAX,
+                    value=value,
+                ),
             )
         clean[code] = value
     return clean
@@ -70,31 +83,31 @@ async def submit_evaluation(
     overlap); a period that has not begun cannot be rated."""
     now = now or utcnow()
     if scope.read_only or scope.member_id is None:
-        raise forbidden("sign in as the evaluator to submit an evaluation")
+        raise forbidden(_("sign in as the evaluator to submit an evaluation"))
     kind = EvaluatorKind(evaluator_kind)
     year, quarter = period_bounds(period)
     if quarter_start(year, quarter or 1) > now:
-        raise invalid("period", f"{period} has not begun; it cannot be rated yet")
+        raise invalid("period", _("{period} has not begun; it cannot be rated yet", period=period))
     chair = await session.get(Member, chair_id)
     if chair is None or chair.deleted or not chair.has_role(Role.CHAIR):
-        raise not_found("chairId", "the union chair")
+        raise not_found("chairId", _("the union chair"))
     if chair.id == scope.member_id:
-        raise invalid("chairId", "a chair cannot rate itself")
+        raise invalid("chairId", _("a chair cannot rate itself"))
     enterprise = await session.get(Enterprise, chair.enterprise_id) if chair.enterprise_id else None
     if kind == EvaluatorKind.TOWN_UNION:
         staff = scope.has_role(Role.TOWN_STAFF, Role.COUNTY_STAFF, Role.ADMIN)
         sees = scope.everything or (enterprise is not None and scope.sees_grid(enterprise.grid_id))
         if not (staff and sees):
-            raise forbidden("the town union of the chair's town rates it", "evaluatorKind")
+            raise forbidden(_("the town union of the chair's town rates it"), "evaluatorKind")
     else:
         evaluator = await session.get(Member, scope.member_id)
         if evaluator is None or enterprise is None or evaluator.enterprise_id != enterprise.id:
-            raise forbidden("members rate the chair of their own enterprise", "evaluatorKind")
+            raise forbidden(_("members rate the chair of their own enterprise"), "evaluatorKind")
     if station_id is not None:
         await load_station(session, station_id)
     clean = _scores((await criteria_in_force(session))[kind], scores)
     if comment is not None and len(comment) > 1000:
-        raise invalid("comment", "a comment has at most 1000 characters")
+        raise invalid("comment", _("a comment has at most 1000 characters"))
     earlier = await session.scalars(
         select(Evaluation.period).where(
             Evaluation.chair_id == chair.id,
@@ -107,7 +120,7 @@ async def submit_evaluation(
         if periods_overlap(other, period):
             raise DomainError(
                 "ALREADY_EVALUATED",
-                f"you have already rated {chair.name} for {other}",
+                _("you have already rated {name} for {other}", name=chair.name, other=other),
                 "period",
             )
     evaluation = Evaluation(
@@ -127,7 +140,9 @@ async def submit_evaluation(
             await session.flush()
     except IntegrityError:
         raise DomainError(
-            "ALREADY_EVALUATED", f"you have already rated {chair.name} for {period}", "period"
+            "ALREADY_EVALUATED",
+            _("you have already rated {name} for {period}", name=chair.name, period=period),
+            "period",
         ) from None
     return evaluation
 

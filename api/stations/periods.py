@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from api.errors import invalid
-from api.i18n import BEIJING
+from api.i18n import BEIJING, _
 
 PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 
@@ -15,7 +15,7 @@ PERIOD = re.compile(r"^(?P<year>\d{4})(?:-Q(?P<quarter>[1-4]))?$")
 def period_bounds(period: str) -> tuple[int, int | None]:
     match = PERIOD.match(period or "")
     if match is None:
-        raise invalid("period", "a period is a year such as 2026 or a quarter such as 2026-Q3")
+        raise invalid("period", _("a period is a year such as 2026 or a quarter such as 2026-Q3"))
     quarter = match.group("quarter")
     return int(match.group("year")), int(quarter) if quarter else None
 

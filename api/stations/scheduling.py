@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import invalid
-from api.i18n import BEIJING
+from api.i18n import BEIJING, _
 from api.stations.access import staff_station
 from api.stations.activities import add_activity
 from api.stations.models import ActivityKind, Room, RoomKind, StationActivity
@@ -26,7 +26,7 @@ async def schedule_big_pot_trainings(
     big-pot training already (planned, held or cancelled) gets none; returns the four, in
     quarter order."""
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
-        raise invalid("year", "give a year such as 2026")
+        raise invalid("year", _("give a year such as 2026"))
     # Locked so that two schedulers of one station queue instead of both adding a quarter.
     station = await staff_station(session, scope, station_id, lock=True)
     room = await session.scalar(
@@ -59,7 +59,11 @@ async def schedule_big_pot_trainings(
                 session,
                 station=station,
                 kind=ActivityKind.BIG_POT_TRAINING,
-                title=f"{year} Q{quarter} big-pot training: common problems from enterprises",
+                title=_(
+                    "{year} Q{quarter} big-pot training: common problems from enterprises",
+                    year=year,
+                    quarter=quarter,
+                ),
                 starts_at=lesson,
                 ends_at=lesson + timedelta(hours=2),
                 room_id=room,

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import DomainError
-from api.i18n import BEIJING
+from api.i18n import _
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
@@ -50,7 +50,6 @@ FACT_COLUMNS = (
     Ticket.resolution_due_at,
     Ticket.paused_seconds,
 )
-KIND_WORDS = {DeadlineKind.FIRST_RESPONSE: "first response", DeadlineKind.RESOLUTION: "resolution"}
 
 
 @dataclass(frozen=True)
@@ -211,8 +210,10 @@ async def _record(
 
 
 async def _escalate(session: AsyncSession, ticket: Ticket, alert: DueAlert, now: datetime) -> bool:
-    reason = (
-        f"automatic: the {ticket.tier.value} resolution deadline ({_when(alert.due_at)}) was missed"
+    reason = _(
+        "automatic: the {tier} resolution deadline ({due}) was missed",
+        tier=ticket.tier,
+        due=alert.due_at,
     )
     try:
         async with session.begin_nested():
@@ -242,16 +243,28 @@ async def deadline_recipients(
 async def _notify(
     session: AsyncSession, ticket: Ticket, alert: DueAlert, alert_id: uuid.UUID
 ) -> None:
-    what = KIND_WORDS[alert.kind]
+    # Messages with their arguments: each recipient reads them in its own language, the
+    # time in Beijing time.
     if alert.stage == AlertStage.WARNING:
         kind = NotificationKind.DEADLINE_WARNING
-        title = f"{ticket.number}: {what} due {_when(alert.due_at)}"
+        title = _(
+            "{number}: {what} due {due}", number=ticket.number, what=alert.kind, due=alert.due_at
+        )
     else:
         kind = NotificationKind.DEADLINE_BREACH
-        title = f"{ticket.number}: {what} deadline missed ({_when(alert.due_at)})"
-    body = (
-        f"{ticket.title} — {ticket.severity.value} {ticket.source.value}, "
-        f"{ticket.tier.value} tier, {ticket.status.value}"
+        title = _(
+            "{number}: {what} deadline missed ({due})",
+            number=ticket.number,
+            what=alert.kind,
+            due=alert.due_at,
+        )
+    body = _(
+        "{title} — {severity} · {source} · {tier} · {status}",
+        title=ticket.title,
+        severity=ticket.severity,
+        source=ticket.source,
+        tier=ticket.tier,
+        status=ticket.status,
     )
     for recipient in await deadline_recipients(session, ticket, alert.stage):
         await notify(
@@ -265,7 +278,3 @@ async def _notify(
             grid_id=ticket.grid_id,
             dedup_key=f"deadline:{alert_id}:{recipient}",
         )
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M Beijing time")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.errors import invalid
+from api.i18n import _
 from api.tickets.models import Severity
 
 MAX_TITLE = 200
@@ -20,30 +21,39 @@ MAX_REPORTER_PHONE = 20
 
 def _text(field: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise invalid(field, f"{field} must be text")
+        raise invalid(field, _("{field} must be text", field=field))
     return value.strip()
 
 
 def title(value: Any) -> str:
     text = _text("title", value)
     if not text:
-        raise invalid("title", "a ticket needs a title")
+        raise invalid("title", _("a ticket needs a title"))
     if len(text) > MAX_TITLE:
-        raise invalid("title", f"a title has at most {MAX_TITLE} characters")
+        raise invalid("title", _("a title has at most {MAX_TITLE} characters", MAX_TITLE=MAX_TITLE))
     return text
 
 
 def description(value: Any) -> str:
     text = _text("description", value)
     if len(text) > MAX_DESCRIPTION:
-        raise invalid("description", f"a description has at most {MAX_DESCRIPTION} characters")
+        raise invalid(
+            "description",
+            _(
+                "a description has at most {MAX_DESCRIPTION} characters",
+                MAX_DESCRIPTION=MAX_DESCRIPTION,
+            ),
+        )
     return text
 
 
 def category(value: Any) -> str:
     text = _text("category", value).upper() or "OTHER"
     if len(text) > MAX_CATEGORY:
-        raise invalid("category", f"a category has at most {MAX_CATEGORY} characters")
+        raise invalid(
+            "category",
+            _("a category has at most {MAX_CATEGORY} characters", MAX_CATEGORY=MAX_CATEGORY),
+        )
     return text
 
 
@@ -51,7 +61,7 @@ def severity(value: Any) -> Severity:
     try:
         return Severity(value)
     except ValueError:
-        raise invalid("severity", "severity is LOW, MEDIUM, HIGH or CRITICAL") from None
+        raise invalid("severity", _("severity is LOW, MEDIUM, HIGH or CRITICAL")) from None
 
 
 def _optional_text(field: str, limit: int) -> Callable[[Any], str | None]:
@@ -60,7 +70,9 @@ def _optional_text(field: str, limit: int) -> Callable[[Any], str | None]:
             return None
         text = str(value).strip()
         if len(text) > limit:
-            raise invalid(field, f"{field} has at most {limit} characters")
+            raise invalid(
+                field, _("{field} has at most {limit} characters", field=field, limit=limit)
+            )
         return text or None
 
     return clean

@@ -20,6 +20,7 @@ from api.auth.scope import Scope
 from api.errors import DomainError, forbidden, invalid, not_found
 from api.grids.models import Grid
 from api.grids.service import get_grid, town_of
+from api.i18n import _
 from api.members.models import Member, MemberGrid, Role
 from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
@@ -101,7 +102,7 @@ SYSTEM_SCOPE = Scope(member_id=None, roles=frozenset({Role.ADMIN}), everything=T
 
 def _writable(scope: Scope) -> None:
     if scope.read_only:
-        raise forbidden("this token is read-only")
+        raise forbidden(_("this token is read-only"))
 
 
 def can_dispatch_ticket(scope: Scope, ticket: Ticket) -> bool:
@@ -240,7 +241,7 @@ async def delete_ticket(
     _writable(scope)
     if not await may_delete(session, scope, ticket):
         raise forbidden(
-            "only union staff, or whoever reported it while it is still REPORTED, may delete it"
+            _("only union staff, or whoever reported it while it is still REPORTED, may delete it")
         )
     ticket.deleted_at = now
     await session.flush()
@@ -256,7 +257,7 @@ async def get_visible_ticket(
         statement = statement.with_for_update()
     ticket = await session.scalar(statement)
     if ticket is None or ticket.deleted or not scope.sees(ticket):
-        raise not_found("ticketId", "the ticket")
+        raise not_found("ticketId", _("the ticket"))
     return ticket
 
 
@@ -270,28 +271,39 @@ def check_transition(
     """Refuse an illegal or unauthorised move with a reason a person can act on."""
     current = ticket.status
     if to_status == current:
-        raise DomainError("ILLEGAL_TRANSITION", f"the ticket is already {current.value}", "status")
+        raise DomainError(
+            "ILLEGAL_TRANSITION", _("the ticket is already {current}", current=current), "status"
+        )
     if to_status not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none (final)"
+        onward = sorted(TRANSITIONS[current], key=lambda s: (STATUS_ORDER[s], s.value))
+        allowed = onward or _("none (final)")
         raise DomainError(
             "ILLEGAL_TRANSITION",
-            f"a {current.value} ticket cannot move to {to_status.value}; it can move to: {allowed}",
+            _(
+                "a {current} ticket cannot move to {to_status}; it can move to: {allowed}",
+                current=current,
+                to_status=to_status,
+                allowed=allowed,
+            ),
             "status",
         )
     if to_status in NEEDS_ASSIGNEE and ticket.assignee_id is None:
         raise DomainError(
-            "ILLEGAL_TRANSITION", "assign the ticket to someone to make it ASSIGNED", "status"
+            "ILLEGAL_TRANSITION", _("assign the ticket to someone to make it ASSIGNED"), "status"
         )
     if to_status in NEEDS_NOTE:
         note = resolution_note if resolution_note is not None else ticket.resolution_note
         if not (note and note.strip()):
-            raise invalid("resolutionNote", "write a resolution note before closing a ticket")
+            raise invalid("resolutionNote", _("write a resolution note before closing a ticket"))
     if scope.read_only:
-        raise forbidden("this token is read-only", "status")
+        raise forbidden(_("this token is read-only"), "status")
     if to_status in granted_moves(scope, ticket):
         return
     raise forbidden(
-        f"only the assignee or the town or county staff may move this ticket to {to_status.value}",
+        _(
+            "only the assignee or the town or county staff may move this ticket to {to_status}",
+            to_status=to_status,
+        ),
         "status",
     )
 
@@ -360,12 +372,12 @@ async def transition_ticket(
 async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID, grid: Grid) -> Member:
     assignee = await session.get(Member, assignee_id)
     if assignee is None or assignee.deleted or not assignee.is_active:
-        raise not_found("assigneeId", "the assignee")
+        raise not_found("assigneeId", _("the assignee"))
     staff = {Role.ADMIN, Role.COUNTY_STAFF, Role.TOWN_STAFF}
     if assignee.has_role(*staff):
         return assignee
     if not assignee.has_role(Role.LIAISON):
-        raise invalid("assigneeId", f"{assignee.name} is not a liaison or union staff")
+        raise invalid("assigneeId", _("{name} is not a liaison or union staff", name=assignee.name))
     served = set(
         await session.scalars(select(MemberGrid.grid_id).where(MemberGrid.member_id == assignee.id))
     )
@@ -376,7 +388,10 @@ async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID, grid: G
         chain.add(node.id)
         node = await session.get(Grid, node.parent_id) if node.parent_id else None
     if served.isdisjoint(chain):
-        raise invalid("assigneeId", f"{assignee.name} is not a liaison of {grid.name}")
+        raise invalid(
+            "assigneeId",
+            _("{name} is not a liaison of {name2}", name=assignee.name, name2=grid.name),
+        )
     return assignee
 
 
@@ -400,15 +415,15 @@ async def assign_ticket(
         and ticket.assignee_id is None
     )
     if not (can_dispatch_ticket(scope, ticket) or self_take):
-        raise forbidden("only town or county staff may dispatch this ticket", "assigneeId")
+        raise forbidden(_("only town or county staff may dispatch this ticket"), "assigneeId")
     if ticket.status not in OPEN_STATUSES:
         raise DomainError(
             "ILLEGAL_TRANSITION",
-            f"a {ticket.status.value} ticket cannot be assigned; reopen it first",
+            _("a {status} ticket cannot be assigned; reopen it first", status=ticket.status),
             "assigneeId",
         )
     if ticket.assignee_id == assignee_id:
-        raise invalid("assigneeId", "the ticket is already assigned to this person")
+        raise invalid("assigneeId", _("the ticket is already assigned to this person"))
     grid = await get_grid(session, ticket.grid_id)
     assignee = await _check_assignee(session, assignee_id, grid)
     previous = ticket.assignee_id
@@ -448,7 +463,13 @@ async def _notify_assignment(
             recipient_id=assignee_id,
             kind=kind,
             title=f"{ticket.number}: {ticket.title}"[:200],
-            body=reason or f"{ticket.severity.value} {ticket.source.value} in {grid.name}",
+            body=reason
+            or _(
+                "{severity} · {source} · {grid}",
+                severity=ticket.severity,
+                source=ticket.source,
+                grid=grid.name,
+            ),
             ticket_id=ticket.id,
             enterprise_id=ticket.enterprise_id,
             grid_id=ticket.grid_id,
@@ -458,7 +479,7 @@ async def _notify_assignment(
             session,
             recipient_id=previous_id,
             kind=NotificationKind.REASSIGNED,
-            title=f"{ticket.number} was handed to someone else",
+            title=_("{number} was handed to someone else", number=ticket.number),
             body=ticket.title,
             ticket_id=ticket.id,
             enterprise_id=ticket.enterprise_id,
@@ -482,14 +503,16 @@ async def reassign_to_grid(
     _writable(scope)
     ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
     if not can_dispatch_ticket(scope, ticket):
-        raise forbidden("only town or county staff may move a ticket to another grid", "gridId")
+        raise forbidden(_("only town or county staff may move a ticket to another grid"), "gridId")
     if not scope.sees_grid(grid_id):
-        raise not_found("gridId", "the grid")
+        raise not_found("gridId", _("the grid"))
     if grid_id == ticket.grid_id:
-        raise invalid("gridId", "the ticket is already in this grid")
+        raise invalid("gridId", _("the ticket is already in this grid"))
     if ticket.status not in OPEN_STATUSES:
         raise DomainError(
-            "ILLEGAL_TRANSITION", f"a {ticket.status.value} ticket cannot be moved", "gridId"
+            "ILLEGAL_TRANSITION",
+            _("a {status} ticket cannot be moved", status=ticket.status),
+            "gridId",
         )
     grid = await get_grid(session, grid_id)
     assignee = await _check_assignee(session, assignee_id, grid) if assignee_id else None
@@ -549,30 +572,32 @@ async def _change_tier(
     now = now or utcnow()
     _writable(scope)
     if not reason.strip():
-        raise invalid("reason", "say why the ticket changes tier")
+        raise invalid("reason", _("say why the ticket changes tier"))
     ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
     if ticket.status not in OPEN_STATUSES:
         raise DomainError(
             "ILLEGAL_TRANSITION",
-            f"a {ticket.status.value} ticket cannot change tier; reopen it first",
+            _("a {status} ticket cannot change tier; reopen it first", status=ticket.status),
             "tier",
         )
     index = TIERS.index(ticket.tier) + step
     if step > 0:
         if not can_work_ticket(scope, ticket):
-            raise forbidden("only the assignee or union staff may escalate this ticket", "tier")
+            raise forbidden(_("only the assignee or union staff may escalate this ticket"), "tier")
         if index >= len(TIERS):
             raise DomainError(
                 "ILLEGAL_TRANSITION",
-                "the ticket is already at court-linked mediation, the highest tier",
+                _("the ticket is already at court-linked mediation, the highest tier"),
                 "tier",
             )
     else:
         if not can_dispatch_ticket(scope, ticket):
-            raise forbidden("only union staff may send a ticket back to a lower tier", "tier")
+            raise forbidden(_("only union staff may send a ticket back to a lower tier"), "tier")
         if index < 0:
             raise DomainError(
-                "ILLEGAL_TRANSITION", "the ticket is already at the grid, the lowest tier", "tier"
+                "ILLEGAL_TRANSITION",
+                _("the ticket is already at the grid, the lowest tier"),
+                "tier",
             )
     new_tier = TIERS[index]
     grid = await get_grid(session, ticket.grid_id)
@@ -607,8 +632,11 @@ async def _change_tier(
         note=reason.strip(),
         at=now,
     )
-    verb = "escalated to" if step > 0 else "sent back to"
-    message = f"{verb} {new_tier.value}: {reason.strip()}"
+    message = (
+        _("escalated to {tier}: {reason}", tier=new_tier, reason=reason.strip())
+        if step > 0
+        else _("sent back to {tier}: {reason}", tier=new_tier, reason=reason.strip())
+    )
     if assignee is not None:
         await _notify_assignment(
             session,
@@ -694,19 +722,21 @@ async def rate_ticket(
     _writable(scope)
     ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
     if ticket.status != S.CLOSED:
-        raise DomainError("ILLEGAL_TRANSITION", "a ticket can be rated once it is closed", "rating")
+        raise DomainError(
+            "ILLEGAL_TRANSITION", _("a ticket can be rated once it is closed"), "rating"
+        )
     if ticket.satisfaction_rating is not None:
-        raise invalid("rating", "this ticket has already been rated")
+        raise invalid("rating", _("this ticket has already been rated"))
     if not 1 <= rating <= 5:
-        raise invalid("rating", "a rating is a whole number from 1 to 5")
+        raise invalid("rating", _("a rating is a whole number from 1 to 5"))
     if comment is not None and len(comment) > 1000:
-        raise invalid("comment", "a comment has at most 1000 characters")
+        raise invalid("comment", _("a comment has at most 1000 characters"))
     on_behalf = not _is_reporter(scope, ticket)
     if on_behalf and not (
         can_work_ticket(scope, ticket)
         or (scope.has_role(Role.LIAISON) and scope.sees_grid(ticket.grid_id))
     ):
-        raise forbidden("only the reporting worker or its liaison may record a rating", "rating")
+        raise forbidden(_("only the reporting worker or its liaison may record a rating"), "rating")
     ticket.satisfaction_rating = rating
     ticket.satisfaction_comment = comment.strip() if comment else None
     ticket.rated_by_id = scope.member_id
@@ -738,14 +768,14 @@ async def create_ticket(
     api/tickets/service.py:check_new_ticket (title, source, gridId or enterprise, ...)."""
     _writable(scope)
     if ticket_id is not None and await session.get(Ticket, ticket_id) is not None:
-        raise DomainError("DUPLICATE_ID", "a ticket with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("a ticket with this id already exists"), "id")
     new = await check_new_ticket(session, **inputs)
     own_enterprise = False
     if scope.member_id is not None and new.enterprise is not None:
         me = await session.get(Member, scope.member_id)
         own_enterprise = me is not None and me.enterprise_id == new.enterprise.id
     if not (scope.sees_grid(new.grid_id) or own_enterprise):
-        raise not_found("gridId" if inputs.get("grid_id") else "enterpriseId", "the grid")
+        raise not_found("gridId" if inputs.get("grid_id") else "enterpriseId", _("the grid"))
     reporter_id = inputs.get("reporter_id")
     await _check_reporter(session, scope, reporter_id)
     new.reporter_id = reporter_id or (scope.member_id if own_enterprise else None)
@@ -762,14 +792,14 @@ async def _check_reporter(
     if reporter_id is None or reporter_id == scope.member_id:
         return
     if not scope.can_dispatch:
-        raise forbidden("only union staff may name someone else as the reporter", "reporterId")
+        raise forbidden(_("only union staff may name someone else as the reporter"), "reporterId")
     seen = await session.scalar(
         select(Member.id).where(
             Member.id == reporter_id, Member.deleted_at.is_(None), scope.visible(Member)
         )
     )
     if seen is None:
-        raise not_found("reporterId", "the member")
+        raise not_found("reporterId", _("the member"))
 
 
 async def update_ticket(
@@ -787,15 +817,19 @@ async def update_ticket(
     ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
-        raise invalid(unknown[0], f"{unknown[0]} cannot be changed this way")
+        raise invalid(unknown[0], _("{unknown} cannot be changed this way", unknown=unknown[0]))
     if not await may_edit_details(session, scope, ticket):
         raise forbidden(
-            "only the assignee, union staff, or whoever filed it while it is still REPORTED "
-            "may edit this ticket"
+            _(
+                "only the assignee, union staff, or whoever filed it while it is still REPORTED "
+                "may edit this ticket"
+            )
         )
     if ticket.status in {S.CLOSED, S.WITHDRAWN}:
         raise DomainError(
-            "ILLEGAL_TRANSITION", f"a {ticket.status.value} ticket cannot be edited", None
+            "ILLEGAL_TRANSITION",
+            _("a {status} ticket cannot be edited", status=ticket.status),
+            None,
         )
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
@@ -839,12 +873,14 @@ async def add_comment(
     ticket = await get_visible_ticket(session, scope, ticket_id)
     text = body.strip()
     if not text:
-        raise invalid("body", "a comment cannot be empty")
+        raise invalid("body", _("a comment cannot be empty"))
     if len(text) > MAX_COMMENT:
-        raise invalid("body", f"a comment has at most {MAX_COMMENT} characters")
+        raise invalid(
+            "body", _("a comment has at most {MAX_COMMENT} characters", MAX_COMMENT=MAX_COMMENT)
+        )
     optional_with_offset(occurred_at, "occurredAt")
     if comment_id is not None and await session.get(TicketComment, comment_id) is not None:
-        raise DomainError("DUPLICATE_ID", "a comment with this id already exists", "id")
+        raise DomainError("DUPLICATE_ID", _("a comment with this id already exists"), "id")
     comment = TicketComment(
         id=comment_id or uuid.uuid4(),
         ticket_id=ticket.id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.enterprises.models import Enterprise
 from api.errors import invalid, not_found
 from api.grids.service import get_grid
+from api.i18n import _
 from api.records import utcnow
 from api.tickets import fields
 from api.tickets.deadlines import apply_deadlines
@@ -94,10 +95,10 @@ async def check_new_ticket(
     if enterprise_id is not None:
         checked.enterprise = await session.get(Enterprise, enterprise_id)
         if checked.enterprise is None or checked.enterprise.deleted:
-            raise not_found("enterpriseId", "the enterprise")
+            raise not_found("enterpriseId", _("the enterprise"))
     if grid_id is None:
         if checked.enterprise is None:
-            raise invalid("gridId", "give the grid or the enterprise the ticket concerns")
+            raise invalid("gridId", _("give the grid or the enterprise the ticket concerns"))
         checked.grid_id = checked.enterprise.grid_id
     await get_grid(session, checked.grid_id)
     return checked

@@ -22,17 +22,19 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from api.i18n import N_, Lazy, _
 from api.tickets.deadlines import HAZARD_SOURCES, is_overdue
 from api.tickets.models import OPEN_STATUSES, Severity, TicketSource, TicketStatus, Tier
 from api.warnings.models import RiskLevel
 
 REQUEST_SOURCES = frozenset({TicketSource.WORKER_REQUEST, TicketSource.HOTLINE_12351})
 SEVERE = (Severity.CRITICAL, Severity.HIGH)
+# What the reasons call each source, one and many (a message: Chinese has one form).
 SOURCE_NOUNS = {
-    TicketSource.WORKER_REQUEST: ("request", "requests"),
-    TicketSource.RISK_HAZARD: ("risk hazard", "risk hazards"),
-    TicketSource.HOTLINE_12351: ("12351 hotline call", "12351 hotline calls"),
-    TicketSource.DIRECT_REPORT: ("direct report", "direct reports"),
+    TicketSource.WORKER_REQUEST: (N_("request"), N_("requests")),
+    TicketSource.RISK_HAZARD: (N_("risk hazard"), N_("risk hazards")),
+    TicketSource.HOTLINE_12351: (N_("12351 hotline call"), N_("12351 hotline calls")),
+    TicketSource.DIRECT_REPORT: (N_("direct report"), N_("direct reports")),
 }
 
 
@@ -179,12 +181,33 @@ def level_for(score: int, thresholds: Mapping[RiskLevel, int]) -> RiskLevel:
     return max(reached, key=lambda level: level.rank, default=RiskLevel.GREEN)
 
 
-def _plural(count: int, nouns: tuple[str, str]) -> str:
-    return f"{count} {nouns[0] if count == 1 else nouns[1]}"
+def _plural(count: int, nouns: tuple[Lazy, Lazy]) -> str:
+    return _("{count} {noun}", count=count, noun=nouns[0] if count == 1 else nouns[1])
 
 
-def _category_words(category: str) -> str:
-    return "" if category in {"", "OTHER"} else category.lower().replace("_", "-") + " "
+# The ticket categories the county uses, by their words; another category is shown as its
+# code in words (wage-arrears), as entered.
+CATEGORY_WORDS: dict[str, Lazy] = {
+    "WAGES": N_("wages", "TicketCategory"),
+    "WAGE_ARREARS": N_("wage-arrears", "TicketCategory"),
+    "OVERTIME": N_("overtime", "TicketCategory"),
+    "SOCIAL_INSURANCE": N_("social-insurance", "TicketCategory"),
+    "CONTRACT": N_("contract", "TicketCategory"),
+    "WORK_INJURY": N_("work-injury", "TicketCategory"),
+    "FOOD_SAFETY": N_("food-safety", "TicketCategory"),
+    "SAFETY": N_("safety", "TicketCategory"),
+    "FIRE": N_("fire", "TicketCategory"),
+    "LEAVE": N_("leave", "TicketCategory"),
+    "DISMISSAL": N_("dismissal", "TicketCategory"),
+    "HOUSING": N_("housing", "TicketCategory"),
+    "WORKING_HOURS": N_("working-hours", "TicketCategory"),
+    "TRAINING": N_("training", "TicketCategory"),
+    "COMMUTE": N_("commute", "TicketCategory"),
+}
+
+
+def _category_words(category: str) -> Lazy | str:
+    return CATEGORY_WORDS.get(category) or category.lower().replace("_", "-")
 
 
 def _open_reasons(
@@ -202,13 +225,25 @@ def _open_reasons(
         overdue = sum(1 for t in group if is_overdue(t, now))
         points += overdue * rules.overdue_points
         nouns = SOURCE_NOUNS[source]
-        text = f"{len(group)} open {_category_words(category)}{nouns[len(group) != 1]}"
+        noun = nouns[len(group) != 1]
+        text = (
+            _("{count} open {noun}", count=len(group), noun=noun)
+            if category in {"", "OTHER"}
+            else _(
+                "{count} open {category} {noun}",
+                count=len(group),
+                category=_category_words(category),
+                noun=noun,
+            )
+        )
         severe = Counter(t.severity for t in group if t.severity in SEVERE)
         if severe:
-            text += " (" + ", ".join(f"{severe[s]} {s.value.lower()}" for s in SEVERE if severe[s])
-            text += ")"
+            counts = [
+                _("{count} {severity}", count=severe[s], severity=s) for s in SEVERE if severe[s]
+            ]
+            text += _(" ({counts})", counts=counts)
         if overdue:
-            text += f", {overdue} overdue"
+            text += _(", {count} overdue", count=overdue)
         reasons.append(RiskReason(text, points))
     return reasons
 
@@ -239,8 +274,13 @@ def assess(
     )
     for enterprise_id, count in sorted(requests.items(), key=lambda item: -item[1]):
         if count >= rules.repeat_threshold:
-            who = f"{enterprise_names[enterprise_id]}: " if enterprise_names else ""
-            text = f"{who}{count} worker requests in the last {rules.repeat_window_days} days"
+            who = _("{name}: ", name=enterprise_names[enterprise_id]) if enterprise_names else ""
+            text = _(
+                "{who}{count} worker requests in the last {days} days",
+                who=who,
+                count=count,
+                days=rules.repeat_window_days,
+            )
             reasons.append(RiskReason(text, rules.repeat_points))
 
     hazard_since = now - timedelta(days=rules.hazard_window_days)
@@ -250,12 +290,14 @@ def assess(
         if t.source in HAZARD_SOURCES and hazard_since < t.reported_at <= now
     )
     if hazards:
-        counted = " and ".join(
+        counted = str(_(" and ")).join(
             _plural(hazards[source], SOURCE_NOUNS[source])
             for source in (TicketSource.RISK_HAZARD, TicketSource.DIRECT_REPORT)
             if hazards[source]
         )
-        text = f"{counted} in the last {rules.hazard_window_days} days"
+        text = _(
+            "{counted} in the last {days} days", counted=counted, days=rules.hazard_window_days
+        )
         reasons.append(RiskReason(text, hazards.total() * rules.hazard_points))
 
     score = sum(r.points for r in reasons)
@@ -265,7 +307,10 @@ def assess(
         level = rules.critical_floor
         reasons.append(
             RiskReason(
-                f"an open critical ticket keeps the level at {rules.critical_floor.value} or above",
+                _(
+                    "an open critical ticket keeps the level at {level} or above",
+                    level=rules.critical_floor,
+                ),
                 0,
             )
         )
@@ -282,5 +327,5 @@ def with_worst_enterprise(
     name, enterprise = worst
     if enterprise.level == RiskLevel.GREEN or enterprise.level.rank < grid.level.rank:
         return grid
-    reason = RiskReason(f"{name} is {enterprise.level.value}", 0)
+    reason = RiskReason(_("{name} is {level}", name=name, level=enterprise.level), 0)
     return RiskAssessment(enterprise.level, grid.score, (reason, *grid.reasons))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.enterprises.models import Enterprise
 from api.grids.models import Grid, GridKind
 from api.grids.service import descendants, grid_tree, town_of
+from api.i18n import _
 from api.members.models import Role
 from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
@@ -347,7 +348,7 @@ async def _notify_rise(
             session,
             recipient_id=recipient,
             kind=NotificationKind.RISK_RAISED,
-            title=f"{name} is now {assessment.level.value}",
+            title=_("{name} is now {level}", name=name, level=assessment.level),
             body=body,
             enterprise_id=enterprise_id,
             grid_id=grid_id,
