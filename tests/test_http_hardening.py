@@ -133,7 +133,7 @@ async def test_a_request_running_too_long_is_stopped(settings, world, database_u
     server = LiveServer(replace(settings, max_request_seconds=1))
     server.start()
     headers = {"authorization": f"Bearer {world.tokens['liaison1']}"}
-    write = {"query": 'mutation { setMyLanguage(language: "en") { myLanguage } }'}
+    write = {"query": 'mutation { setMyLanguage(language: "en") { language } }'}
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             assert (await http.post("/graphql", json=CHEAP, headers=headers)).status_code == 200
