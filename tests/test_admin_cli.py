@@ -37,7 +37,7 @@ def test_migrate_check_sql_to_and_down(empty_database_url: str) -> None:
     assert to.returncode == 0 and "0005" in to.stdout, to.stderr
     rest = cli(url, "migrate", "--sql")
     assert "CREATE TABLE account_event" in rest.stdout and "CREATE TABLE grid " not in rest.stdout
-    up = cli(url, "migrate")
+    up = cli(url, "migrate", "--lang", "en")
     assert up.returncode == 0 and f"{head_revision()} (head)" in up.stdout
     assert cli(url, "migrate", "--check").returncode == 0
     assert cli(url, "migrate", "--sql").stdout.startswith("-- ")  # an SQL comment: nothing

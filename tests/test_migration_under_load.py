@@ -133,7 +133,7 @@ async def test_upgrade_a_million_tickets_while_the_api_serves_reads(
         before = len(results)
         environ = {"GRIDLINK_DATABASE_URL": empty_database_url, "PATH": "/usr/bin:/bin"}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "api.edge.cli", "migrate", cwd=ROOT, env=environ,
+            sys.executable, "-m", "api.edge.cli", "migrate", "--lang", "en", cwd=ROOT, env=environ,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await process.communicate()

@@ -198,14 +198,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             await upgrade(engine, target)
         now = await current_revision(engine)
         shown = engine.url.render_as_string(hide_password=True)
-        print(
-            _(
-                "database at {value}{value2}: {shown}",
-                value=now or "base",
-                value2=" (head)" if now == head_revision() else "",
-                shown=shown,
-            )
-        )
+        if now == head_revision():
+            print(_("database at {revision} (head): {url}", revision=now, url=shown))
+        else:
+            print(_("database at {revision}: {url}", revision=now or "base", url=shown))
         if now == head_revision():
             async with session_factory(engine)() as session, session.begin():
                 added = await ensure_default_policies(session)
