@@ -25,7 +25,9 @@ from api.i18n import EN, ZH_CN, _, render, use_language
 Handler = Callable[[Settings, argparse.Namespace], int]
 
 
-def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+def run_with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+    """Run ``work`` with an engine of ``settings``, disposed of afterwards (every command)."""
+
     async def main() -> int:
         engine = create_engine(settings)
         try:
@@ -111,7 +113,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 out.writelines(f"{c.name},{c.phone},{c.code}\n" for c in report.codes)
         return 0 if report.ok else 1
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def add_import(commands: Any) -> None:
@@ -212,7 +214,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
                 print(_("rule versions: version 1 of {rules} recorded", rules=seeded))
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def add_migrate(commands: Any) -> None:
@@ -344,7 +346,7 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
                     )
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def _uuid(text: str | None, field: str) -> uuid.UUID:
@@ -419,7 +421,7 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def add_backup(commands: Any) -> None:
@@ -457,7 +459,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         return 2 if args.strict and Status.WARN in worst else 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def add_doctor(commands: Any) -> None:

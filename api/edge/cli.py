@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from api.auth.models import TokenKind
 from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration
-from api.db import create_engine, session_factory
+from api.db import session_factory
 from api.edge import session_hooks
-from api.edge.admin_cli import language_of
+from api.edge.admin_cli import language_of, run_with_engine
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
@@ -28,16 +28,7 @@ from api.members.models import Member, Role
 from api.members.service import create_member
 from api.migrate import upgrade
 
-
-def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
-    async def main() -> int:
-        engine = create_engine(settings)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+_run = run_with_engine
 
 
 async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUID]:

@@ -91,10 +91,14 @@ def operation_problem(query: str, operation_name: str | None, max_tokens: int) -
     if operation_name is None:
         if len(names) > 1:
             listed = ", ".join(n or "(anonymous)" for n in names)
-            return f"the document has {len(names)} operations ({listed}): name one in operationName"
+            return _(
+                "the document has {count} operations ({listed}): name one in operationName",
+                count=len(names),
+                listed=listed,
+            )
         return None
     if operation_name not in names:
-        return f"operationName {operation_name!r} names no operation in the document"
+        return _('operationName "{name}" names no operation in the document', name=operation_name)
     return None
 
 
