@@ -33,16 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
-import sync  # noqa: E402,F401
 from api.auth.models import TokenKind  # noqa: E402
 from api.auth.tokens import issue_token  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
-from api.grids.models import GridKind  # noqa: E402
-from api.grids.service import create_grid  # noqa: E402
-from api.members.service import create_member  # noqa: E402
+from api.edge import session_hooks  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
-from bench.sync_bench import FILL, scratch_database  # noqa: E402
+from bench.sync_bench import FILL, liaison_in_one_grid, scratch_database  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 PULL = """query First($checkpoint: String, $limit: Int) {
@@ -91,18 +88,7 @@ async def prepare(url: str, rows: int) -> str:
         await upgrade(engine)
         sessions = session_factory(engine)
         async with sessions() as session, session.begin():
-            county = await create_grid(
-                session, code="B", name="Bench", kind=GridKind.COUNTY, parent_id=None
-            )
-            town = await create_grid(
-                session, code="B-T", name="Town", kind=GridKind.TOWN, parent_id=county.id
-            )
-            grid = await create_grid(
-                session, code="B-T-G", name="Grid", kind=GridKind.INDEPENDENT, parent_id=town.id
-            )
-            member = await create_member(
-                session, name="Bench", phone="13911112222", roles=["LIAISON"], grid_ids=[grid.id]
-            )
+            grid, member = await liaison_in_one_grid(session)
             token = await issue_token(session, member=member, kind=TokenKind.SESSION, lifetime=None)
     finally:
         await engine.dispose()
@@ -190,6 +176,7 @@ def first_sync(base: str, token: str, rows: int, limit: int, pid: int, pages_max
 
 
 async def main() -> None:
+    session_hooks.install()  # the filled records are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, default=1_000_000)

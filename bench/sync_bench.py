@@ -65,7 +65,7 @@ import uvicorn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
 
 from api.auth.models import TokenKind  # noqa: E402
 from api.auth.scope import scope_for  # noqa: E402
@@ -74,8 +74,9 @@ from api.config import Settings  # noqa: E402
 from api.db import create_engine, session_factory  # noqa: E402
 from api.edge import session_hooks  # noqa: E402
 from api.edge.app import create_app  # noqa: E402
-from api.grids.models import GridKind  # noqa: E402
+from api.grids.models import Grid, GridKind  # noqa: E402
 from api.grids.service import create_grid  # noqa: E402
+from api.members.models import Member  # noqa: E402
 from api.members.service import create_member  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
 from sync.pull import pull  # noqa: E402
@@ -168,24 +169,30 @@ async def bench_rows(base_url: str, rows: int, repeat: int) -> list[tuple[str, f
             await engine.dispose()
 
 
+async def liaison_in_one_grid(session: AsyncSession) -> tuple[Grid, Member]:
+    """The bench's county: one town, one grid and its liaison (every sync bench starts here)."""
+    county = await create_grid(
+        session, code="B", name="Bench", kind=GridKind.COUNTY, parent_id=None
+    )
+    town = await create_grid(
+        session, code="B-T", name="Town", kind=GridKind.TOWN, parent_id=county.id
+    )
+    grid = await create_grid(
+        session, code="B-T-G", name="Grid", kind=GridKind.INDEPENDENT, parent_id=town.id
+    )
+    member = await create_member(
+        session, name="Bench", phone="13911112222", roles=["LIAISON"], grid_ids=[grid.id]
+    )
+    return grid, member
+
+
 async def _bench_rows(
     engine: AsyncEngine, url: str, rows: int, repeat: int
 ) -> list[tuple[str, float, float]]:
     await upgrade(engine)
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
-        county = await create_grid(
-            session, code="B", name="Bench", kind=GridKind.COUNTY, parent_id=None
-        )
-        town = await create_grid(
-            session, code="B-T", name="Town", kind=GridKind.TOWN, parent_id=county.id
-        )
-        grid = await create_grid(
-            session, code="B-T-G", name="Grid", kind=GridKind.INDEPENDENT, parent_id=town.id
-        )
-        member = await create_member(
-            session, name="Bench", phone="13911112222", roles=["LIAISON"], grid_ids=[grid.id]
-        )
+        grid, member = await liaison_in_one_grid(session)
     raw = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
     start = time.perf_counter()
     await raw.execute(FILL, rows, str(grid.id))
