@@ -34,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.edge import session_hooks  # noqa: E402
 from bench.graphql_bench import QUERY, cpu_seconds, database_url, prepare, recreate  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
@@ -141,6 +142,7 @@ def load(base: str, token: str, duration: int, connections: int) -> tuple[float,
 
 
 async def main() -> int:
+    session_hooks.install()  # the prepared records are versioned and logged, as in the product
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--url",
