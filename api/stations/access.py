@@ -4,6 +4,7 @@ activity is not found; with `lock`, PostgreSQL queues writers of the same row)."
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,8 @@ from api.errors import forbidden, not_found
 from api.i18n import _
 from api.members.models import Role
 from api.stations.models import Station, StationActivity
+
+Record = TypeVar("Record", Station, StationActivity)
 
 
 def runs_station(scope: Scope, station: Station) -> bool:
@@ -24,14 +27,23 @@ def runs_station(scope: Scope, station: Station) -> bool:
     return scope.has_role(Role.TOWN_STAFF) and scope.sees_grid(station.grid_id)
 
 
+async def _live(
+    session: AsyncSession, model: type[Record], record_id: uuid.UUID, *, lock: bool
+) -> Record | None:
+    statement = select(model).where(model.id == record_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        # Writers of one row queue here (sign-ins of one activity: the capacity count cannot
+        # be raced).
+        statement = statement.with_for_update()
+    record = await session.scalar(statement)
+    return None if record is None or record.deleted else record
+
+
 async def load_station(
     session: AsyncSession, station_id: uuid.UUID, *, lock: bool = False
 ) -> Station:
-    statement = select(Station).where(Station.id == station_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    station = await session.scalar(statement)
-    if station is None or station.deleted:
+    station = await _live(session, Station, station_id, lock=lock)
+    if station is None:
         raise not_found("stationId", _("the station"))
     return station
 
@@ -48,11 +60,7 @@ async def staff_station(
 async def load_activity(
     session: AsyncSession, activity_id: uuid.UUID, *, lock: bool = False
 ) -> StationActivity:
-    statement = select(StationActivity).where(StationActivity.id == activity_id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        # Sign-ins of one activity queue here, so the capacity count cannot be raced.
-        statement = statement.with_for_update()
-    activity = await session.scalar(statement)
-    if activity is None or activity.deleted:
+    activity = await _live(session, StationActivity, activity_id, lock=lock)
+    if activity is None:
         raise not_found("activityId", _("the activity"))
     return activity
