@@ -361,6 +361,6 @@ async def test_two_workers_storing_one_rise_notify_once(
             await engine.dispose()
     notes = await _risk_notes(session_factory)
     assert len(notes) == len(set(notes))
-    assert sorted(r for r, t in notes if t == "Hede Foods is now RED") == sorted(
+    assert sorted(r for r, t in notes if t == rise("Hede Foods", RiskLevel.RED)) == sorted(
         [world.liaison.member_id, world.town_staff.member_id]
     )
