@@ -24,6 +24,7 @@ from api.db import create_engine
 from api.edge import session_hooks
 from api.edge.app import create_app
 from api.migrate import upgrade
+from sync import broadcast
 from tests.helpers import LiveServer
 
 POSTGRES_URL = os.environ.get("GRIDLINK_TEST_POSTGRES_URL")
@@ -206,6 +207,9 @@ async def client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+    # The app's lifespan would close this loop's LISTEN connections (remembered sign-ins on
+    # PostgreSQL); an ASGI client does not run it, and each test has a loop of its own.
+    await broadcast.close_listeners()
 
 
 @pytest.fixture

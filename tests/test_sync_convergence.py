@@ -29,6 +29,7 @@ from api.db import create_engine, session_factory
 from api.edge.app import create_app
 from api.errors import DomainError
 from api.tickets import lifecycle
+from sync import broadcast
 from sync.client import ResponseLost, SyncClient
 from sync.models import StoredMutation, SyncConflict
 from tests.sync_support import build_county, server_view
@@ -69,6 +70,7 @@ def _run_machine(database_url: str) -> None:
         def teardown(self) -> None:
             if hasattr(self, "loop"):
                 self.run(self.http.aclose())
+                self.run(broadcast.close_listeners())  # the app's lifespan would close them
                 self.run(self.engine.dispose())
                 self.loop.close()
 

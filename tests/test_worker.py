@@ -131,7 +131,7 @@ async def test_gridlink_worker_once_and_forever(database_url: str, session_facto
     )
     try:
         first = await asyncio.to_thread(process.stdout.readline)
-        assert first.startswith("worker running: check_deadlines")
+        assert "check_deadlines" in first  # the first line names the jobs (codes, any language)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(process.wait, 30) == 0
     finally:
