@@ -97,7 +97,9 @@ def _next(failures: int, updated_at: int, limits: Limits, now: int) -> tuple[int
     """(failures, blocked_until) after one more attempt."""
     failures = 1 if now - updated_at > FORGET_AFTER_SECONDS else failures + 1
     wait = limits.wait_after(failures)
-    return failures, now + wait if wait else 0
+    # ``now`` is whole seconds (rounded down): the deadline is rounded up, so that a wait of
+    # one second is never cut to a moment by the turn of a second.
+    return failures, now + wait + 1 if wait else 0
 
 
 # --- in the database -------------------------------------------------------------------------
