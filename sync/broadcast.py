@@ -191,9 +191,15 @@ class PostgresListener:
             if self._connection is not None and not self._connection.is_closed():
                 return
             dsn = make_url(self.url).set(drivername="postgresql").render_as_string(False)
-            self._connection = await asyncpg.connect(dsn)
+            connection = await asyncpg.connect(dsn)
             self.loop = asyncio.get_running_loop()
-            await self._connection.add_listener(CHANNEL, self._received)
+            try:
+                await connection.add_listener(CHANNEL, self._received)
+            except BaseException:
+                await connection.close()
+                raise
+            # Only now an epoch (``epoch``): what is remembered from here on was heard.
+            self._connection = connection
 
     def epoch(self) -> object | None:
         """The open LISTEN connection (what was heard on it counts), or None."""
@@ -220,9 +226,16 @@ _LISTENERS: dict[tuple[str, int], PostgresListener] = {}
 
 def _listener(url: str) -> PostgresListener:
     # One per database and event loop: asyncpg connections belong to the loop that made them.
-    key = (_database_key(url), id(asyncio.get_running_loop()))
+    running = asyncio.get_running_loop()
+    key = (_database_key(url), id(running))
     listener = _LISTENERS.get(key)
-    if listener is None:
+    if listener is None or (listener.loop is not None and listener.loop is not running):
+        # A loop that closed without close_listeners (a test's, a worker thread's) leaves its
+        # listener behind, and a new loop may be given the closed one's id: drop them all.
+        for stale in [
+            k for k, v in _LISTENERS.items() if v.loop is not None and v.loop.is_closed()
+        ]:
+            del _LISTENERS[stale]
         listener = _LISTENERS[key] = PostgresListener(url)
     return listener
 
@@ -258,8 +271,11 @@ def listening(url: str) -> object | None:
     """While this process hears every committed event of ``url``'s database on this event loop
     (a PostgreSQL LISTEN connection is open): an object that stays the same until the
     connection drops. None otherwise, and on SQLite (whose events reach this process only)."""
-    listener = _LISTENERS.get((_database_key(url), id(asyncio.get_running_loop())))
-    return listener.epoch() if listener is not None else None
+    running = asyncio.get_running_loop()
+    listener = _LISTENERS.get((_database_key(url), id(running)))
+    if listener is None or listener.loop is not running:
+        return None
+    return listener.epoch()
 
 
 async def close_listeners() -> None:

@@ -91,15 +91,17 @@ class TokenBoundHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
         try:
             async with subscribe(context.settings.database_url, mine) as queue:
+                # Heard from here on; a change committed between the connection's sign-in
+                # and the start of listening was not, so the first check is at once.
                 while True:
-                    token = context.token
-                    wait = _seconds_left(token.expires_at if token else None, utcnow())
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(queue.get(), timeout=wait)
                     refused = await recheck(context)
                     if refused is not None:
                         await self.websocket.close(code=refused[0], reason=refused[1])
                         return
+                    token = context.token
+                    wait = _seconds_left(token.expires_at if token else None, utcnow())
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(queue.get(), timeout=wait)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001
