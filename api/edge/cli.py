@@ -28,8 +28,6 @@ from api.members.models import Member, Role
 from api.members.service import create_member
 from api.migrate import upgrade
 
-_run = run_with_engine
-
 
 async def _grid_ids(session: AsyncSession, refs: Sequence[str]) -> list[uuid.UUID]:
     """Grids named by code (SY-T01) or UUID."""
@@ -75,7 +73,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             print(f"    {account.name}: {account.sees}")
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,7 +103,7 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
@@ -134,7 +132,7 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
         print(issued.token)
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
@@ -158,7 +156,7 @@ def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
@@ -212,7 +210,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             await risk.stop()
         return 0
 
-    return _run(settings, work)
+    return run_with_engine(settings, work)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,10 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin_cli.register(commands)
     from api.edge.report_commands import add_arguments as add_report_commands
 
-    add_report_commands(commands, _run)
+    add_report_commands(commands, run_with_engine)
     from api.edge.rules_commands import add_arguments as add_rules_commands
 
-    add_rules_commands(commands, _run)
+    add_rules_commands(commands, run_with_engine)
     return parser
 
 
