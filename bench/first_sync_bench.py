@@ -12,6 +12,11 @@ long; the pages of a million-record scope cost what the first ones cost). Prints
 curve (at every tenth of the records) and the time. Flat memory means each page costs the
 same whatever the scope's size: the snapshot reads `ORDER BY id LIMIT n` after the last id
 sent (keyset), never the whole scope.
+
+Last run (2-core machine shared with two other jobs, load ~2.5, the bench under `nice`):
+1,000,003 records in 1,002 pages of 1000 in 146.3 s (6,835 records/s, 939 MiB of JSON);
+server RSS 193.0 MiB before, 193.0-193.7 MiB during (288 samples), the same in the first and
+the last tenth of the time.
 """
 
 from __future__ import annotations
