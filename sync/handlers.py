@@ -4,7 +4,7 @@ invariant 8) on top of the domain's own functions — one rule, two doors."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.i18n import _
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
+from api.row_locks import get_for_update
 from api.stations.attendance import record_attendance
 from api.stations.evaluations import submit_evaluation
 from api.stations.models import Attendance, Evaluation, EvaluatorKind, StationActivity
@@ -49,6 +50,8 @@ class Mutation:
     op: str
     base_version: int | None
     fields: dict[str, Any]
+    # A CREATE's id known to name no record (sync.push checks the whole batch's at once).
+    new_id: bool = False
 
 
 @dataclass
@@ -112,17 +115,64 @@ async def changed_since(
     (pruned): then every field counts as changed."""
     if base_version >= record.version:
         return set()
-    rows = (
-        await session.execute(
-            select(ChangeRow.version, ChangeRow.fields, ChangeRow.client_id).where(
-                ChangeRow.record_id == record.id, ChangeRow.version > base_version
+    rows = _prefetched(session, record, base_version)
+    if rows is None:
+        rows = (
+            await session.execute(
+                select(ChangeRow.version, ChangeRow.fields, ChangeRow.client_id).where(
+                    ChangeRow.record_id == record.id, ChangeRow.version > base_version
+                )
             )
-        )
-    ).all()
+        ).all()
     versions = {row.version for row in rows}
     if not set(range(base_version + 1, record.version + 1)) <= versions:
         return None
     return {name for row in rows if row.client_id != client_id for name in row.fields}
+
+
+# session.info: the log rows prefetch_changes read, with the transaction they were read in.
+_PREFETCHED = "sync_changes_prefetched"
+
+
+async def prefetch_changes(
+    session: AsyncSession, records: Sequence[tuple[SyncedRecord, int]]
+) -> None:
+    """The log rows changed_since will ask for, read for a whole batch in one statement:
+    (record, baseVersion) of each edit whose base is behind the record (records locked by
+    the caller, so that their log cannot grow meanwhile but by this transaction)."""
+    behind = {r.id: (r, base) for r, base in records if 0 <= base < r.version}
+    if not behind:
+        return
+    bases = sa.values(
+        sa.column("id", sa.Uuid()), sa.column("base", sa.Integer()), name="bases"
+    ).data([(record_id, base) for record_id, (_, base) in behind.items()])
+    rows = (
+        await session.execute(
+            select(ChangeRow.record_id, ChangeRow.version, ChangeRow.fields, ChangeRow.client_id)
+            .join(bases, sa.and_(ChangeRow.record_id == bases.c.id))
+            .where(ChangeRow.version > bases.c.base)
+        )
+    ).all()
+    found: dict[uuid.UUID, list[Any]] = {record_id: [] for record_id in behind}
+    for row in rows:
+        found[row.record_id].append(row)
+    session.info[_PREFETCHED] = (
+        session.sync_session.get_transaction(),
+        {i: (r.version, base, found[i]) for i, (r, base) in behind.items()},
+    )
+
+
+def _prefetched(session: AsyncSession, record: SyncedRecord, base: int) -> list[Any] | None:
+    """The prefetched rows after ``base``, while they are still the whole answer: the record
+    has not changed since (same version) and the prefetch reached back as far."""
+    read_in, by_record = session.info.get(_PREFETCHED, (None, {}))
+    entry = by_record.get(record.id)
+    if read_in is not session.sync_session.get_transaction() or entry is None:
+        return None
+    version, fetched_base, rows = entry
+    if version != record.version or base < fetched_base:
+        return None
+    return [row for row in rows if row.version > base]
 
 
 def _conflict(
@@ -199,10 +249,7 @@ async def reachable(
     """The record an UPDATE or DELETE is about, or the outcome when it cannot be touched:
     deleted on the server or gone from the caller's scope (edits kept as conflicts), never
     visible or unknown (NOT_FOUND, one answer for both)."""
-    statement: Any = select(model).where(model.id == m.record_id)  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    record = await session.scalar(statement)
+    record = await get_for_update(session, model, m.record_id)
     if record is None:
         raise out_of_scope()
     keys = (await current_views(session, [record]))[record.id][0]
@@ -261,6 +308,7 @@ async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         reporter_phone=f.get("reporterPhone"),
         reported_at=parse_optional_time(f.get("reportedAt"), "reportedAt"),
         ticket_id=m.record_id,
+        id_is_new=m.new_id,
         now=caller.now,
     )
     if status != S.REPORTED:
@@ -312,6 +360,9 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
             plan.contested[name] = value
         else:
             plan.clean[name] = value
+    if not plan.server_moved:
+        # A refusal stands as it is: the mutation's own savepoint (sync.push) undoes it.
+        return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
     try:
         async with session.begin_nested():
             return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
