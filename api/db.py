@@ -82,25 +82,21 @@ def _savepoints_named_by_depth(engine: Engine) -> None:
     open_by_connection: weakref.WeakKeyDictionary[Connection, dict[str, str]] = (
         weakref.WeakKeyDictionary()
     )
-    savepoint, rollback_to, release = (
-        dialect.do_savepoint,
-        dialect.do_rollback_to_savepoint,
-        dialect.do_release_savepoint,
-    )
 
     def named(connection: Connection, name: str) -> str:
         return open_by_connection.get(connection, {}).pop(name, name)
 
+    # Sent as driver SQL: SQLAlchemy compiles its savepoint clauses anew every time.
     def do_savepoint(connection: Connection, name: str) -> None:
         opened = open_by_connection.setdefault(connection, {})
         opened[name] = f"gl_savepoint_{len(opened) + 1}"
-        savepoint(connection, opened[name])
+        connection.exec_driver_sql(f"SAVEPOINT {opened[name]}")
 
     def do_rollback_to_savepoint(connection: Connection, name: str) -> None:
-        rollback_to(connection, named(connection, name))
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {named(connection, name)}")
 
     def do_release_savepoint(connection: Connection, name: str) -> None:
-        release(connection, named(connection, name))
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {named(connection, name)}")
 
     def forget(connection: Connection) -> None:
         # A new outer transaction: savepoints of an earlier one ended with it.

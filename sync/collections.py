@@ -268,3 +268,13 @@ async def current_views(
     if not records:
         return {}
     return await session.run_sync(read)
+
+
+async def current_keys(session: AsyncSession, record: Any) -> set[str]:
+    """The scope keys of one record (an ORM instance) now: current_views without the wire
+    data, for a check of who may touch it (each pushed edit asks once)."""
+
+    def read(s: Session) -> set[str]:
+        return visibility.keys_of(s.connection(), type(record), [record])[0]
+
+    return await session.run_sync(read)

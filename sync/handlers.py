@@ -31,7 +31,7 @@ from api.tickets.models import TicketStatus as S
 from api.times import parse_optional_time
 from sync import conflicts as c
 from sync import push_rules
-from sync.collections import BY_NAME, current_views, record_data
+from sync.collections import BY_NAME, current_keys, record_data
 from sync.models import ChangeKey, ChangeRow, ConflictWinner, SyncConflict
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
@@ -252,7 +252,7 @@ async def reachable(
     record = await get_for_update(session, model, m.record_id)
     if record is None:
         raise out_of_scope()
-    keys = (await current_views(session, [record]))[record.id][0]
+    keys = await current_keys(session, record)
     if not caller.scope.sees_keys(keys):
         if await was_in_scope(session, caller.scope, record.id):
             message = "the record was moved out of your scope before your change reached the server"

@@ -25,7 +25,7 @@ from api.tickets.models import Ticket
 from sync import conflicts as c
 from sync import ledger
 from sync.changelog import ORIGIN
-from sync.collections import BY_NAME, current_views, record_data
+from sync.collections import BY_NAME, current_keys, current_views, record_data
 from sync.handlers import (
     CREATE,
     DEFAULT_MAX_ATTACHMENT_BYTES,
@@ -390,7 +390,7 @@ async def _check_new_id(
     model = BY_NAME[m.collection]
     existing = None if known_absent else await session.get(model, m.record_id)
     if existing is not None:
-        keys = (await current_views(session, [existing]))[existing.id][0]
+        keys = await current_keys(session, existing)
         if caller.scope.sees_keys(keys):
             return
         raise _unusable_id()
