@@ -95,17 +95,33 @@ def _driver_value(column: sa.Column[Any]) -> bool:
 
 @functools.cache
 def wire_select_raw(model: type[SyncedRecord]) -> sa.Select[Any]:
-    """wire_select with the driver's own values for the columns _driver_value names (on
-    PostgreSQL: asyncpg returns UTC-aware datetimes, UUIDs and the stored enum names); rows
-    of it go through row_data(..., raw=True). Per row of a 1 000-change pull that is ~16
-    conversions in SQLAlchemy's result processing and as many back in row_data spared."""
+    """wire_select for PostgreSQL, with the driver's own values for the columns
+    _driver_value names (UUIDs, the stored enum names) and times formatted for the wire by
+    the database; rows of it go through row_data(..., raw=True). Per record of a pull that
+    spares ~20 conversions in SQLAlchemy's result processing and as many back in row_data."""
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     wanted: list[Any] = []
     for name, _ in wire_columns(model):
         column = table.c[name]
-        raw = _driver_value(column)
-        wanted.append(sa.type_coerce(column, sa.types.NullType()).label(name) if raw else column)
+        if isinstance(column.type, UTCDateTime):
+            wanted.append(_instant_sql(column).label(name))
+        elif _driver_value(column):
+            wanted.append(sa.type_coerce(column, sa.types.NullType()).label(name))
+        else:
+            wanted.append(column)
     return select(*wanted)
+
+
+def _instant_sql(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """_instant done by PostgreSQL: datetime.isoformat() of the UTC time, to the character
+    (no fraction when the microseconds are 0). A change of a ticket carries sixteen times: a
+    1 000-change pull spared as many Python conversions per record."""
+    utc = sa.func.timezone("UTC", column)
+    whole = sa.cast(sa.extract("microseconds", utc), sa.BigInteger) % 1_000_000 == 0
+    layout = sa.case(
+        (whole, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), else_='YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+    )
+    return sa.type_coerce(sa.func.to_char(utc, layout), sa.types.NullType())
 
 
 # Values the wire carries as they are; checked by exact type first, as most values are these.
@@ -167,7 +183,7 @@ def _raw_converter(column_type: sa.types.TypeEngine[Any]) -> Callable[[Any], Any
     if isinstance(column_type, sa.Uuid):
         return str
     if isinstance(column_type, UTCDateTime):
-        return _instant
+        return None  # formatted by the database (_instant_sql)
     return _converter(column_type)
 
 

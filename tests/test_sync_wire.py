@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from api.records import UTCDateTime
 from api.tickets import lifecycle
 from sync.checkpoint import Checkpoint, scope_fingerprint
 from sync.collections import (
     MODELS,
+    _instant_sql,
     current_views,
     record_data,
     row_data,
@@ -185,3 +188,22 @@ async def test_a_log_page_on_postgresql_reads_only_indexes(engine, session_facto
     for scan in logged:
         if scan["Relation Name"] == "sync_change_key":
             assert scan["Actual Rows"] <= limit + 1, scan
+
+
+@pytest.mark.postgres_only
+async def test_postgresql_spells_times_as_python_does(session_factory):
+    """Times a pull reads are formatted by PostgreSQL (sync/collections.py _instant_sql): the
+    very text datetime.isoformat() gives, with and without microseconds, in any zone."""
+    times = [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(999, 6, 7, 8, 9, 10, 1, tzinfo=UTC),
+        datetime(2026, 6, 1, 0, 0, 0, 5, tzinfo=timezone(timedelta(hours=8))),
+    ]
+    column = sa.column("at", UTCDateTime())
+    values = sa.values(column, name="times").data([(t,) for t in times])
+    async with session_factory() as session:
+        await session.execute(sa.text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+        spelled = (await session.scalars(select(_instant_sql(values.c.at)))).all()
+    assert spelled == [t.astimezone(UTC).isoformat() for t in times]
