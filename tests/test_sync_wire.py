@@ -99,6 +99,29 @@ def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+async def _backlog(engine: Any, key: str, backlog: int) -> None:
+    """`backlog` changes of as many records, all under `key`, in one old transaction."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.text(
+                "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
+                " keys_after, keys_before, fields, at)"
+                " SELECT 1, 'tickets', md5('t' || n)::uuid, 1, false, :keys, '[]', '[]', now()"
+                " FROM generate_series(1, :n) AS n ORDER BY n"
+            ),
+            {"n": backlog, "keys": json.dumps([key])},
+        )
+        await connection.execute(
+            sa.text(
+                "INSERT INTO sync_change_key (key, txid, seq)"
+                " SELECT :key, 1, seq FROM sync_change WHERE txid = 1"
+            ),
+            {"key": key},
+        )
+        await connection.execute(sa.text("ANALYZE sync_change_key"))
+        await connection.execute(sa.text("ANALYZE sync_change"))
+
+
 @pytest.mark.postgres_only
 async def test_the_positions_query_reads_only_a_page_of_the_index(engine, session_factory):
     """Invariant 7 on PostgreSQL's real plan: with a backlog of thousands of changes in the
@@ -106,25 +129,7 @@ async def test_the_positions_query_reads_only_a_page_of_the_index(engine, sessio
     county = await build_county(session_factory)
     scope = county.liaison_a.scope
     limit, backlog = 10, 5000
-    async with engine.begin() as connection:
-        await connection.execute(
-            sa.text(
-                "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
-                " keys_after, keys_before, fields, at)"
-                " SELECT 1, 'tickets', md5('t' || n)::uuid, 1, false, '[]', '[]', '[]', now()"
-                " FROM generate_series(1, :n) AS n ORDER BY n"
-            ),
-            {"n": backlog},
-        )
-        await connection.execute(
-            sa.text(
-                "INSERT INTO sync_change_key (key, txid, seq)"
-                " SELECT :key, 1, seq FROM sync_change WHERE txid = 1"
-            ),
-            {"key": f"grid:{county.grid_a.id}"},
-        )
-        await connection.execute(sa.text("ANALYZE sync_change_key"))
-        await connection.execute(sa.text("ANALYZE sync_change"))
+    await _backlog(engine, f"grid:{county.grid_a.id}", backlog)
     async with session_factory() as session:
         bound = await log_bound(session)
         position = Checkpoint(0, 0, scope_fingerprint(scope))
@@ -151,25 +156,7 @@ async def test_a_log_page_on_postgresql_reads_only_indexes(engine, session_facto
     county = await build_county(session_factory)
     scope = county.liaison_a.scope
     limit, backlog = 10, 5000
-    async with engine.begin() as connection:
-        await connection.execute(
-            sa.text(
-                "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
-                " keys_after, keys_before, fields, at)"
-                " SELECT 1, 'tickets', md5('t' || n)::uuid, 1, false, :keys, '[]', '[]', now()"
-                " FROM generate_series(1, :n) AS n ORDER BY n"
-            ),
-            {"n": backlog, "keys": json.dumps([f"grid:{county.grid_a.id}"])},
-        )
-        await connection.execute(
-            sa.text(
-                "INSERT INTO sync_change_key (key, txid, seq)"
-                " SELECT :key, 1, seq FROM sync_change WHERE txid = 1"
-            ),
-            {"key": f"grid:{county.grid_a.id}"},
-        )
-        await connection.execute(sa.text("ANALYZE sync_change_key"))
-        await connection.execute(sa.text("ANALYZE sync_change"))
+    await _backlog(engine, f"grid:{county.grid_a.id}", backlog)
     parameters = {
         "horizon": "horizon",
         "keys": sorted(scope.keys()),
