@@ -363,11 +363,26 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     if not plan.server_moved:
         # A refusal stands as it is: the mutation's own savepoint (sync.push) undoes it.
         return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
+    if {*plan.clean, *plan.contested} <= lifecycle.EDITABLE_FIELDS.keys():
+        # Details only: lifecycle.update_ticket refuses an edit of a closed ticket before it
+        # writes anything, so that refusal becomes conflicts without a savepoint of its own
+        # (two round trips of every merged edit). Checked, not assumed: a refusal after a
+        # write is rejected whole by the mutation's savepoint instead of half-kept.
+        version = ticket.version
+        try:
+            return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
+        except DomainError as refused:
+            unwritten = ticket.version == version and not session.new and not session.dirty
+            if refused.code != "ILLEGAL_TRANSITION" or not unwritten:
+                raise
+            return keep_all_as_conflicts(
+                session, caller, m, ticket, c.RULE_SERVER_CHANGED_FIRST, refused.message
+            )
     try:
         async with session.begin_nested():
             return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
     except DomainError as refused:
-        if plan.server_moved and refused.code == "ILLEGAL_TRANSITION":
+        if refused.code == "ILLEGAL_TRANSITION":
             # Possible from the version the phone saw, impossible after a server change
             # (closed meanwhile): the phone's values are kept, not dropped. Who may edit is
             # not such a case: it is judged on the record as it is now, changed or not

@@ -379,6 +379,34 @@ async def test_an_illegal_move_is_rejected_with_the_lifecycles_reason(client, se
     assert render(S.CLOSED, ZH_CN) in result["error"]["message"]
 
 
+async def test_an_edit_of_a_ticket_withdrawn_meanwhile_is_kept_as_conflicts(
+    client, session_factory
+):
+    """The server withdrew the ticket after the phone's base: the phone's edit of its details
+    is no longer possible, so each value is kept as a SERVER_CHANGED_FIRST conflict and the
+    ticket is left as the server has it (nothing of the edit written)."""
+    county = await build_county(session_factory)
+    a = phone(client, county.liaison_a, "a")
+    tid = await taken_ticket(client, county, a)
+    await do(
+        session_factory,
+        lifecycle.transition_ticket,
+        scope=county.dispatcher.scope,
+        ticket_id=uuid.UUID(tid),
+        to_status=S.WITHDRAWN,
+    )
+    a.update("tickets", tid, {"title": "phone title", "description": "phone text"})
+    [result] = await a.push()
+    assert result["status"] == "CONFLICT", result
+    assert {c["rule"] for c in result["conflicts"]} == {"SERVER_CHANGED_FIRST"}
+    assert {c["field"] for c in result["conflicts"]} == {"title", "description"}
+    async with session_factory() as session:
+        ticket = await session.get(Ticket, uuid.UUID(tid))
+        assert ticket.status == S.WITHDRAWN
+        assert (ticket.title, ticket.description) != ("phone title", "phone text")
+        assert result["version"] == ticket.version
+
+
 async def test_fields_changed_on_one_side_each_merge(client, session_factory) -> None:
     county = await build_county(session_factory)
     a = phone(client, county.liaison_a, "a")
