@@ -53,9 +53,9 @@ asyncpg prepared each: two extra round trips per mutation), its events go out in
 pg_notify at commit, the batch's tickets are locked and loaded in one statement and read for
 update from the session, its merge checks' log rows are read in one statement, an edit opens
 an inner savepoint only when the server moved and more than details changed, and known-new
-ids and the batch's grids are not read again per CREATE. What is left is the ORM's unit of work per mutation (an
-instance, a flush, the session hooks: ~2 ms of Python per mutation under cProfile) and one
-savepoint per mutation; see docs/performance.md.
+ids and the batch's grids are not read again per CREATE. What is left is the ORM's unit of
+work per mutation (an instance, a flush, the session hooks: ~2 ms of Python per mutation
+under cProfile) and one savepoint per mutation; see docs/performance.md.
 """
 
 from __future__ import annotations
