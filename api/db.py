@@ -77,7 +77,7 @@ def _savepoints_named_by_depth(engine: Engine) -> None:
     of the prepared-statement cache). Savepoints are strictly nested, so a name per depth is
     enough: PostgreSQL releases or rolls back to the most recent savepoint of a name, and a
     savepoint left behind by ROLLBACK TO is shadowed by the next of its depth and released
-    with its parent. Four statement texts in all, each prepared once per connection."""
+    with its parent. Three statement texts per depth, each prepared once per connection."""
     dialect = engine.dialect
     open_by_connection: weakref.WeakKeyDictionary[Connection, dict[str, str]] = (
         weakref.WeakKeyDictionary()

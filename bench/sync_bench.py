@@ -48,8 +48,8 @@ Python calls (17 800 before); of 1000 changes 39 000 (138 000). A push of 500 cr
 What changed (issue #13): on PostgreSQL a log page is one statement (its positions, the
 horizon and bound, whether each position is its record's last, whether changes wait behind
 the bound), and records are read with the driver's own values, times formatted by the
-database; a push's savepoints repeat four statement texts (SQLAlchemy named each anew, and
-asyncpg prepared each: two extra round trips per mutation), its events go out in one
+database; a push's savepoints repeat three statement texts per depth (SQLAlchemy named each
+anew, and asyncpg prepared each: two extra round trips per mutation), its events go out in one
 pg_notify at commit, the batch's tickets are locked and loaded in one statement and read for
 update from the session, its merge checks' log rows are read in one statement, an edit opens
 an inner savepoint only when the server moved and more than details changed, and known-new
