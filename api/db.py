@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -57,13 +59,53 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # many as the rest of a small request. A connection found dead invalidates the pool, and a
     # request's sign-in, its first statement, retries once (api/edge/graphql_view.py); connections
     # are renewed hourly so that none outlives a firewall's idle timeout unnoticed.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=10,
         max_overflow=10,
         pool_recycle=3600,
         connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
     )
+    _savepoints_named_by_depth(engine.sync_engine)
+    return engine
+
+
+def _savepoints_named_by_depth(engine: Engine) -> None:
+    """SQLAlchemy names every savepoint anew (sa_savepoint_1, _2, ...) and asyncpg prepares
+    every new statement text: a push of 500 mutations, one savepoint each, paid a prepare
+    round trip for each SAVEPOINT and each RELEASE (and pushed the batch's own statements out
+    of the prepared-statement cache). Savepoints are strictly nested, so a name per depth is
+    enough: PostgreSQL releases or rolls back to the most recent savepoint of a name, and a
+    savepoint left behind by ROLLBACK TO is shadowed by the next of its depth and released
+    with its parent. Three statement texts per depth, each prepared once per connection."""
+    dialect = engine.dialect
+    open_by_connection: weakref.WeakKeyDictionary[Connection, dict[str, str]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def named(connection: Connection, name: str) -> str:
+        return open_by_connection.get(connection, {}).pop(name, name)
+
+    # Sent as driver SQL: SQLAlchemy compiles its savepoint clauses anew every time.
+    def do_savepoint(connection: Connection, name: str) -> None:
+        opened = open_by_connection.setdefault(connection, {})
+        opened[name] = f"gl_savepoint_{len(opened) + 1}"
+        connection.exec_driver_sql(f"SAVEPOINT {opened[name]}")
+
+    def do_rollback_to_savepoint(connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {named(connection, name)}")
+
+    def do_release_savepoint(connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {named(connection, name)}")
+
+    def forget(connection: Connection) -> None:
+        # A new outer transaction: savepoints of an earlier one ended with it.
+        open_by_connection.pop(connection, None)
+
+    dialect.do_savepoint = do_savepoint  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = do_rollback_to_savepoint  # type: ignore[method-assign]
+    dialect.do_release_savepoint = do_release_savepoint  # type: ignore[method-assign]
+    event.listen(engine, "begin", forget)
 
 
 def _sqlite_begin_immediate(conn) -> None:  # noqa: ANN001

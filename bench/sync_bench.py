@@ -17,28 +17,45 @@ syncPush and then its bytes by `PUT /attachments/{id}` over real HTTP to a uvico
 (whole file, and in 3 resumable pieces), against a plain file copy of the same 100 files on
 the same disk in the same run — the floor for storing bytes on that disk.
 
-Figures (function level, PostgreSQL 15, a loaded 2-core machine; `--repeat 3`, median ms;
-the hand-SQL column is measured in the same run, so compare the ratios):
+Figures (function level, PostgreSQL 15, a 2-core machine shared with the lead's test runs;
+the hand-SQL column is measured in the same run, so compare the ratios). Before: the branch
+point of issue #13 (goals 2, 3), `--rows 10000 --rows 300000 --repeat 3 --uploads 0`, load
+average ~2. After: `--rows 10000 --rows 300000 --rows 1000000 --repeat 6 --uploads 0`, load
+average 2.3-2.5 (at load ~4 the same run gave ratios from 2.5 to 7.3 for the pulls: the
+hand-SQL medians themselves move; read single ratios with that noise in mind):
 
-| operation                            | before ms | ratio | after ms | ratio |
-| ------------------------------------ | --------: | ----: | -------: | ----: |
-| pull   100 changes of    10,000 rows |      16.4 |  10.1 |      8.5 |  4.7 |
-| pull  1000 changes of    10,000 rows |     168.8 |  10.4 |     36.2 |  4.2 |
-| push   500 creates,    10,000 rows   |    5614.8 |  15.8 |   2305.0 | 12.2 |
-| pull   100 changes of   300,000 rows |      18.3 |  10.5 |      7.6 |  4.2 |
-| pull  1000 changes of   300,000 rows |     126.4 |  12.4 |     38.8 |  3.6 |
-| push   500 creates,   300,000 rows   |    6625.7 |  10.6 |   3138.8 | 14.1 |
-| pull   100 changes of 1,000,000 rows |      95   |  38   |      7.8 |  3.9 |
-| pull  1000 changes of 1,000,000 rows |         — |     — |     44.6 |  3.7 |
-| push   500 creates, 1,000,000 rows   |         — |     — |   2354.8 |  9.7 |
+| operation                            | before ms | hand ms | ratio | after ms | hand ms | ratio |
+| ------------------------------------ | --------: | ------: | ----: | -------: | ------: | ----: |
+| pull   100 changes of    10,000 rows |       8.8 |     1.3 |   6.7 |      7.0 |     1.5 |   4.6 |
+| pull  1000 changes of    10,000 rows |      54.1 |    13.5 |   4.0 |     30.3 |     7.2 |   4.2 |
+| push   500 creates,    10,000 rows   |      2589 |     275 |   9.4 |     1722 |     285 |   6.0 |
+| push   500 mixed updates, 10,000     |      2674 |     311 |   8.6 |     1345 |     265 |   5.1 |
+| pull   100 changes of   300,000 rows |       7.9 |     1.5 |   5.3 |      5.2 |     1.4 |   3.6 |
+| pull  1000 changes of   300,000 rows |      47.1 |     9.4 |   5.0 |     31.7 |     9.1 |   3.5 |
+| push   500 creates,   300,000 rows   |      2571 |     297 |   8.7 |     1441 |     288 |   5.0 |
+| push   500 mixed updates, 300,000    |      2802 |     422 |   6.6 |     1335 |     279 |   4.8 |
+| pull   100 changes of 1,000,000 rows |         — |       — |     — |      5.6 |     1.5 |   3.8 |
+| pull  1000 changes of 1,000,000 rows |         — |       — |     — |     33.3 |    10.4 |   3.2 |
+| push   500 creates, 1,000,000 rows   |         — |       — |     — |     1405 |     298 |   4.7 |
+| push   500 mixed updates, 1,000,000  |         — |       — |     — |     1284 |     294 |   4.4 |
 
-What changed: a pull reads Core rows of the wire columns straight into wire dicts (no ORM
-instances), one statement per collection; the log positions come from one index range per
-scope key merged in order (a single `key IN (...)` range had to be read whole and sorted,
-O(changes after the checkpoint)); a push CREATE costs 9 statements instead of 13 (txid once
-per transaction, deadline policies once per transaction, the ticket number in one upsert,
-all stored results in one INSERT). The hand-SQL push still issues ~4 statements per
-mutation and no savepoint; the rest of the gap is SQLAlchemy's per-statement cost.
+What the time is spent on, counted rather than timed (`--profile 30`, one run each): a pull of
+100 changes makes 4 round trips (BEGIN, the page, its records, COMMIT; 6 before) and 5 400
+Python calls (17 800 before); of 1000 changes 39 000 (138 000). A push of 500 creates makes
+3 018 round trips (6 543) and 1.88 M calls (2.70 M); of 500 mixed updates 2 518 (9 262) and
+1.80 M (3.03 M). The hand SQL makes about 5 round trips per mutation and no Python work.
+
+What changed (issue #13): on PostgreSQL a log page is one statement (its positions, the
+horizon and bound, whether each position is its record's last, whether changes wait behind
+the bound), and records are read with the driver's own values, times formatted by the
+database; a push's savepoints repeat three statement texts per depth (SQLAlchemy named each
+anew, and asyncpg prepared each: two extra round trips per mutation), its events go out in one
+pg_notify at commit, the batch's tickets are locked and loaded in one statement and read for
+update from the session, its merge checks' log rows are read in one statement, an edit opens
+an inner savepoint only when the server moved and more than details changed, and known-new
+ids and the batch's grids are not read again per CREATE. What is left is the ORM's unit of
+work per mutation (an instance, a flush, the session hooks: ~2 ms of Python per mutation
+under cProfile) and one savepoint per mutation; see docs/performance.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ invariant 8) on top of the domain's own functions — one rule, two doors."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from api.errors import DomainError, forbidden, invalid, not_found
 from api.i18n import _
 from api.notifications.models import Notification
 from api.records import SyncedRecord, utcnow
+from api.row_locks import get_for_update
 from api.stations.attendance import record_attendance
 from api.stations.evaluations import submit_evaluation
 from api.stations.models import Attendance, Evaluation, EvaluatorKind, StationActivity
@@ -30,7 +31,7 @@ from api.tickets.models import TicketStatus as S
 from api.times import parse_optional_time
 from sync import conflicts as c
 from sync import push_rules
-from sync.collections import BY_NAME, current_views, record_data
+from sync.collections import BY_NAME, current_keys, record_data
 from sync.models import ChangeKey, ChangeRow, ConflictWinner, SyncConflict
 
 CREATE, UPDATE, DELETE = "CREATE", "UPDATE", "DELETE"
@@ -49,6 +50,8 @@ class Mutation:
     op: str
     base_version: int | None
     fields: dict[str, Any]
+    # A CREATE's id known to name no record (sync.push checks the whole batch's at once).
+    new_id: bool = False
 
 
 @dataclass
@@ -112,17 +115,64 @@ async def changed_since(
     (pruned): then every field counts as changed."""
     if base_version >= record.version:
         return set()
-    rows = (
-        await session.execute(
-            select(ChangeRow.version, ChangeRow.fields, ChangeRow.client_id).where(
-                ChangeRow.record_id == record.id, ChangeRow.version > base_version
+    rows = _prefetched(session, record, base_version)
+    if rows is None:
+        rows = (
+            await session.execute(
+                select(ChangeRow.version, ChangeRow.fields, ChangeRow.client_id).where(
+                    ChangeRow.record_id == record.id, ChangeRow.version > base_version
+                )
             )
-        )
-    ).all()
+        ).all()
     versions = {row.version for row in rows}
     if not set(range(base_version + 1, record.version + 1)) <= versions:
         return None
     return {name for row in rows if row.client_id != client_id for name in row.fields}
+
+
+# session.info: the log rows prefetch_changes read, with the transaction they were read in.
+_PREFETCHED = "sync_changes_prefetched"
+
+
+async def prefetch_changes(
+    session: AsyncSession, records: Sequence[tuple[SyncedRecord, int]]
+) -> None:
+    """The log rows changed_since will ask for, read for a whole batch in one statement:
+    (record, baseVersion) of each edit whose base is behind the record (records locked by
+    the caller, so that their log cannot grow meanwhile but by this transaction)."""
+    behind = {r.id: (r, base) for r, base in records if 0 <= base < r.version}
+    if not behind:
+        return
+    bases = sa.values(
+        sa.column("id", sa.Uuid()), sa.column("base", sa.Integer()), name="bases"
+    ).data([(record_id, base) for record_id, (_, base) in behind.items()])
+    rows = (
+        await session.execute(
+            select(ChangeRow.record_id, ChangeRow.version, ChangeRow.fields, ChangeRow.client_id)
+            .join(bases, sa.and_(ChangeRow.record_id == bases.c.id))
+            .where(ChangeRow.version > bases.c.base)
+        )
+    ).all()
+    found: dict[uuid.UUID, list[Any]] = {record_id: [] for record_id in behind}
+    for row in rows:
+        found[row.record_id].append(row)
+    session.info[_PREFETCHED] = (
+        session.sync_session.get_transaction(),
+        {i: (r.version, base, found[i]) for i, (r, base) in behind.items()},
+    )
+
+
+def _prefetched(session: AsyncSession, record: SyncedRecord, base: int) -> list[Any] | None:
+    """The prefetched rows after ``base``, while they are still the whole answer: the record
+    has not changed since (same version) and the prefetch reached back as far."""
+    read_in, by_record = session.info.get(_PREFETCHED, (None, {}))
+    entry = by_record.get(record.id)
+    if read_in is not session.sync_session.get_transaction() or entry is None:
+        return None
+    version, fetched_base, rows = entry
+    if version != record.version or base < fetched_base:
+        return None
+    return [row for row in rows if row.version > base]
 
 
 def _conflict(
@@ -199,13 +249,10 @@ async def reachable(
     """The record an UPDATE or DELETE is about, or the outcome when it cannot be touched:
     deleted on the server or gone from the caller's scope (edits kept as conflicts), never
     visible or unknown (NOT_FOUND, one answer for both)."""
-    statement: Any = select(model).where(model.id == m.record_id)  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    record = await session.scalar(statement)
+    record = await get_for_update(session, model, m.record_id)
     if record is None:
         raise out_of_scope()
-    keys = (await current_views(session, [record]))[record.id][0]
+    keys = await current_keys(session, record)
     if not caller.scope.sees_keys(keys):
         if await was_in_scope(session, caller.scope, record.id):
             message = "the record was moved out of your scope before your change reached the server"
@@ -261,6 +308,7 @@ async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         reporter_phone=f.get("reporterPhone"),
         reported_at=parse_optional_time(f.get("reportedAt"), "reportedAt"),
         ticket_id=m.record_id,
+        id_is_new=m.new_id,
         now=caller.now,
     )
     if status != S.REPORTED:
@@ -312,11 +360,29 @@ async def update_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
             plan.contested[name] = value
         else:
             plan.clean[name] = value
+    if not plan.server_moved:
+        # A refusal stands as it is: the mutation's own savepoint (sync.push) undoes it.
+        return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
+    if {*plan.clean, *plan.contested} <= lifecycle.EDITABLE_FIELDS.keys():
+        # Details only: lifecycle.update_ticket refuses an edit of a closed ticket before it
+        # writes anything, so that refusal becomes conflicts without a savepoint of its own
+        # (two round trips of every merged edit). Checked, not assumed: a refusal after a
+        # write is rejected whole by the mutation's savepoint instead of half-kept.
+        version = ticket.version
+        try:
+            return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
+        except DomainError as refused:
+            unwritten = ticket.version == version and not session.new and not session.dirty
+            if refused.code != "ILLEGAL_TRANSITION" or not unwritten:
+                raise
+            return keep_all_as_conflicts(
+                session, caller, m, ticket, c.RULE_SERVER_CHANGED_FIRST, refused.message
+            )
     try:
         async with session.begin_nested():
             return await _apply_ticket_plan(session, caller, m, ticket, plan, current)
     except DomainError as refused:
-        if plan.server_moved and refused.code == "ILLEGAL_TRANSITION":
+        if refused.code == "ILLEGAL_TRANSITION":
             # Possible from the version the phone saw, impossible after a server change
             # (closed meanwhile): the phone's values are kept, not dropped. Who may edit is
             # not such a case: it is judged on the record as it is now, changed or not

@@ -17,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.scope import Scope
 from api.errors import DomainError, invalid
+from api.grids.models import Grid
 from api.i18n import _
 from api.records import utcnow
+from api.row_locks import lock_rows
 from api.tickets.models import Ticket
 from sync import conflicts as c
 from sync import ledger
 from sync.changelog import ORIGIN
-from sync.collections import BY_NAME, current_views, record_data
+from sync.collections import BY_NAME, current_keys, current_views, record_data
 from sync.handlers import (
     CREATE,
     DEFAULT_MAX_ATTACHMENT_BYTES,
@@ -32,6 +34,7 @@ from sync.handlers import (
     Mutation,
     Outcome,
     handler_for,
+    prefetch_changes,
 )
 from sync.models import MutationStatus, StoredMutation
 
@@ -171,7 +174,8 @@ async def push_in(
             "mutationId",
             _("every mutationId is 1 to {CLIENT_ID_MAX} characters", CLIENT_ID_MAX=CLIENT_ID_MAX),
         )
-    await _lock_tickets(session, mutations)
+    locked = await _lock_tickets(session, mutations)
+    await prefetch_changes(session, _edits_of(locked, mutations))
     await ledger.touch(session, client_id=client_id, member_id=scope.member_id, now=now)
     stored = {
         row.mutation_id: row
@@ -185,6 +189,7 @@ async def push_in(
         session, client_id, sorted({m.id for m in mutations if m.op != CREATE})
     )
     fresh, _held = await _absent_for_creates(session, mutations)
+    _grids = await _grids_named(session, mutations)
     caller = Caller(scope, c.Origin(client_id, "", scope.member_id), now, max_attachment_bytes)
     results: list[dict[str, Any]] = []
     seen: dict[str, dict[str, Any]] = {}
@@ -253,12 +258,30 @@ async def _absent_for_creates(
     return absent, held
 
 
-async def _lock_tickets(session: AsyncSession, mutations: list[MutationInput]) -> None:
+async def _grids_named(session: AsyncSession, mutations: list[MutationInput]) -> list[Grid]:
+    """The grids the batch's tickets name, read in one statement and returned so that they
+    are held: the session's identity map keeps only what is referenced, and each new ticket's
+    check of its grid would read it again."""
+    ids: set[uuid.UUID] = set()
+    for raw in mutations:
+        if raw.collection == Ticket.sync_collection and isinstance(raw.fields, dict):
+            try:
+                ids.add(uuid.UUID(str(raw.fields.get("gridId"))))
+            except ValueError:
+                continue  # none, or not a UUID: the mutation itself answers
+    if not ids:
+        return []
+    return list(await session.scalars(select(Grid).where(Grid.id.in_(sorted(ids)))))
+
+
+async def _lock_tickets(session: AsyncSession, mutations: list[MutationInput]) -> list[Ticket]:
     """Take the row locks of every ticket the batch touches up front, in id order. Two batches
     that touch the same tickets in crossing orders then queue instead of deadlocking
-    (a comment's insert locks its ticket's key, an UPDATE the whole row)."""
+    (a comment's insert locks its ticket's key, an UPDATE the whole row). The tickets are
+    loaded with their locks (returned, so that they are held): each mutation's own read of
+    its ticket for update then costs no statement (api/row_locks.py)."""
     if session.get_bind().dialect.name != "postgresql":
-        return  # SQLite has one writer at a time
+        return []  # SQLite has one writer at a time
     ids: set[uuid.UUID] = set()
     for raw in mutations:
         candidate: Any = None
@@ -270,13 +293,20 @@ async def _lock_tickets(session: AsyncSession, mutations: list[MutationInput]) -
             ids.add(uuid.UUID(str(candidate)))
         except ValueError:
             continue  # not a UUID: the mutation itself is refused with a clear error
-    if ids:
-        await session.execute(
-            select(Ticket.id)
-            .where(Ticket.id.in_(sorted(ids)))
-            .order_by(Ticket.id)
-            .with_for_update()
-        )
+    return await lock_rows(session, Ticket, ids)
+
+
+def _edits_of(locked: list[Ticket], mutations: list[MutationInput]) -> list[tuple[Ticket, int]]:
+    """(ticket, baseVersion) of the batch's ticket edits and deletes, for their merge checks."""
+    by_id = {str(t.id): t for t in locked}
+    return [
+        (by_id[str(raw.id)], raw.base_version)
+        for raw in mutations
+        if raw.collection == Ticket.sync_collection
+        and raw.op != CREATE
+        and isinstance(raw.base_version, int)
+        and str(raw.id) in by_id
+    ]
 
 
 def _retryable(error: DBAPIError) -> bool:
@@ -320,6 +350,7 @@ async def _one(
             # Known absent when the batch began and not created by it since: nothing to ask.
             absent = mutation.record_id in fresh and str(mutation.record_id) not in created_here
             await _check_new_id(session, caller, mutation, known_absent=absent)
+            mutation.new_id = absent
         session.info[ORIGIN] = caller.origin.client_id
         try:
             async with session.begin_nested():
@@ -359,7 +390,7 @@ async def _check_new_id(
     model = BY_NAME[m.collection]
     existing = None if known_absent else await session.get(model, m.record_id)
     if existing is not None:
-        keys = (await current_views(session, [existing]))[existing.id][0]
+        keys = await current_keys(session, existing)
         if caller.scope.sees_keys(keys):
             return
         raise _unusable_id()

@@ -41,6 +41,18 @@ async def taken_ticket(client, county, a):
     return tid
 
 
+async def office_moves(session_factory, county, tid: str, status, **kwargs) -> None:
+    """The county's dispatcher moves the ticket on the server (no phone involved)."""
+    await do(
+        session_factory,
+        lifecycle.transition_ticket,
+        scope=county.dispatcher.scope,
+        ticket_id=uuid.UUID(tid),
+        to_status=status,
+        **kwargs,
+    )
+
+
 async def count(session_factory, model) -> int:
     async with session_factory() as session:
         return await session.scalar(select(func.count()).select_from(model))
@@ -327,23 +339,10 @@ async def test_status_further_along_wins_either_way(client, session_factory) -> 
     t2 = await taken_ticket(client, county, a)
     # t1: the phone resolves it while the office only moved it to WAITING: the phone wins.
     a.update("tickets", t1, {"status": "RESOLVED", "resolutionNote": "paid in full"})
-    await do(
-        session_factory,
-        lifecycle.transition_ticket,
-        scope=county.dispatcher.scope,
-        ticket_id=uuid.UUID(t1),
-        to_status=S.WAITING_ON_WORKER,
-    )
+    await office_moves(session_factory, county, t1, S.WAITING_ON_WORKER)
     # t2: the phone moves it to WAITING while the office resolved it: the office wins.
     a.update("tickets", t2, {"status": "WAITING_ON_WORKER"})
-    await do(
-        session_factory,
-        lifecycle.transition_ticket,
-        scope=county.dispatcher.scope,
-        ticket_id=uuid.UUID(t2),
-        to_status=S.RESOLVED,
-        resolution_note="settled",
-    )
+    await office_moves(session_factory, county, t2, S.RESOLVED, resolution_note="settled")
     r1, r2 = await a.push()
     assert (r1["status"], r1["data"]["status"]) == ("CONFLICT", "RESOLVED")
     assert r1["conflicts"][0] | {"id": None} == r1["conflicts"][0] | {
@@ -377,6 +376,28 @@ async def test_an_illegal_move_is_rejected_with_the_lifecycles_reason(client, se
     }
     assert render(S.IN_PROGRESS, ZH_CN) in result["error"]["message"]
     assert render(S.CLOSED, ZH_CN) in result["error"]["message"]
+
+
+async def test_an_edit_of_a_ticket_withdrawn_meanwhile_is_kept_as_conflicts(
+    client, session_factory
+):
+    """The server withdrew the ticket after the phone's base: the phone's edit of its details
+    is no longer possible, so each value is kept as a SERVER_CHANGED_FIRST conflict and the
+    ticket is left as the server has it (nothing of the edit written)."""
+    county = await build_county(session_factory)
+    a = phone(client, county.liaison_a, "a")
+    tid = await taken_ticket(client, county, a)
+    await office_moves(session_factory, county, tid, S.WITHDRAWN)
+    a.update("tickets", tid, {"title": "phone title", "description": "phone text"})
+    [result] = await a.push()
+    assert result["status"] == "CONFLICT", result
+    assert {c["rule"] for c in result["conflicts"]} == {"SERVER_CHANGED_FIRST"}
+    assert {c["field"] for c in result["conflicts"]} == {"title", "description"}
+    async with session_factory() as session:
+        ticket = await session.get(Ticket, uuid.UUID(tid))
+        assert ticket.status == S.WITHDRAWN
+        assert (ticket.title, ticket.description) != ("phone title", "phone text")
+        assert result["version"] == ticket.version
 
 
 async def test_fields_changed_on_one_side_each_merge(client, session_factory) -> None:

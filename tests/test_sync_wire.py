@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from api.records import UTCDateTime
 from api.tickets import lifecycle
 from sync.checkpoint import Checkpoint, scope_fingerprint
-from sync.collections import MODELS, current_views, record_data, row_data, wire_select
-from sync.pull import log_bound, positions_query
+from sync.collections import (
+    MODELS,
+    _instant_sql,
+    current_views,
+    record_data,
+    row_data,
+    wire_select,
+    wire_select_raw,
+)
+from sync.pull import _PAGE_PG, log_bound, positions_query
 from sync.push import MutationInput, push_in
 from tests.sync_support import build_county, server_ticket
 
@@ -72,6 +82,10 @@ async def test_core_rows_and_orm_records_give_the_same_wire_data(session_factory
                 data = row_data(model, row)
                 assert data == record_data(records[row.id])
                 json.dumps(data)  # JSON leaves only
+            if session.get_bind().dialect.name == "postgresql":
+                # The driver's own values (a pull's fast read) make the very same views.
+                raw = (await session.execute(wire_select_raw(model))).all()
+                assert await current_views(session, raw, model, raw=True) == by_orm, m.__name__
             if rows:
                 compared.add(model.sync_collection)
     assert {"grids", "members", "tickets", "ticketComments", "notifications"} <= compared
@@ -85,6 +99,29 @@ def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+async def _backlog(engine: Any, key: str, backlog: int) -> None:
+    """`backlog` changes of as many records, all under `key`, in one old transaction."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.text(
+                "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
+                " keys_after, keys_before, fields, at)"
+                " SELECT 1, 'tickets', md5('t' || n)::uuid, 1, false, :keys, '[]', '[]', now()"
+                " FROM generate_series(1, :n) AS n ORDER BY n"
+            ),
+            {"n": backlog, "keys": json.dumps([key])},
+        )
+        await connection.execute(
+            sa.text(
+                "INSERT INTO sync_change_key (key, txid, seq)"
+                " SELECT :key, 1, seq FROM sync_change WHERE txid = 1"
+            ),
+            {"key": key},
+        )
+        await connection.execute(sa.text("ANALYZE sync_change_key"))
+        await connection.execute(sa.text("ANALYZE sync_change"))
+
+
 @pytest.mark.postgres_only
 async def test_the_positions_query_reads_only_a_page_of_the_index(engine, session_factory):
     """Invariant 7 on PostgreSQL's real plan: with a backlog of thousands of changes in the
@@ -92,25 +129,7 @@ async def test_the_positions_query_reads_only_a_page_of_the_index(engine, sessio
     county = await build_county(session_factory)
     scope = county.liaison_a.scope
     limit, backlog = 10, 5000
-    async with engine.begin() as connection:
-        await connection.execute(
-            sa.text(
-                "INSERT INTO sync_change (txid, collection, record_id, version, deleted,"
-                " keys_after, keys_before, fields, at)"
-                " SELECT 1, 'tickets', md5('t' || n)::uuid, 1, false, '[]', '[]', '[]', now()"
-                " FROM generate_series(1, :n) AS n ORDER BY n"
-            ),
-            {"n": backlog},
-        )
-        await connection.execute(
-            sa.text(
-                "INSERT INTO sync_change_key (key, txid, seq)"
-                " SELECT :key, 1, seq FROM sync_change WHERE txid = 1"
-            ),
-            {"key": f"grid:{county.grid_a.id}"},
-        )
-        await connection.execute(sa.text("ANALYZE sync_change_key"))
-        await connection.execute(sa.text("ANALYZE sync_change"))
+    await _backlog(engine, f"grid:{county.grid_a.id}", backlog)
     async with session_factory() as session:
         bound = await log_bound(session)
         position = Checkpoint(0, 0, scope_fingerprint(scope))
@@ -127,3 +146,51 @@ async def test_the_positions_query_reads_only_a_page_of_the_index(engine, sessio
     for scan in keyed:
         read = scan["Actual Rows"] + scan.get("Rows Removed by Filter", 0)
         assert read * scan["Actual Loops"] <= limit + 1, scan
+
+
+@pytest.mark.postgres_only
+async def test_a_log_page_on_postgresql_reads_only_indexes(engine, session_factory):
+    """The same on PostgreSQL's one-statement page (sync/pull.py _PAGE_PG): the log positions,
+    whether each is its record's last, and whether changes wait behind the bound all come
+    from index reads, the key ranges stopped after the page."""
+    county = await build_county(session_factory)
+    scope = county.liaison_a.scope
+    limit, backlog = 10, 5000
+    await _backlog(engine, f"grid:{county.grid_a.id}", backlog)
+    parameters = {
+        "horizon": "horizon",
+        "keys": sorted(scope.keys()),
+        "txid": 0,
+        "seq": 0,
+        "wanted": limit + 1,
+    }
+    async with session_factory() as session:
+        statement = sa.text("EXPLAIN (ANALYZE, FORMAT JSON) " + _PAGE_PG.text)
+        explained = await session.scalar(statement, parameters)
+        found = (await session.execute(_PAGE_PG, parameters)).all()
+    assert len(found) == limit + 1 and all(row.fresh for row in found)
+    plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+    logged = [s for s in _scans(plan) if s["Relation Name"] in ("sync_change", "sync_change_key")]
+    assert logged and all("Index" in s["Node Type"] for s in logged), logged
+    for scan in logged:
+        if scan["Relation Name"] == "sync_change_key":
+            assert scan["Actual Rows"] <= limit + 1, scan
+
+
+@pytest.mark.postgres_only
+async def test_postgresql_spells_times_as_python_does(session_factory):
+    """Times a pull reads are formatted by PostgreSQL (sync/collections.py _instant_sql): the
+    very text datetime.isoformat() gives, with and without microseconds, in any zone."""
+    times = [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(999, 6, 7, 8, 9, 10, 1, tzinfo=UTC),
+        datetime(2026, 6, 1, 0, 0, 0, 5, tzinfo=timezone(timedelta(hours=8))),
+    ]
+    column = sa.column("at", UTCDateTime())
+    values = sa.values(column, name="times").data([(t,) for t in times])
+    async with session_factory() as session:
+        await session.execute(sa.text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+        spelled = (await session.scalars(select(_instant_sql(values.c.at)))).all()
+    assert spelled == [t.astimezone(UTC).isoformat() for t in times]

@@ -26,6 +26,7 @@ from api.members.service import members_serving, members_with_role
 from api.notifications.models import NotificationKind
 from api.notifications.service import notify
 from api.records import utcnow
+from api.row_locks import get_for_update
 from api.tickets import fields
 from api.tickets.deadlines import apply_deadlines, severity_changed
 from api.tickets.models import (
@@ -252,10 +253,10 @@ async def get_visible_ticket(
     session: AsyncSession, scope: Scope, ticket_id: uuid.UUID, *, for_update: bool = False
 ) -> Ticket:
     """The ticket if the caller may see it; a foreign ticket answers as not found."""
-    statement = select(Ticket).where(Ticket.id == ticket_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    ticket = await session.scalar(statement)
+    if for_update:
+        ticket = await get_for_update(session, Ticket, ticket_id)
+    else:
+        ticket = await session.scalar(select(Ticket).where(Ticket.id == ticket_id))
     if ticket is None or ticket.deleted or not scope.sees(ticket):
         raise not_found("ticketId", _("the ticket"))
     return ticket
@@ -760,14 +761,17 @@ async def create_ticket(
     *,
     scope: Scope,
     ticket_id: uuid.UUID | None = None,
+    id_is_new: bool = False,
     now: datetime | None = None,
     **inputs: Any,
 ) -> Ticket:
     """Report a ticket in the caller's scope: a liaison in its grids, staff in theirs, a
     member or chair for its own enterprise. ``inputs``: the keywords of
-    api/tickets/service.py:check_new_ticket (title, source, gridId or enterprise, ...)."""
+    api/tickets/service.py:check_new_ticket (title, source, gridId or enterprise, ...).
+    ``id_is_new``: the caller has already checked that no record has ``ticket_id`` (sync
+    push checks a whole batch's in one statement), so it is not asked again."""
     _writable(scope)
-    if ticket_id is not None and await session.get(Ticket, ticket_id) is not None:
+    if ticket_id is not None and not id_is_new and await session.get(Ticket, ticket_id) is not None:
         raise DomainError("DUPLICATE_ID", _("a ticket with this id already exists"), "id")
     new = await check_new_ticket(session, **inputs)
     own_enterprise = False
