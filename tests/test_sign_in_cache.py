@@ -4,6 +4,7 @@ on — revocation, the member's record, its grids, the grid tree — as without 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from api.grids.models import GridKind
 from api.grids.service import create_grid
 from api.members.service import create_member, update_member
 from api.records import utcnow
+from sync import broadcast
 from tests.factories import county_with_town
 from tests.helpers import gql
 
@@ -92,6 +94,14 @@ async def test_nothing_is_remembered_while_not_listening(app, http, session_fact
                 "WHERE datname = current_database() AND query LIKE 'LISTEN%'"
             )
         )
+    # The process learns of the drop when its event loop reads the closed socket.
+    url = app.state.graphql.sign_ins.url
+    for _ in range(100):
+        if broadcast.listening(url) is None:
+            break
+        await asyncio.sleep(0.05)
+    assert broadcast.listening(url) is None
+    async with session_factory() as session, session.begin():
         # Revoked by plain SQL, without the session hooks: only a fresh sign-in sees it.
         await session.execute(
             text("UPDATE auth_token SET revoked_at = now() WHERE member_id = :m"),
