@@ -142,7 +142,9 @@ async def list_connection(
     nodes = merged(selection.at("edges", "node"), selection.at("nodes"))
     p, listed, listed_key = _listed(view, nodes, key, context)
     page = _page(listed, listed_key, view, where, key, ascending, args)
-    rows = await context.reader.rows(page.statement, context.scope.parameters())
+    rows = await context.reader.rows(
+        page.statement, context.scope.parameters(), reused=listed_key is not None
+    )
 
     async def count() -> int:
         conditions = [view.visible(context.scope), view.live(), *where]
