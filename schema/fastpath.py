@@ -20,7 +20,9 @@ normal executor instead, which then gives the normal answer (errors, masking and
 
 from __future__ import annotations
 
+import itertools
 import keyword
+from binascii import b2a_base64
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -71,6 +73,10 @@ from schema.views import VIEWS
 # Strawberry's DateTime, Date and Time scalars serialise with this (and graphql-core's Int
 # with its serialize_int): values of the expected type are serialised inline.
 ISOFORMAT = repr(methodcaller("isoformat"))
+# Keys under which shared records keep their answers, one per generated completion.
+_SHARED_KEYS = itertools.count()
+# Not in a record's __dict__ (a reference the statement did not join).
+_MISSING = object()
 # How a field's value is read from its source object.
 TYPENAME, ATTRIBUTE, RESOLVER, COUNT = range(4)
 
@@ -348,19 +354,30 @@ def _completer(field: Field) -> Complete | None:
     """How a non-null value of the field becomes JSON; None: as it is (__typename)."""
     if field.read == TYPENAME:
         return None
-    complete = _leaf(field) if field.serialize is not None else _compiled(field.fields)
+    if field.serialize is not None:
+        complete = _leaf(field)
+    else:
+        # A reference (read by its resolver) is often one record shared by many rows of the
+        # page (schema/views.py joins each once): its answer is made once and reused.
+        complete = _compiled(field.fields, shared=field.read == RESOLVER and not field.lists)
     for items_non_null in reversed(field.lists):
         complete = _listed(complete, items_non_null)
     return complete
 
 
-def _compiled(fields: tuple[Field, ...]) -> Complete:
+def _compiled(fields: tuple[Field, ...], *, shared: bool = False) -> Complete:
     """The completion of an object's selection as one generated function: per field an
     attribute read (or its resolver's call), the null check and the leaf's serialisation
     inline, and the answer as one dict display in the selection's order. A per-field loop
-    over closures cost several calls per field of every row."""
+    over closures cost several calls per field of every row. ``shared``: the answer is kept
+    on the object (which lives for one request) under a key of this function's own, and
+    given again for the same object."""
     env: dict[str, Any] = {"Unplanned": Unplanned}
     body: list[str] = []
+    if shared:
+        kept = f"_planned_{next(_SHARED_KEYS)}"
+        body.append(f"    done = source.__dict__.get({kept!r})\n    if done is not None:")
+        body.append("        return done")
     entries: list[str] = []
     for i, f in enumerate(fields):
         if f.read == TYPENAME:
@@ -369,6 +386,19 @@ def _compiled(fields: tuple[Field, ...]) -> Complete:
         value = f"v{i}"
         if f.read == ATTRIBUTE and f.source.isidentifier() and not keyword.iskeyword(f.source):
             read = f"source.{f.source}"
+        elif f.read == RESOLVER and isinstance(getattr(f.source, "global_id_of", None), str):
+            # schema.ids.to_global_id, inline: base64 of "Type:uuid".
+            env["b2a"] = b2a_base64
+            prefix = f"{f.source.global_id_of}:"
+            read = f"b2a(({prefix!r} + str(source.id)).encode(), newline=False).decode()"
+        elif f.read == RESOLVER and isinstance(getattr(f.source, "joined_as", None), str):
+            env[f"resolve{i}"] = f.source
+            env["MISSING"] = _MISSING
+            joined = f.source.joined_as
+            read = (
+                f"source.__dict__.get({joined!r}, MISSING)\n"
+                f"    if {value} is MISSING:\n        {value} = resolve{i}(source, None)"
+            )
         elif f.read == RESOLVER:
             env[f"resolve{i}"] = f.source
             read = f"resolve{i}(source, None)"
@@ -388,7 +418,11 @@ def _compiled(fields: tuple[Field, ...]) -> Complete:
             body.append(f"    if {value} is None:\n        d{i} = None\n    else:")
             body.extend(f"        {step}" for step in steps)
         entries.append(f"{f.key!r}: d{i}")
-    source = "\n".join(["def complete(source):", *body, f"    return {{{', '.join(entries)}}}"])
+    answer = f"{{{', '.join(entries)}}}"
+    if shared:
+        body.append(f"    done = source.__dict__[{kept!r}] = {answer}")
+        answer = "done"
+    source = "\n".join(["def complete(source):", *body, f"    return {answer}"])
     exec(compile(source, "<schema.fastpath plan>", "exec"), env)  # noqa: S102 - our own text
     return env["complete"]
 

@@ -269,6 +269,8 @@ def _id_resolver(type_name: str) -> Callable[..., Any]:
     def resolve_id(source: Any, _info: Any) -> str:
         return to_global_id(type_name, source.id)
 
+    # schema.fastpath writes the same call inline.
+    resolve_id.global_id_of = type_name  # type: ignore[attr-defined]
     return resolve_id
 
 
@@ -287,6 +289,9 @@ def _to_one_resolver(name: str, ref: ToOne) -> Callable[..., Any]:
             return None
         return info.context.loaders.record(ref.target).load(target_id)
 
+    # schema.fastpath reads a joined reference inline (``__dict__[joined_as]``), and calls
+    # the resolver only when it is not there.
+    resolve_to_one.joined_as = name  # type: ignore[attr-defined]
     return resolve_to_one
 
 
