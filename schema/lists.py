@@ -66,6 +66,7 @@ def _listed(
     p.scoped = True
     found = (p, select_for(p).where(view.visible(scope), view.live()))
     if cache_key is not None:
+        p.compile()
         if len(_LISTED) >= _LISTED_SIZE:
             _LISTED.clear()
         _LISTED[cache_key] = found
