@@ -89,7 +89,8 @@ class Reader:
     ) -> list[tuple[Any, ...]] | None:
         """The rows by asyncpg itself; None when that failed (the connection is then given up,
         and SQLAlchemy runs the statement and reports any error as it always has)."""
-        variant = prepared(statement, connection.dialect).variant(parameters)
+        kept = prepared(statement, connection.dialect)
+        variant = kept.variant(parameters)
         arguments = arguments_of(variant, parameters)
         for listener in LISTENERS:
             listener(variant.sql)
@@ -102,7 +103,7 @@ class Reader:
                 ready = await driver.prepare(variant.sql)
                 oids = [attribute.type.oid for attribute in ready.get_attributes()]
                 records = await ready.fetch(*arguments)
-                variant.rows = row_maker(statement, connection.dialect, oids)
+                variant.rows = row_maker(kept, oids)
             else:
                 records = await driver.fetch(variant.sql, *arguments)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):

@@ -49,10 +49,16 @@ class PreparedSelect:
     compiled: Any = None
     variants: dict[tuple[int, ...], Variant] = field(default_factory=dict)
     expanding: tuple[str, ...] = ()
+    # Per selected column of the statement, the column of the SQL sent that holds its value:
+    # a table column selected twice (a list's sort key is often one of its columns, selected
+    # again as "sort_key") is sent once, decoding a timestamp costs asyncpg more than the
+    # rest of its row's fields.
+    sources: tuple[int, ...] = ()
 
     def variant(self, parameters: Mapping[str, Any]) -> Variant:
         if self.compiled is None:
-            self.compiled = self.statement.compile(dialect=self.dialect)
+            sent, self.sources = _distinct_columns(self.statement)
+            self.compiled = sent.compile(dialect=self.dialect)
             self.expanding = tuple(
                 name
                 for name, bind in self.compiled.binds.items()
@@ -83,6 +89,27 @@ class PreparedSelect:
         return Variant(state.statement, tuple(arguments))
 
 
+def _distinct_columns(statement: sa.Select[Any]) -> tuple[sa.Select[Any], tuple[int, ...]]:
+    """The statement with each table column selected once, and where each of its selected
+    columns went."""
+    columns = list(statement.selected_columns)
+    kept: list[Any] = []
+    first: dict[Any, int] = {}
+    sources = []
+    for column in columns:
+        inner = column.element if isinstance(column, sa.Label) else column
+        if isinstance(inner, sa.Column) and inner in first:
+            sources.append(first[inner])
+            continue
+        if isinstance(inner, sa.Column):
+            first[inner] = len(kept)
+        sources.append(len(kept))
+        kept.append(column)
+    if len(kept) == len(columns):
+        return statement, tuple(sources)
+    return statement.with_only_columns(*kept, maintain_column_froms=True), tuple(sources)
+
+
 def arguments_of(variant: Variant, parameters: Mapping[str, Any]) -> list[Any]:
     out = []
     for source, index, processor, constant in variant.arguments:
@@ -110,25 +137,27 @@ class _Memo(dict[Any, Any]):
 
 
 def row_maker(
-    statement: sa.Select[Any], dialect: Dialect, type_oids: Sequence[int]
+    prepared: PreparedSelect, type_oids: Sequence[int]
 ) -> Callable[[Sequence[Any]], list[tuple[Any, ...]]]:
     """asyncpg's records to the tuples SQLAlchemy's rows would hold (indexed alike): per column
     its type's result processor, as SQLAlchemy's result applies it; one generated function, so
     a column without a processor costs an index and one with a call, nothing more."""
-    columns = list(statement.selected_columns)
-    assert len(columns) == len(type_oids), "the statement's columns are not asyncpg's"
+    columns = list(prepared.statement.selected_columns)
+    sources = prepared.sources
+    assert len(columns) == len(sources) and max(sources) + 1 == len(type_oids)
+    dialect = prepared.dialect
     env: dict[str, Any] = {}
     items = []
-    for i, (column, oid) in enumerate(zip(columns, type_oids, strict=True)):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, oid)
+    for i, (column, j) in enumerate(zip(columns, sources, strict=True)):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, type_oids[j])
         if process is None:
-            items.append(f"r[{i}]")
+            items.append(f"r[{j}]")
         elif isinstance(column.type, sa.Enum):
             env[f"m{i}"] = _Memo(process)
-            items.append(f"m{i}[r[{i}]]")
+            items.append(f"m{i}[r[{j}]]")
         else:
             env[f"p{i}"] = process
-            items.append(f"p{i}(r[{i}])")
+            items.append(f"p{i}(r[{j}])")
     text = f"def make(records):\n    return [({', '.join(items)},) for r in records]"
     exec(compile(text, "<schema.prepared rows>", "exec"), env)  # noqa: S102 - our own text
     return env["make"]
