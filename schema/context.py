@@ -111,6 +111,15 @@ class Reader:
             await connection.invalidate()
             await connection.close()
             return None
+        except BaseException:
+            # Cancelled while the statement ran (graphql-core cancels a request's other root
+            # fields when one fails; a client went away): the connection's protocol state is
+            # unknown, so it is given up, as SQLAlchemy gives up one it was using then (at
+            # once, without awaiting: the task is being cancelled). Reused, it had answered
+            # the next transaction's BEGIN with "already in a transaction".
+            self._connection = self._driver = None
+            connection.sync_connection.invalidate()
+            raise
         return variant.rows(records)
 
     @asynccontextmanager
