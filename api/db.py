@@ -59,10 +59,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
     # many as the rest of a small request. A connection found dead invalidates the pool, and a
     # request's sign-in, its first statement, retries once (api/edge/graphql_view.py); connections
     # are renewed hourly so that none outlives a firewall's idle timeout unnoticed.
+    # Twenty connections at most, all kept: with ten kept and ten more "overflow" ones, a
+    # busy process (16 requests in flight: each holds its connection until its task runs
+    # again) opened and closed an overflow connection for most requests, a new PostgreSQL
+    # backend each time (bench/graphql_bench.py: a quarter fewer requests per second).
     engine = create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=20,
+        max_overflow=0,
         pool_recycle=3600,
         connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
     )

@@ -28,7 +28,34 @@ production too): asyncpg prepares each statement and, after five executions, Pos
 switch to a generic plan that ignores the values. For a list filtered by the caller's grids
 and ordered by time, that generic plan walks the time index over every ticket (25 ms instead
 of well under 1 ms at 100 000 tickets). Planning afresh costs a fraction of a millisecond.
-``--keep`` reuses the databases of an earlier run (only a new token is issued)."""
+``--keep`` reuses the databases of an earlier run (only a new token is issued).
+
+Latest figures (issue #13; 2-core machine shared with other work, load 1-5 during the runs;
+``--keep --rounds 3``; each line one round; req/s with the share of the floor and CPU ms per
+request; "ratio" is gridlink / PostGraphile in req/s, then in CPU per request):
+
+    after: planned POSTs before Strawberry's view, pages on asyncpg, frozen heap, no pool churn
+    | set    | floor       | executor | gridlink              | PostGraphile | ratio        |
+    | demo   | 2,564 (.24) | 645      | 1,176 (.46) (0.67 ms) | 1,244 (0.77) | 0.94×; 1.15× |
+    | demo   | 2,426 (.24) | 534      |   911 (.38) (0.73 ms) | 1,142 (0.74) | 0.80×; 1.02× |
+    | demo   | 1,979 (.25) | 511      | 1,029 (.52) (0.70 ms) | 1,301 (0.69) | 0.79×; 0.98× |
+    | 100k   |   811 (.72) | 118      |   376 (.46) (1.62 ms) |   163 (3.16) | 2.31×; 1.95× |
+    | 100k   |   775 (.71) | 117      |   382 (.49) (1.62 ms) |   186 (2.76) | 2.06×; 1.70× |
+    | 100k   |   819 (.69) | 117      |   411 (.50) (1.54 ms) |   217 (2.69) | 1.90×; 1.75× |
+
+    after, a second run (--big-only, load 3.5-5.8)
+    | 100k   |   794 (.69) | 109      |   267 (.34) (1.62 ms) |   179 (2.87) | 1.49×; 1.77× |
+    | 100k   |   688 (.72) | 115      |   383 (.56) (1.67 ms) |   191 (2.86) | 2.01×; 1.71× |
+    | 100k   |   825 (.69) | 132      |   411 (.50) (1.50 ms) |   214 (2.68) | 1.92×; 1.78× |
+
+    before: commit e6595dc, the same morning, --rounds 2
+    | demo   | 2,228 (.25) | 279      |   273 (.12) (1.88 ms) | 1,138 (0.80) | 0.24×; 0.43× |
+    | demo   | 2,233 (.25) | 330      |   377 (.17) (1.80 ms) | 1,204 (0.72) | 0.31×; 0.40× |
+    | 100k   |   784 (.68) |  82      |   206 (.26) (3.53 ms) |   188 (2.97) | 1.10×; 0.84× |
+    | 100k   |   724 (.71) |  53      |   114 (.16) (4.03 ms) |   162 (2.68) | 0.70×; 0.67× |
+
+PostGraphile is not CPU-bound here (0.5-0.6 of a core): its requests per second follow what
+the shared machine's PostgreSQL gives it, so the CPU ratio is the steadier of the two."""
 
 from __future__ import annotations
 

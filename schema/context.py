@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Executable, Row
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 from strawberry.types import Info as StrawberryInfo
@@ -22,6 +24,7 @@ from api.members.models import Member
 from api.records import utcnow
 from api.session_hooks import HookedSession
 from schema.errors import unauthenticated
+from schema.prepared import LISTENERS, arguments_of, prepared, row_maker
 
 if TYPE_CHECKING:
     from schema.loaders import Loaders
@@ -35,6 +38,8 @@ class Reader:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], *, keep: bool = True) -> None:
         self._engine = sessions.kw["bind"]
         self._connection: AsyncConnection | None = None
+        # The asyncpg connection under it, for statements run past SQLAlchemy.
+        self._driver: Any = None
         self._lock = asyncio.Lock()
         # A long-lived context (a WebSocket) gives the connection back after each statement.
         self._keep = keep
@@ -47,6 +52,7 @@ class Reader:
                 # spares the BEGIN and COMMIT round trips. (SQLite keeps its BEGIN IMMEDIATE.)
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
             self._connection = connection
+            self._driver = None
         return self._connection
 
     async def _release(self) -> None:
@@ -55,16 +61,66 @@ class Reader:
             await connection.close()
 
     async def rows(
-        self, statement: Executable, parameters: dict[str, Any] | None = None
-    ) -> Sequence[Row[Any]]:
+        self,
+        statement: Executable,
+        parameters: dict[str, Any] | None = None,
+        *,
+        reused: bool = False,
+    ) -> Sequence[Any]:
+        """The statement's rows. ``reused``: a SELECT its maker keeps and runs again (a list's
+        page), which on PostgreSQL runs straight on asyncpg (schema/prepared.py)."""
         async with self._lock:
             connection = await self._connect()
             try:
+                if reused and connection.dialect.name == "postgresql":
+                    assert isinstance(statement, sa.Select)
+                    found = await self._direct(connection, statement, parameters or {})
+                    if found is not None:
+                        return found
+                    connection = await self._connect()
                 async with connection.begin():
                     result = await connection.execute(statement, parameters)
                     return result.all()
             finally:
                 await self._release()
+
+    async def _direct(
+        self, connection: AsyncConnection, statement: sa.Select[Any], parameters: dict[str, Any]
+    ) -> list[tuple[Any, ...]] | None:
+        """The rows by asyncpg itself; None when that failed (the connection is then given up,
+        and SQLAlchemy runs the statement and reports any error as it always has)."""
+        kept = prepared(statement, connection.dialect)
+        variant = kept.variant(parameters)
+        arguments = arguments_of(variant, parameters)
+        for listener in LISTENERS:
+            listener(variant.sql)
+        try:
+            if self._driver is None:
+                raw = await connection.get_raw_connection()
+                self._driver = raw.driver_connection
+            driver = self._driver
+            if variant.rows is None:
+                ready = await driver.prepare(variant.sql)
+                oids = [attribute.type.oid for attribute in ready.get_attributes()]
+                records = await ready.fetch(*arguments)
+                variant.rows = row_maker(kept, oids)
+            else:
+                records = await driver.fetch(variant.sql, *arguments)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            self._connection = self._driver = None
+            await connection.invalidate()
+            await connection.close()
+            return None
+        except BaseException:
+            # Cancelled while the statement ran (graphql-core cancels a request's other root
+            # fields when one fails; a client went away): the connection's protocol state is
+            # unknown, so it is given up, as SQLAlchemy gives up one it was using then (at
+            # once, without awaiting: the task is being cancelled). Reused, it had answered
+            # the next transaction's BEGIN with "already in a transaction".
+            self._connection = self._driver = None
+            connection.sync_connection.invalidate()
+            raise
+        return variant.rows(records)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -20,12 +20,15 @@ normal executor instead, which then gives the normal answer (errors, masking and
 
 from __future__ import annotations
 
+import itertools
 import keyword
+from binascii import b2a_base64
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from inspect import isawaitable
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from graphql import (
@@ -34,6 +37,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -41,9 +45,12 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_argument_values,
     parse,
 )
@@ -51,7 +58,10 @@ from graphql.pyutils import Undefined
 from strawberry.schema import Schema
 
 from schema.library_internals import (
+    Call,
+    Convert,
     core_schema,
+    direct_resolver,
     execution_context,
     hooks_every_resolver,
     python_name,
@@ -60,6 +70,13 @@ from schema.library_internals import (
 )
 from schema.views import VIEWS
 
+# Strawberry's DateTime, Date and Time scalars serialise with this (and graphql-core's Int
+# with its serialize_int): values of the expected type are serialised inline.
+ISOFORMAT = repr(methodcaller("isoformat"))
+# Keys under which shared records keep their answers, one per generated completion.
+_SHARED_KEYS = itertools.count()
+# Not in a record's __dict__ (a reference the statement did not join).
+_MISSING = object()
 # How a field's value is read from its source object.
 TYPENAME, ATTRIBUTE, RESOLVER, COUNT = range(4)
 
@@ -82,12 +99,18 @@ class Field:
     fields: tuple[Field, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class RootField:
     key: str
     field_def: GraphQLField
     node: FieldNode
     complete: Callable[[Any], Awaitable[dict[str, Any]]]
+    # Strawberry's resolver wrapper in two steps (schema.library_internals.direct_resolver),
+    # when the field allows it; None: the field's resolve, as the executor calls it.
+    direct: tuple[Convert, Call] | None = None
+    # The converted arguments when they are all literals (no variable): the same for every
+    # request, converted once. (Strawberry input objects are only read by the resolvers.)
+    constant: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +214,10 @@ def _field(
 
 
 def plan_operation(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    strawberry_schema: Schema | None = None,
 ) -> OperationPlan | None:
     """The plan of the operation, or None when it has a shape the plan does not cover."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -229,7 +255,10 @@ def plan_operation(
             _require(not lists and isinstance(named, GraphQLObjectType))
             _require(named.name.endswith("Connection") and "pageInfo" in named.fields)
             fields = _fields_of(named, node.selection_set, joined=False)
-            roots.append(RootField(key, field_def, node, _connection(fields)))
+            direct = (
+                None if strawberry_schema is None else direct_resolver(strawberry_schema, field_def)
+            )
+            roots.append(RootField(key, field_def, node, _connection(fields), direct))
     except _NotPlannable:
         return None
     return OperationPlan(document, operation_name, tuple(roots))
@@ -246,24 +275,52 @@ def _leaf(field: Field) -> Complete:
     serialize = field.serialize
     assert serialize is not None
     plain_str = field.plain_str
-    # An enum's serialize is a pure function of a value from a small set: remember it.
-    known: dict[tuple[type, Any], Any] | None = {} if field.is_enum else None
+    # An enum's serialize is a pure function of a value from a small set: remember it, by
+    # value, with the exact type it was worked out for (a str-valued enum's member and its
+    # plain value hash alike, yet may serialise differently).
+    known: dict[Any, tuple[type, Any]] | None = {} if field.is_enum else None
 
     def complete(value: Any) -> Any:
         if plain_str and type(value) is str:
             return value
         if known is not None:
-            found = known.get((type(value), value))
-            if found is not None:
-                return found
+            found = known.get(value)
+            if found is not None and found[0] is type(value):
+                return found[1]
         serialized = serialize(value)
         if serialized is None or serialized is Undefined:
             raise Unplanned  # graphql-core reports an error here
         if known is not None:
-            known[(type(value), value)] = serialized
+            known[value] = (type(value), serialized)
         return serialized
 
+    complete.known = known  # type: ignore[attr-defined]
     return complete
+
+
+def _inline_leaf(f: Field, i: int, env: dict[str, Any]) -> list[str]:
+    """Statements giving ``d{i}``, the JSON value of the non-null ``v{i}``, for a leaf: the
+    common cases inline (a str that is a String or ID, a remembered enum value, an Int in
+    range, a datetime's isoformat), anything else by the leaf's own completion."""
+    value, done, finish = f"v{i}", f"d{i}", f"finish{i}({'v' + str(i)})"
+    if f.plain_str:
+        return [f"{done} = {value} if type({value}) is str else {finish}"]
+    if f.is_enum:
+        env[f"known{i}"] = env[f"finish{i}"].known
+        return [
+            f"k{i} = known{i}.get({value})",
+            f"{done} = k{i}[1] if k{i} is not None and k{i}[0] is type({value}) else {finish}",
+        ]
+    if f.serialize is GraphQLInt.serialize:
+        # graphql-core's Int: a whole number within 32 bits serialises to itself.
+        return [
+            f"{done} = {value} if type({value}) is int and "
+            f"-2147483648 <= {value} <= 2147483647 else {finish}"
+        ]
+    if isinstance(f.serialize, methodcaller) and repr(f.serialize) == ISOFORMAT:
+        env["datetime"] = datetime
+        return [f"{done} = {value}.isoformat() if type({value}) is datetime else {finish}"]
+    return [f"{done} = {finish}"]
 
 
 def _listed(item: Complete, items_non_null: bool) -> Complete:
@@ -297,19 +354,30 @@ def _completer(field: Field) -> Complete | None:
     """How a non-null value of the field becomes JSON; None: as it is (__typename)."""
     if field.read == TYPENAME:
         return None
-    complete = _leaf(field) if field.serialize is not None else _compiled(field.fields)
+    if field.serialize is not None:
+        complete = _leaf(field)
+    else:
+        # A reference (read by its resolver) is often one record shared by many rows of the
+        # page (schema/views.py joins each once): its answer is made once and reused.
+        complete = _compiled(field.fields, shared=field.read == RESOLVER and not field.lists)
     for items_non_null in reversed(field.lists):
         complete = _listed(complete, items_non_null)
     return complete
 
 
-def _compiled(fields: tuple[Field, ...]) -> Complete:
+def _compiled(fields: tuple[Field, ...], *, shared: bool = False) -> Complete:
     """The completion of an object's selection as one generated function: per field an
     attribute read (or its resolver's call), the null check and the leaf's serialisation
     inline, and the answer as one dict display in the selection's order. A per-field loop
-    over closures cost several calls per field of every row."""
+    over closures cost several calls per field of every row. ``shared``: the answer is kept
+    on the object (which lives for one request) under a key of this function's own, and
+    given again for the same object."""
     env: dict[str, Any] = {"Unplanned": Unplanned}
     body: list[str] = []
+    if shared:
+        kept = f"_planned_{next(_SHARED_KEYS)}"
+        body.append(f"    done = source.__dict__.get({kept!r})\n    if done is not None:")
+        body.append("        return done")
     entries: list[str] = []
     for i, f in enumerate(fields):
         if f.read == TYPENAME:
@@ -318,6 +386,19 @@ def _compiled(fields: tuple[Field, ...]) -> Complete:
         value = f"v{i}"
         if f.read == ATTRIBUTE and f.source.isidentifier() and not keyword.iskeyword(f.source):
             read = f"source.{f.source}"
+        elif f.read == RESOLVER and isinstance(getattr(f.source, "global_id_of", None), str):
+            # schema.ids.to_global_id, inline: base64 of "Type:uuid".
+            env["b2a"] = b2a_base64
+            prefix = f"{f.source.global_id_of}:"
+            read = f"b2a(({prefix!r} + str(source.id)).encode(), newline=False).decode()"
+        elif f.read == RESOLVER and isinstance(getattr(f.source, "joined_as", None), str):
+            env[f"resolve{i}"] = f.source
+            env["MISSING"] = _MISSING
+            joined = f.source.joined_as
+            read = (
+                f"source.__dict__.get({joined!r}, MISSING)\n"
+                f"    if {value} is MISSING:\n        {value} = resolve{i}(source, None)"
+            )
         elif f.read == RESOLVER:
             env[f"resolve{i}"] = f.source
             read = f"resolve{i}(source, None)"
@@ -326,15 +407,22 @@ def _compiled(fields: tuple[Field, ...]) -> Complete:
             read = f"get{i}(source)"
         body.append(f"    {value} = {read}")
         env[f"finish{i}"] = _completer(f)
-        done = f"finish{i}({value})"
-        if f.plain_str and not f.lists:
-            done = f"{value} if type({value}) is str else {done}"
+        if f.serialize is not None and not f.lists:
+            steps = _inline_leaf(f, i, env)
+        else:
+            steps = [f"d{i} = finish{i}({value})"]
         if f.non_null:
             body.append(f"    if {value} is None:\n        raise Unplanned")
+            body.extend(f"    {step}" for step in steps)
         else:
-            done = f"None if {value} is None else {done}"
-        entries.append(f"{f.key!r}: {done}")
-    source = "\n".join(["def complete(source):", *body, f"    return {{{', '.join(entries)}}}"])
+            body.append(f"    if {value} is None:\n        d{i} = None\n    else:")
+            body.extend(f"        {step}" for step in steps)
+        entries.append(f"{f.key!r}: d{i}")
+    answer = f"{{{', '.join(entries)}}}"
+    if shared:
+        body.append(f"    done = source.__dict__[{kept!r}] = {answer}")
+        answer = "done"
+    source = "\n".join(["def complete(source):", *body, f"    return {answer}"])
     exec(compile(source, "<schema.fastpath plan>", "exec"), env)  # noqa: S102 - our own text
     return env["complete"]
 
@@ -353,6 +441,33 @@ def _connection(fields: tuple[Field, ...]) -> Callable[[Any], Awaitable[dict[str
         return {key: counted[key] if key in counted else done[key] for key in keys}
 
     return complete
+
+
+def _resolve(root: RootField, root_value: Any, info: Any, variables: dict[str, Any]) -> Any:
+    """The root field's resolver called as the executor calls it."""
+    if root.direct is None:
+        arguments = get_argument_values(root.field_def, root.node, variables)
+        return root.field_def.resolve(root_value, info, **arguments)
+    convert, call = root.direct
+    converted = root.constant
+    if converted is None:
+        converted = convert(get_argument_values(root.field_def, root.node, variables), info)
+        if not _has_variables(root.node):
+            root.constant = converted
+    return call(root_value, info, converted)
+
+
+def _has_variables(node: FieldNode) -> bool:
+    stack: list[Any] = [argument.value for argument in node.arguments or ()]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, VariableNode):
+            return True
+        if isinstance(value, ObjectValueNode):
+            stack.extend(field.value for field in value.fields)
+        elif isinstance(value, ListValueNode):
+            stack.extend(value.values)
+    return False
 
 
 class FastPath:
@@ -381,7 +496,9 @@ class FastPath:
         if not self.usable or key in self._plans:
             return
         document = parse(query, no_location=True)
-        self._plans[key] = plan_operation(core_schema(self.schema), document, operation_name)
+        self._plans[key] = plan_operation(
+            core_schema(self.schema), document, operation_name, self.schema
+        )
         while len(self._plans) > self.size:
             self._plans.popitem(last=False)
 
@@ -416,8 +533,7 @@ class FastPath:
                 continue
             info = resolve_info(executor, root.field_def, root.node, query_type, root.key)
             try:
-                arguments = get_argument_values(root.field_def, root.node, executor.variable_values)
-                connection = root.field_def.resolve(root_value, info, **arguments)
+                connection = _resolve(root, root_value, info, executor.variable_values)
                 if isawaitable(connection):
                     connection = await connection
                 if connection is None or "_count" not in connection.__dict__:

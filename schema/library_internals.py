@@ -5,7 +5,8 @@ The planned fast path (schema/fastpath.py) and the record views' plain resolvers
 schema inside a Strawberry schema, the Strawberry field behind a graphql-core field, whether a
 resolver is Strawberry's default (a plain attribute read), whether an extension hooks every
 resolver, an execution context and a resolve info built outside the executor, resolvers
-replaced in the compiled schema; and (schema/build.py) the validation rules behind Strawberry's
+replaced in the compiled schema, a root field's resolver called with its arguments converted
+once; and (schema/build.py) the validation rules behind Strawberry's
 depth and alias limiters, made once instead of per request. They live here and nowhere else;
 pyproject.toml bounds both libraries, and tests/test_library_internals.py checks each one by
 name, so that an upgrade that removes or changes one fails there, clearly, rather than as a
@@ -30,12 +31,14 @@ from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema import Schema
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 
 __all__ = [
     "DEFINITION_BACKREF",
     "aliases_rule",
     "core_schema",
     "depth_rule",
+    "direct_resolver",
     "execution_context",
     "hooks_every_resolver",
     "python_name",
@@ -111,3 +114,50 @@ def resolve_info(
 def replace_resolver(field: GraphQLField, resolve: Callable[..., Any]) -> None:
     """Put ``resolve`` in place of the resolver Strawberry compiled into the field."""
     field.resolve = resolve
+
+
+# (graphql-core's argument values, info) -> the resolver's keyword arguments
+Convert = Callable[[dict[str, Any], GraphQLResolveInfo], dict[str, Any]]
+# (source, info, converted arguments) -> what the resolver returns
+Call = Callable[[Any, GraphQLResolveInfo, dict[str, Any]], Any]
+
+
+def direct_resolver(schema: Schema, field: GraphQLField) -> tuple[Convert, Call] | None:
+    """Strawberry's wrapper of a field's resolver (the schema converter's ``_async_resolver``
+    with ``extension_resolver`` and ``get_arguments``) in two steps: converting graphql-core's
+    argument values to the resolver's (Strawberry input objects, enums), and calling it with
+    them (its Strawberry ``Info``; ``self``, ``root``, ``parent`` and ``info`` as it asks), so
+    that a caller may convert constant arguments once. None for a field whose call involves
+    more: field extensions (permission classes among them), exception handlers, or no
+    resolver of its own."""
+    definition = field.extensions.get(DEFINITION_BACKREF)
+    if definition is None or definition.base_resolver is None or definition.extensions:
+        return None
+    converter = schema.schema_converter
+    if converter.exception_handlers or converter._get_field_exception_handlers(definition):
+        return None
+    config = schema.config
+    registry = converter.scalar_registry
+    info_class = config.info_class
+    resolver = definition.base_resolver
+    arguments = definition.arguments
+
+    def convert(values: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+        wrapped = info_class(_raw_info=info, _field=definition)
+        return convert_arguments(
+            values, arguments, scalar_registry=registry, config=config, info=wrapped
+        )
+
+    def call(source: Any, info: GraphQLResolveInfo, converted: dict[str, Any]) -> Any:
+        wrapped = info_class(_raw_info=info, _field=definition)
+        args = [source] if resolver.self_parameter else []
+        kwargs = dict(converted)
+        if parent := resolver.parent_parameter:
+            kwargs[parent.name] = source
+        if root := resolver.root_parameter:
+            kwargs[root.name] = source
+        if requested := resolver.info_parameter:
+            kwargs[requested.name] = wrapped
+        return definition.get_result(source, info=wrapped, args=args, kwargs=kwargs)
+
+    return convert, call

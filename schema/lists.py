@@ -66,6 +66,7 @@ def _listed(
     p.scoped = True
     found = (p, select_for(p).where(view.visible(scope), view.live()))
     if cache_key is not None:
+        p.compile()
         if len(_LISTED) >= _LISTED_SIZE:
             _LISTED.clear()
         _LISTED[cache_key] = found
@@ -142,7 +143,9 @@ async def list_connection(
     nodes = merged(selection.at("edges", "node"), selection.at("nodes"))
     p, listed, listed_key = _listed(view, nodes, key, context)
     page = _page(listed, listed_key, view, where, key, ascending, args)
-    rows = await context.reader.rows(page.statement, context.scope.parameters())
+    rows = await context.reader.rows(
+        page.statement, context.scope.parameters(), reused=listed_key is not None
+    )
 
     async def count() -> int:
         conditions = [view.visible(context.scope), view.live(), *where]

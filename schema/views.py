@@ -136,8 +136,45 @@ class Plan:
     from_clause: sa.FromClause
     # The statement keeps to the caller's scope (its records' guarded fields may show).
     scoped: bool = False
+    # rows_to_objects as one generated function, for a plan its maker keeps (compile()).
+    _make: Callable[[Sequence[Any]], list[Any]] | None = None
+
+    def compile(self) -> None:
+        """Make rows_to_objects one generated function with the indexes and keys written in:
+        worth it for a plan run again and again (a list's, kept by schema/lists.py)."""
+        env: dict[str, Any] = {"new": object.__new__, "cls": self.view.cls}
+        lines = ["def make(rows):", "    out = []"]
+        entries = [f"{IN_SCOPE!r}: True"] if self.scoped and self.view.guarded else []
+        entries += [f"{key!r}: row[{index}]" for index, key in self.base]
+        for n, (attr, target, _alias, _spec, _id_index) in enumerate(self.joins):
+            env[f"cls{n}"] = target.cls
+            lines.append(f"    shared{n} = {{}}")
+            entries.append(f"{attr!r}: j{n}")
+        lines.append("    for row in rows:")
+        for n, (_attr, _target, _alias, spec, id_index) in enumerate(self.joins):
+            joined = ", ".join(f"{key!r}: row[{index}]" for index, key in spec)
+            lines += [
+                f"        t{n} = row[{id_index}]",
+                f"        if t{n} is None:",
+                f"            j{n} = None",
+                "        else:",
+                f"            j{n} = shared{n}.get(t{n})",
+                f"            if j{n} is None:",
+                f"                j{n} = shared{n}[t{n}] = new(cls{n})",
+                f"                j{n}.__dict__.update({{{joined}}})",
+            ]
+        lines += [
+            "        obj = new(cls)",
+            f"        obj.__dict__.update({{{', '.join(entries)}}})",
+            "        out.append(obj)",
+            "    return out",
+        ]
+        exec(compile("\n".join(lines), "<schema.views rows>", "exec"), env)  # noqa: S102
+        self._make = env["make"]
 
     def rows_to_objects(self, rows: Sequence[sa.Row[Any]]) -> list[Any]:
+        if self._make is not None:
+            return self._make(rows)
         view = self.view
         cls = view.cls
         base = self.base
@@ -269,6 +306,8 @@ def _id_resolver(type_name: str) -> Callable[..., Any]:
     def resolve_id(source: Any, _info: Any) -> str:
         return to_global_id(type_name, source.id)
 
+    # schema.fastpath writes the same call inline.
+    resolve_id.global_id_of = type_name  # type: ignore[attr-defined]
     return resolve_id
 
 
@@ -287,6 +326,9 @@ def _to_one_resolver(name: str, ref: ToOne) -> Callable[..., Any]:
             return None
         return info.context.loaders.record(ref.target).load(target_id)
 
+    # schema.fastpath reads a joined reference inline (``__dict__[joined_as]``), and calls
+    # the resolver only when it is not there.
+    resolve_to_one.joined_as = name  # type: ignore[attr-defined]
     return resolve_to_one
 
 

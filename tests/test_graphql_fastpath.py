@@ -31,9 +31,15 @@ class Pair:
     path: FastPath
     world: World
 
-    async def _post(self, http: httpx.AsyncClient, body: dict[str, Any], token: str | None):
-        headers = {"authorization": f"Bearer {self.world.tokens[token]}"} if token else {}
-        return await http.post("/graphql", json=body, headers=headers)
+    async def _post(
+        self,
+        http: httpx.AsyncClient,
+        body: dict[str, Any],
+        token: str | None,
+        headers: dict[str, str] | None = None,
+    ):
+        sent = {"authorization": f"Bearer {self.world.tokens[token]}"} if token else {}
+        return await http.post("/graphql", json=body, headers={**sent, **(headers or {})})
 
     async def compare(
         self,
@@ -43,20 +49,27 @@ class Pair:
         token: str | None = "liaison1",
         operation_name: str | None = None,
         extensions: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[bool, dict[str, Any]]:
-        """Whether the plan answered, and the (identical) answer."""
+        """Whether the plan answered, and the (identical) answer: the same status, headers
+        (but the request id) and bytes."""
         body: dict[str, Any] = {"query": query, "variables": variables or {}}
         if operation_name:
             body["operationName"] = operation_name
         if extensions:
             body["extensions"] = extensions
-        expected = await self._post(self.slow, body, token)
-        await self._post(self.fast, body, token)  # learns the document, if it is new
+        expected = await self._post(self.slow, body, token, headers)
+        await self._post(self.fast, body, token, headers)  # learns the document, if it is new
         before = self.path.answered
-        got = await self._post(self.fast, body, token)
+        got = await self._post(self.fast, body, token, headers)
         assert got.status_code == expected.status_code, (got.text, expected.text)
         assert got.content == expected.content, (got.text, expected.text)
+        assert _headers(got) == _headers(expected)
         return self.path.answered > before, got.json()
+
+
+def _headers(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.multi_items() if k != "x-request-id"]
 
 
 @pytest.fixture
@@ -79,6 +92,42 @@ async def test_the_benchmark_query_is_planned_for_every_caller(pair: Pair) -> No
     nodes = body["data"]["tickets"]["nodes"]
     # The liaison's own tickets, one without an enterprise: nested nulls answered alike.
     assert {n["enterprise"] is None for n in nodes} == {True, False}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"accept": "application/graphql-response+json"},
+        {"accept-language": "en", "origin": "http://elsewhere.example"},
+        {"accept-encoding": "gzip"},
+        {"content-type": "application/json; charset=utf-8"},
+    ],
+)
+async def test_planned_answers_carry_the_same_headers(pair: Pair, headers) -> None:
+    planned, body = await pair.compare(BENCH_QUERY, headers=headers)
+    assert planned and body["data"]["tickets"]["nodes"]
+
+
+async def test_bodies_the_long_way_refuses_are_refused_alike(pair: Pair) -> None:
+    """A POST of a planned document in a body the long way refuses (another media type, bad
+    JSON, bad members, several operations without a name) is refused the same way."""
+    await pair.compare(BENCH_QUERY)
+    token = {"authorization": f"Bearer {pair.world.tokens['liaison1']}"}
+    query = json.dumps(BENCH_QUERY)
+    bodies = [
+        ("text/plain", f'{{"query": {query}}}'),
+        ("application/json", f'{{"query": {query}'),
+        ("application/json", f'{{"query": {query}, "variables": []}}'),
+        ("application/json", f'{{"query": {query}, "operationName": "Other"}}'),
+        ("application/json", f'[{{"query": {query}}}]'),
+        ("application/json", f'{{"query": {query}, "extensions": {{"x": 1}}}}'),
+    ]
+    for content_type, text in bodies:
+        headers = {**token, "content-type": content_type}
+        fast = await pair.fast.post("/graphql", content=text.encode(), headers=headers)
+        slow = await pair.slow.post("/graphql", content=text.encode(), headers=headers)
+        assert (fast.status_code, fast.content) == (slow.status_code, slow.content), text[-40:]
+        assert _headers(fast) == _headers(slow)
 
 
 async def test_aliases_typename_and_several_roots(pair: Pair) -> None:

@@ -1,5 +1,7 @@
 """No N+1: the nested tickets query costs the same number of SQL statements for a page of 10
-as for a page of 100 (counted with a before_cursor_execute listener on the real engine)."""
+as for a page of 100 (counted with a before_cursor_execute listener on the real engine, and
+schema.prepared's listeners for the pages run straight on asyncpg). Those pages hold exactly
+the rows SQLAlchemy would have made."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from api.db import create_engine
 from api.tickets import lifecycle
 from api.tickets.models import TicketSource
 from bench.graphql_bench import QUERY as BENCH_QUERY
+from schema import context as request_context
+from schema import prepared
 from tests.graphql_world import _scope, build_world
 from tests.helpers import gql
 
@@ -59,6 +63,7 @@ async def test_statement_count_does_not_grow_with_the_page(client, engine, many)
     # One request first: a remembered sign-in (PostgreSQL) must not count for one page only.
     await gql(client, QUERY, {"first": 1}, token=many.tokens["county"])
     event.listen(engine.sync_engine, "before_cursor_execute", count)
+    prepared.LISTENERS.append(statements.append)
     try:
         counts = {}
         for first in (10, 100):
@@ -70,6 +75,7 @@ async def test_statement_count_does_not_grow_with_the_page(client, engine, many)
             counts[first] = len(statements)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+        prepared.LISTENERS.remove(statements.append)
     print("statements per request:", counts)
     assert counts[10] == counts[100], counts
     # Sign-in and scope (a handful), the page, its count, and one per nested level.
@@ -85,6 +91,7 @@ async def test_a_list_costs_sign_in_and_its_page(client, engine, many) -> None:
             statements.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
+    prepared.LISTENERS.append(statements.append)
     try:
         for token in ("liaison1", "county"):
             statements.clear()
@@ -92,6 +99,45 @@ async def test_a_list_costs_sign_in_and_its_page(client, engine, many) -> None:
             assert len(statements) == 2, [s.split("\n")[0][:80] for s in statements]
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+        prepared.LISTENERS.remove(statements.append)
+
+
+@pytest.mark.postgres_only
+async def test_a_page_run_on_asyncpg_holds_what_sqlalchemy_makes(
+    client, engine, session_factory, many, monkeypatch
+) -> None:
+    """Every page statement the bench query and the nested query run, for several callers:
+    run straight on asyncpg (schema/prepared.py) and through SQLAlchemy, the rows are equal
+    value for value and type for type (enums, aware times, UUIDs, counts, flags)."""
+    seen: list[tuple[object, dict]] = []
+    rows = request_context.Reader.rows
+
+    async def remember(self, statement, parameters=None, *, reused=False):  # noqa: ANN001
+        if reused:
+            seen.append((statement, parameters))
+        return await rows(self, statement, parameters, reused=reused)
+
+    monkeypatch.setattr(request_context.Reader, "rows", remember)
+    paged = """query($after: String) { tickets(first: 3, after: $after) {
+      pageInfo { endCursor } nodes { id number status createdAt enterprise { name } } } }"""
+    for token in ("liaison1", "town1", "county", "api"):
+        await gql(client, BENCH_QUERY, token=many.tokens[token])
+        await gql(client, QUERY, {"first": 7}, token=many.tokens[token])
+        body = await gql(client, paged, token=many.tokens[token])
+        after = body["data"]["tickets"]["pageInfo"]["endCursor"]
+        await gql(client, paged, {"after": after}, token=many.tokens[token])
+    assert len(seen) >= 12
+    reader = request_context.Reader(session_factory)
+    try:
+        for statement, parameters in seen:
+            direct = await rows(reader, statement, parameters, reused=True)
+            plain = await rows(reader, statement, parameters)
+            assert direct, statement
+            assert [tuple(r) for r in plain] == direct
+            for ours, theirs in zip(direct, plain, strict=True):
+                assert [type(v) for v in ours] == [type(v) for v in theirs]
+    finally:
+        await reader.close()
 
 
 @pytest.mark.postgres_only

@@ -21,6 +21,7 @@ from schema.library_internals import (
     aliases_rule,
     core_schema,
     depth_rule,
+    direct_resolver,
     execution_context,
     hooks_every_resolver,
     python_name,
@@ -175,6 +176,48 @@ def check_asgi_view_hooks() -> None:
     assert not broken, broken
 
 
+def check_direct_resolver() -> None:
+    """Strawberry's resolver wrapper, split (conversion, call): the root tickets field answers
+    the same through it as through the wrapper, and a field with extensions is refused."""
+    import asyncio
+
+    strawberry_schema = _schema()
+    query_type = core_schema(strawberry_schema).query_type
+    assert query_type is not None
+    field = query_type.fields["tickets"]
+    direct = direct_resolver(strawberry_schema, field)
+    assert direct is not None
+    convert, call = direct
+    definition = field.extensions[DEFINITION_BACKREF]
+    assert definition.base_resolver is not None and not definition.extensions
+    converter = strawberry_schema.schema_converter
+    assert converter.scalar_registry is not None and converter.exception_handlers == ()
+    assert converter._get_field_exception_handlers(definition) == ()
+    for name in ("self_parameter", "parent_parameter", "root_parameter", "info_parameter"):
+        assert hasattr(definition.base_resolver, name), name
+    assert callable(definition.get_result) and strawberry_schema.config.info_class
+    document = parse("{ tickets(first: 2, filter: {open: true}) { totalCount } }")
+    made = execution_context(
+        strawberry_schema,
+        document,
+        root_value=None,
+        context=None,
+        variables=None,
+        operation_name=None,
+        extensions=None,
+    )
+    node = document.definitions[0].selection_set.selections[0]
+    info = resolve_info(made, field, node, query_type, "tickets")
+    from graphql import get_argument_values
+
+    converted = convert(get_argument_values(field, node, {}), info)
+    assert converted["first"] == 2 and converted["filter"].open is True
+    result = call(None, info, converted)
+    # Without a context the resolver refuses (no member): it ran, as the wrapper would.
+    with pytest.raises(AttributeError):
+        asyncio.run(result)
+
+
 def check_validation_rule_factories() -> None:
     assert callable(aliases_rule(10)) and callable(depth_rule(5, None, None))
 
@@ -194,6 +237,9 @@ INTERNALS: dict[str, Callable[[], None]] = {
     "strawberry.execution.optimized_is_awaitable": check_optimized_is_awaitable,
     "graphql get_argument_values, pyutils.Path, Undefined": check_graphql_core_helpers,
     "strawberry.asgi.GraphQL hooks overridden by api/edge/graphql_view.py": check_asgi_view_hooks,
+    "Strawberry's resolver wrapper split (convert_arguments, get_result, Info)": (
+        check_direct_resolver
+    ),
     "strawberry max_aliases / query_depth_limiter create_validator": (
         check_validation_rule_factories
     ),
@@ -220,7 +266,8 @@ def test_every_adapter_function_is_checked() -> None:
     import schema.library_internals as adapter
 
     checked = {
-        "DEFINITION_BACKREF", "aliases_rule", "core_schema", "depth_rule", "execution_context",
+        "DEFINITION_BACKREF", "aliases_rule", "core_schema", "depth_rule", "direct_resolver",
+        "execution_context",
         "hooks_every_resolver", "python_name", "reads_attribute", "replace_resolver",
         "resolve_info",
     }  # fmt: skip

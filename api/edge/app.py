@@ -28,6 +28,7 @@ from api.edge.security_headers import security_middleware
 from api.edge.worker import InProcessWorker, registered_jobs
 from api.i18n.http import RequestLanguage
 from api.ops.app import ops_middleware, ops_routes, ops_stopped
+from api.ops.heap import settle_after_start
 from api.rules.seed import seed_at_start
 from api.warnings.recompute import start_refresher
 from sync.broadcast import close_listeners
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             jobs = InProcessWorker(sessions, registered_jobs(settings))
         await seed_at_start(sessions, settings.risk_rules)
         risk = start_refresher(sessions, fallback=settings.risk_rules)
+        settle_after_start()
         try:
             if jobs is not None:
                 jobs.start()

@@ -109,7 +109,10 @@ class SignIns:
                 self.cache.clear()
                 self._stop = await broadcast.hear(self.url, self._filtered)
                 self._loop = loop
-            elif broadcast.listening(self.url) is None:
+            else:
+                current = broadcast.listening(self.url)
+                if current is not None:
+                    return current  # the usual case: asked once per request
                 self.cache.clear()
                 await broadcast.hear_again(self.url)
         except (OSError, asyncpg.PostgresError) as error:
@@ -437,7 +440,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         """The answer by the document's plan (schema/fastpath.py), or None: the executor's."""
         assert self.fast_path is not None
         plan = self.fast_path.plan(request_data.query, request_data.operation_name)
-        if plan is None:
+        if plan is None or getattr(context.request.state, "gridlink_unplanned", False):
             return None
         try:
             data = await self.fast_path.run(
@@ -473,9 +476,64 @@ class GridlinkGraphQL(GraphQL[Context, None]):
             if context is not None:
                 await context.close()
 
+    async def _answer_planned(self, request: Request) -> Response | None:
+        """The answer to a POST of a document with a plan, made without Strawberry's request
+        machinery (its body parsing, hooks and result processing cost more than the rest of
+        a planned answer), by the same steps as the long way: the body's members checked as
+        ``parse_http_body`` checks them, the argument values as ``execute_single`` does, the
+        operation noted, the caller signed in by ``get_context``, the answer made by
+        ``create_response``. None: anything else (another media type, a body or request the
+        long way refuses, persisted-query extensions, a document without a plan, an answer
+        the plan cannot give), which the long way then answers as it always has."""
+        assert self.fast_path is not None
+        content_type, _params = parse_content_type(request.headers.get("content-type", ""))
+        if content_type != "application/json":
+            return None
+        try:
+            query, variables, operation_name, extensions = request_members(
+                decode_json(await request.body())
+            )
+        except HTTPException:
+            return None
+        if extensions is not None or query is None:
+            return None
+        plan = self.fast_path.plan(query, operation_name)
+        if plan is None:
+            return None
+        settings = self.settings
+        if argument_error(core_schema(self.schema), query, variables, settings.max_tokens):
+            return None
+        try:
+            check_operation(query, operation_name, settings.max_tokens)
+        except HTTPException:
+            return None
+        note_operation(operation_name, query)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        try:
+            data = await self.fast_path.run(
+                plan,
+                context=context,
+                root_value=await self.get_root_value(request),
+                variables=variables,
+                extensions=None,
+            )
+        except Unplanned:
+            # The long way starts afresh: a context of its own, and no second planned attempt.
+            request.state.gridlink_unplanned = True
+            request.state.gridlink_context = None
+            await context.close()
+            return None
+        await context.close()
+        return self.create_response({"data": data}, sub_response)
+
     async def _respond(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            response = await self.run(request)
+            response = None
+            if self.fast_path is not None and request.method == "POST":
+                response = await self._answer_planned(request)
+            if response is None:
+                response = await self.run(request)
         except ClientDisconnect:
             return  # the client went away before sending its request; nobody to answer
         except HTTPException as error:
