@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -121,12 +122,19 @@ def forget(session: Session) -> None:
         session.info.pop(_SETTLED, None)  # a savepoint's rollback keeps those released before
 
 
+# Both read on every request (listening(), by the sign-in cache): a URL is parsed once.
+@functools.lru_cache(maxsize=64)
 def _database_key(url: Any) -> str:
     return (
         make_url(str(url))
         .set(drivername=make_url(str(url)).get_backend_name())
         .render_as_string(hide_password=True)
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _on_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
 
 
 # --- subscribers -------------------------------------------------------------------------
@@ -271,7 +279,7 @@ async def hear(url: str, callback: Callable[[Event], None]) -> Callable[[], None
     subscriber = Subscriber(accepts=accepts, loop=asyncio.get_running_loop())
     LOCAL.add(database, subscriber)
     try:
-        if make_url(url).get_backend_name() == "postgresql":
+        if _on_postgres(url):
             await _listener(url).ensure()
     except BaseException:
         LOCAL.remove(database, subscriber)
@@ -281,7 +289,7 @@ async def hear(url: str, callback: Callable[[Event], None]) -> Callable[[], None
 
 async def hear_again(url: str) -> None:
     """Open this event loop's listening connection again after it dropped."""
-    if make_url(url).get_backend_name() == "postgresql":
+    if _on_postgres(url):
         await _listener(url).ensure()
 
 
@@ -312,7 +320,7 @@ async def subscribe(
     subscriber = Subscriber(accepts=accepts, loop=asyncio.get_running_loop())
     LOCAL.add(database, subscriber)
     try:
-        if make_url(url).get_backend_name() == "postgresql":
+        if _on_postgres(url):
             await _listener(url).ensure()
         yield subscriber.queue
     finally:
