@@ -231,9 +231,19 @@ def plan(
     """The SELECT for ``selection`` of ``view`` (None: every column), joining the selected
     to-one references when ``join``. ``extra`` columns come last, e.g. the sort key."""
     table = view.table
+    joined = {
+        name: ref
+        for name, ref in view.to_one.items()
+        if join and selection is not None and selection.get(name) is not None
+    }
+    # A reference joined through its foreign key gives the key's value as the joined id (the
+    # constraint makes them equal, or both null): the column is not sent twice.
+    by_join = {ref.fk for ref in joined.values() if _constrained(table, ref)}
     columns: list[sa.ColumnElement[Any]] = []
     base: list[tuple[int, str]] = []
     for key in view.column_keys(selection):
+        if key in by_join:
+            continue
         base.append((len(columns), key))
         columns.append(table.c[key])
     for key in view.computed_keys(selection):
@@ -241,15 +251,16 @@ def plan(
         columns.append(view.computed[key](context).label(f"c_{key}"))
     joins = []
     from_clause: sa.FromClause = table
-    if join and selection is not None:
-        for name, ref in view.to_one.items():
-            sub = selection.get(name)
-            if sub is None:
-                continue
+    if joined:
+        assert selection is not None
+        for name, ref in joined.items():
+            sub = selection[name]
             target = VIEWS[ref.target]
             alias = _alias(target, name)
             spec: list[tuple[int, str]] = []
             id_index = len(columns)
+            if ref.fk in by_join:
+                base.append((id_index, ref.fk))
             for key in target.column_keys(sub):
                 spec.append((len(columns), key))
                 columns.append(alias.c[key].label(f"j_{name}_{key}"))
@@ -265,6 +276,13 @@ def plan(
             joins.append((name, target, alias, spec, id_index))
     columns.extend(extra)
     return Plan(view, columns, base, joins, from_clause)
+
+
+def _constrained(table: sa.Table, ref: ToOne) -> bool:
+    """``ref``'s column is a foreign key to its target's id (so a join on it finds a row)."""
+    column = table.c.get(ref.fk)
+    target = VIEWS[ref.target].table.c.id
+    return column is not None and any(fk.column is target for fk in column.foreign_keys)
 
 
 def select_for(p: Plan) -> sa.Select[Any]:
