@@ -148,16 +148,23 @@ def row_maker(
     dialect = prepared.dialect
     env: dict[str, Any] = {}
     items = []
+    # A value sent once for two columns of one type (a sort key) is processed once.
+    done: dict[tuple[int, type, str], str] = {}
     for i, (column, j) in enumerate(zip(columns, sources, strict=True)):
         process = column.type.dialect_impl(dialect).result_processor(dialect, type_oids[j])
+        same = (j, type(column.type), repr(column.type))
         if process is None:
             items.append(f"r[{j}]")
+        elif same in done:
+            items.append(done[same])
         elif isinstance(column.type, sa.Enum):
             env[f"m{i}"] = _Memo(process)
-            items.append(f"m{i}[r[{j}]]")
+            items.append(f"(v{i} := m{i}[r[{j}]])")
+            done[same] = f"v{i}"
         else:
             env[f"p{i}"] = process
-            items.append(f"p{i}(r[{j}])")
+            items.append(f"(v{i} := p{i}(r[{j}]))")
+            done[same] = f"v{i}"
     text = f"def make(records):\n    return [({', '.join(items)},) for r in records]"
     exec(compile(text, "<schema.prepared rows>", "exec"), env)  # noqa: S102 - our own text
     return env["make"]
