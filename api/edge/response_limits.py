@@ -84,7 +84,7 @@ class ResponseLimits:
         # statement, e.g. SQLite waiting for its write lock) finishes after the answer.
         task = asyncio.ensure_future(self.app(scope, receive, limited_send))
         try:
-            await asyncio.wait_for(asyncio.shield(task), self.max_seconds)
+            await _within(task, self.max_seconds)
         except TimeoutError:
             if streaming:
                 await _cancelled(task)
@@ -114,6 +114,29 @@ class ResponseLimits:
 
 class _TooLarge(Exception):
     pass
+
+
+async def _within(task: asyncio.Future[None], seconds: float) -> None:
+    """``wait_for(shield(task), seconds)`` for a task of ours: its outcome, or TimeoutError with
+    the task left running; with one future and one timer, where wait_for and shield make two
+    futures, a timer and their callbacks on every request."""
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(seconds, wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    if not task.done():
+        raise TimeoutError
+    task.result()
 
 
 async def _cancelled(task: asyncio.Future[None]) -> None:

@@ -32,12 +32,16 @@ ALWAYS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
 }
+_ALWAYS_RAW = tuple((name.encode(), value.encode()) for name, value in ALWAYS.items())
 
 
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, content_security_policy: str = DEFAULT_CSP) -> None:
         self.app = app
-        self.csp = content_security_policy
+        self.html = (
+            (b"content-security-policy", content_security_policy.encode("latin-1")),
+            (b"x-frame-options", b"DENY"),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,14 +51,19 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
+                # On the raw list, as MutableHeaders' setdefault would (a name already there
+                # is kept), one pass instead of one per header: this runs on every answer.
+                raw = message["headers"] = list(message["headers"])
+                names = {name for name, _ in raw}
+                raw.extend(pair for pair in _ALWAYS_RAW if pair[0] not in names)
                 if authenticated:
-                    headers["cache-control"] = "no-store"
-                if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("content-security-policy", self.csp)
-                    headers.setdefault("x-frame-options", "DENY")
+                    if b"cache-control" in names:
+                        MutableHeaders(raw=raw)["cache-control"] = "no-store"
+                    else:
+                        raw.append((b"cache-control", b"no-store"))
+                content_type = next((v for name, v in raw if name == b"content-type"), b"")
+                if content_type.startswith(b"text/html"):
+                    raw.extend(pair for pair in self.html if pair[0] not in names)
             await send(message)
 
         await self.app(scope, receive, with_headers)
