@@ -30,11 +30,26 @@ and ordered by time, that generic plan walks the time index over every ticket (2
 of well under 1 ms at 100 000 tickets). Planning afresh costs a fraction of a millisecond.
 ``--keep`` reuses the databases of an earlier run (only a new token is issued).
 
-Latest figures (issue #13; 2-core machine shared with other work, load 1-5 during the runs;
+Latest figures (issue #13; 2-core machine shared with other work, load 1-7 during the runs;
 ``--keep --rounds 3``; each line one round; req/s with the share of the floor and CPU ms per
 request; "ratio" is gridlink / PostGraphile in req/s, then in CPU per request):
 
-    after: planned POSTs before Strawberry's view, pages on asyncpg, frozen heap, no pool churn
+    latest: the FK columns of joined references not sent, the sort key processed once,
+    cheaper ResponseLimits/SecurityHeaders, the database URL parsed once (load 5.8-6.9)
+    | set    | floor       | executor | gridlink              | PostGraphile | ratio        |
+    | demo   | 1,295 (.30) | 187      |   736 (.57) (0.64 ms) |   751 (0.85) | 0.98×; 1.32× |
+    | demo   | 1,168 (.24) | 340      |   929 (.80) (0.67 ms) | 1,033 (0.79) | 0.90×; 1.18× |
+    | demo   | 1,650 (.25) | 412      |   781 (.47) (0.67 ms) | 1,043 (0.79) | 0.75×; 1.17× |
+    | 100k   |   641 (.70) |  72      |   260 (.40) (1.49 ms) |   128 (3.15) | 2.02×; 2.11× |
+    | 100k   |   505 (.76) |  63      |   292 (.58) (1.52 ms) |   110 (3.31) | 2.65×; 2.18× |
+    | 100k   |   587 (.74) |  61      |   360 (.61) (1.50 ms) |   136 (2.89) | 2.65×; 1.93× |
+    and a second run (--big-only, load 5.9-6.8)
+    | 100k   |   546 (.81) |  61      |   302 (.55) (1.66 ms) |   119 (3.37) | 2.53×; 2.02× |
+    | 100k   |   628 (.73) |  89      |   478 (.76) (1.32 ms) |   175 (2.76) | 2.74×; 2.09× |
+    | 100k   |   684 (.69) |  73      |   371 (.54) (1.40 ms) |   163 (2.74) | 2.28×; 1.96× |
+
+    the round before: planned POSTs before Strawberry's view, pages on asyncpg, frozen heap,
+    no pool churn (load 0.7-4.6)
     | set    | floor       | executor | gridlink              | PostGraphile | ratio        |
     | demo   | 2,564 (.24) | 645      | 1,176 (.46) (0.67 ms) | 1,244 (0.77) | 0.94×; 1.15× |
     | demo   | 2,426 (.24) | 534      |   911 (.38) (0.73 ms) | 1,142 (0.74) | 0.80×; 1.02× |
