@@ -17,7 +17,7 @@ syncPush and then its bytes by `PUT /attachments/{id}` over real HTTP to a uvico
 (whole file, and in 3 resumable pieces), against a plain file copy of the same 100 files on
 the same disk in the same run — the floor for storing bytes on that disk.
 
-Figures (function level, PostgreSQL 15, a 2-core machine shared with the lead's test runs;
+Round 1 figures (function level, PostgreSQL 15, a 2-core machine shared with the lead's test runs;
 the hand-SQL column is measured in the same run, so compare the ratios). Before: the branch
 point of issue #13 (goals 2, 3), `--rows 10000 --rows 300000 --repeat 3 --uploads 0`, load
 average ~2. After: `--rows 10000 --rows 300000 --rows 1000000 --repeat 6 --uploads 0`, load
@@ -39,23 +39,48 @@ hand-SQL medians themselves move; read single ratios with that noise in mind):
 | push   500 creates, 1,000,000 rows   |         — |       — |     — |     1405 |     298 |   4.7 |
 | push   500 mixed updates, 1,000,000  |         — |       — |     — |     1284 |     294 |   4.4 |
 
+Round 2 (a pull's statements on generic plans; a push's savepoints left open until COMMIT):
+before = 0180c05, after = 9486e7b, `--rows 10000 --rows 300000 --repeat 6 --uploads 0`, three
+runs of each interleaved (load average 0.7-5.4 as the lead's tests came and went), medians of
+the three; ms ours / hand, ratio. The same code's push swung 1 207-2 630 ms between runs and
+the hand SQL's 265-620 ms: the push difference is within that noise; the pull of 100 changes
+on 10 000 rows was 4.1-4.2 ms in every after-run and 5.3-5.4 in every before-run:
+
+| operation                            | before ms   | ratio | after ms    | ratio |
+| ------------------------------------ | ----------: | ----: | ----------: | ----: |
+| pull   100 changes of    10,000 rows |   5.4 / 1.4 |   3.9 |   4.1 / 1.4 |   2.9 |
+| pull  1000 changes of    10,000 rows |  24.1 / 7.3 |   3.3 |  26.7 / 7.0 |   3.9 |
+| push   500 creates,    10,000 rows   |  1386 / 368 |   3.7 |  1592 / 359 |   4.7 |
+| push   500 mixed updates, 10,000     |  1367 / 343 |   4.1 |  1275 / 421 |   3.6 |
+| pull   100 changes of   300,000 rows |   4.8 / 1.4 |   3.3 |   5.7 / 1.5 |   3.7 |
+| pull  1000 changes of   300,000 rows |  27.6 / 7.8 |   3.6 | 32.3 / 12.6 |   2.5 |
+| push   500 creates,   300,000 rows   |  1526 / 374 |   4.1 |  1629 / 378 |   4.3 |
+| push   500 mixed updates, 300,000    |  1404 / 379 |   3.5 |  1363 / 328 |   4.2 |
+
+Timed apart from the bench, interleaved, at load ~0.7 (the pull alone, 60 and 20 runs): 100
+changes 5.3-6.3 ms before, 4.0-4.2 after; 1000 changes 23-26 ms before, 22.6-24.7 after. The
+page statement alone on asyncpg: 1.2 ms planned per run, 0.6 ms on its generic plan.
+
 What the time is spent on, counted rather than timed (`--profile 30`, one run each): a pull of
-100 changes makes 4 round trips (BEGIN, the page, its records, COMMIT; 6 before) and 5 400
-Python calls (17 800 before); of 1000 changes 39 000 (138 000). A push of 500 creates makes
-3 018 round trips (6 543) and 1.88 M calls (2.70 M); of 500 mixed updates 2 518 (9 262) and
-1.80 M (3.03 M). The hand SQL makes about 5 round trips per mutation and no Python work.
+100 changes makes 5 round trips (BEGIN, SET LOCAL plan_cache_mode, the page, its records,
+COMMIT; 4 in round 1, 6 at the start) and 5 400 Python calls (17 800 at the start); of 1000
+changes 38 800 (138 000). A push of 500 creates makes 2 518 round trips (3 018 in round 1,
+6 543 at the start) and 1.80 M calls (1.88 M, 2.70 M); of 500 mixed updates 2 018 (2 518,
+9 262) and 1.72 M (1.80 M, 3.03 M). The hand SQL makes about 5 round trips per mutation and
+no Python work.
 
 What changed (issue #13): on PostgreSQL a log page is one statement (its positions, the
 horizon and bound, whether each position is its record's last, whether changes wait behind
-the bound), and records are read with the driver's own values, times formatted by the
-database; a push's savepoints repeat three statement texts per depth (SQLAlchemy named each
-anew, and asyncpg prepared each: two extra round trips per mutation), its events go out in one
+the bound), run with the records' statement on generic plans, and records are read with the
+driver's own values, times formatted by the database; a push's savepoints repeat a few
+statement texts per depth (SQLAlchemy named each anew, and asyncpg prepared each: two extra
+round trips per mutation) and are left open until COMMIT (no RELEASE), its events go out in one
 pg_notify at commit, the batch's tickets are locked and loaded in one statement and read for
 update from the session, its merge checks' log rows are read in one statement, an edit opens
 an inner savepoint only when the server moved and more than details changed, and known-new
 ids and the batch's grids are not read again per CREATE. What is left is the ORM's unit of
 work per mutation (an instance, a flush, the session hooks: ~2 ms of Python per mutation
-under cProfile) and one savepoint per mutation; see docs/performance.md.
+under cProfile); see docs/performance.md.
 """
 
 from __future__ import annotations

@@ -302,6 +302,10 @@ async def _log_page_pg(
     session: AsyncSession, scope: Scope, position: Checkpoint, limit: int
 ) -> PullPage:
     connection = await session.connection()
+    # This page's statements (its positions, its records) plan alike whatever the values:
+    # one generic plan per connection instead of planning anew on every run, which the
+    # engine forces for the GraphQL lists (api/db.py). LOCAL: it ends with this transaction.
+    await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
     keys = sorted(scope.keys())
     changes: list[dict[str, Any]] = []
     at = position

@@ -178,6 +178,42 @@ async def test_a_log_page_on_postgresql_reads_only_indexes(engine, session_facto
 
 
 @pytest.mark.postgres_only
+async def test_a_log_page_plan_made_without_its_values_reads_only_indexes(engine, session_factory):
+    """A pull runs its page on a generic plan (sync/pull.py: plan_cache_mode inside the pull),
+    made once per connection without the values: it too reads the log by index, the key
+    ranges stopped after the page."""
+    county = await build_county(session_factory)
+    limit = 10
+    await _backlog(engine, f"grid:{county.grid_a.id}", 5000)
+    keys = ",".join(f"'{key}'" for key in sorted(county.liaison_a.scope.keys()))
+    literal = {
+        "horizon": "'horizon'",
+        "keys": f"ARRAY[{keys}]",
+        "txid": "0",
+        "seq": "0",
+        "wanted": str(limit + 1),
+    }
+    compiled = _PAGE_PG.compile(dialect=engine.dialect)
+    arguments = ", ".join(literal[name] for name in compiled.positiontup or [])
+    async with session_factory() as session, session.begin():
+        connection = await session.connection()
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        await connection.exec_driver_sql(f"PREPARE gl_page AS {compiled}")
+        explained = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE gl_page({arguments})"
+        )
+        plan_json = explained.scalar()
+        await connection.exec_driver_sql("DEALLOCATE gl_page")
+    plan = (plan_json if isinstance(plan_json, list) else json.loads(plan_json))[0]["Plan"]
+    assert "$1" in json.dumps(plan)  # generic: the values are parameters in the plan
+    logged = [s for s in _scans(plan) if s["Relation Name"] in ("sync_change", "sync_change_key")]
+    assert logged and all("Index" in s["Node Type"] for s in logged), logged
+    for scan in logged:
+        if scan["Relation Name"] == "sync_change_key":
+            assert scan["Actual Rows"] <= limit + 1, scan
+
+
+@pytest.mark.postgres_only
 async def test_postgresql_spells_times_as_python_does(session_factory):
     """Times a pull reads are formatted by PostgreSQL (sync/collections.py _instant_sql): the
     very text datetime.isoformat() gives, with and without microseconds, in any zone."""
