@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -33,10 +33,8 @@ async def lock_rows(session: AsyncSession, model: type[T], ids: Iterable[uuid.UU
     if not wanted:
         return []
     m: Any = model
-    statement = select(model).where(m.id.in_(wanted)).order_by(m.id)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        statement = statement.with_for_update()
+    postgres = _on_postgres(session)
+    statement = _for_update(session, select(model).where(m.id.in_(wanted)).order_by(m.id))
     found = list(await session.scalars(statement))
     # A lock taken inside a savepoint goes if the savepoint is rolled back: only the
     # transaction's own locks are remembered.
@@ -51,7 +49,13 @@ async def get_for_update(session: AsyncSession, model: type[T], record_id: uuid.
     if (model, record_id) in _locked(session):
         return await session.get(model, record_id)
     m: Any = model
-    statement = select(model).where(m.id == record_id)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    return await session.scalar(statement)
+    return await session.scalar(_for_update(session, select(model).where(m.id == record_id)))
+
+
+def _on_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _for_update(session: AsyncSession, statement: Select[Any]) -> Select[Any]:
+    """The statement locking its rows, where rows have locks (PostgreSQL)."""
+    return statement.with_for_update() if _on_postgres(session) else statement

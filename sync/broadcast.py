@@ -247,20 +247,18 @@ class PostgresListener:
                     await connection.close()
 
 
-_LISTENERS: dict[tuple[str, int], PostgresListener] = {}
+# One per database and event loop: asyncpg connections belong to the loop that made them.
+# Keyed by the loop itself (an id could be given again to a later loop).
+_LISTENERS: dict[tuple[str, asyncio.AbstractEventLoop], PostgresListener] = {}
 
 
 def _listener(url: str) -> PostgresListener:
-    # One per database and event loop: asyncpg connections belong to the loop that made them.
-    running = asyncio.get_running_loop()
-    key = (_database_key(url), id(running))
+    key = (_database_key(url), asyncio.get_running_loop())
     listener = _LISTENERS.get(key)
-    if listener is None or (listener.loop is not None and listener.loop is not running):
+    if listener is None:
         # A loop that closed without close_listeners (a test's, a worker thread's) leaves its
-        # listener behind, and a new loop may be given the closed one's id: drop them all.
-        for stale in [
-            k for k, v in _LISTENERS.items() if v.loop is not None and v.loop.is_closed()
-        ]:
+        # listener behind: dropped here, so closed loops do not pile up.
+        for stale in [k for k in _LISTENERS if k[1].is_closed()]:
             del _LISTENERS[stale]
         listener = _LISTENERS[key] = PostgresListener(url)
     return listener
@@ -297,17 +295,14 @@ def listening(url: str) -> object | None:
     """While this process hears every committed event of ``url``'s database on this event loop
     (a PostgreSQL LISTEN connection is open): an object that stays the same until the
     connection drops. None otherwise, and on SQLite (whose events reach this process only)."""
-    running = asyncio.get_running_loop()
-    listener = _LISTENERS.get((_database_key(url), id(running)))
-    if listener is None or listener.loop is not running:
-        return None
-    return listener.epoch()
+    listener = _LISTENERS.get((_database_key(url), asyncio.get_running_loop()))
+    return listener.epoch() if listener is not None else None
 
 
 async def close_listeners() -> None:
     """Close this event loop's LISTEN connections (app shutdown)."""
-    loop_id = id(asyncio.get_running_loop())
-    for key in [k for k in _LISTENERS if k[1] == loop_id]:
+    running = asyncio.get_running_loop()
+    for key in [k for k in _LISTENERS if k[1] is running]:
         await _LISTENERS.pop(key).close()
 
 
