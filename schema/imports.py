@@ -10,7 +10,7 @@ from enum import Enum
 import strawberry
 
 from api.accounts.service import Actor
-from api.i18n import EN, _, current_language
+from api.i18n import EN, ZH_CN, _, current_language
 from api.imports.enterprises import EnterpriseImporter
 from api.imports.grids import GridImporter
 from api.imports.members import MemberImporter
@@ -109,7 +109,7 @@ class ImportReportType:
             codes=[ImportedCode(name=c.name, phone=c.phone, code=c.code) for c in report.codes]
             if report.written
             else [],
-            summary=report.lines("en" if english else "zh"),
+            summary=report.lines(EN if english else ZH_CN),
         )
 
 

@@ -130,6 +130,7 @@ def test_bad_settings_and_usage(tmp_path: Path) -> None:
     bad_url = run("mysql://root@localhost/x", "migrate")
     assert bad_url.returncode == 2 and "GRIDLINK_DATABASE_URL" in bad_url.stderr
     missing = run(url, "create-user", "--name", "X")
-    assert missing.returncode == 2 and "required" in missing.stderr
+    # argparse's own refusals in Chinese too (api/edge/cli_language.py).
+    assert missing.returncode == 2 and "缺少必需的参数：--phone, --role" in missing.stderr
     unknown = run(url, "frobnicate")
-    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+    assert unknown.returncode == 2 and "无效的选择：'frobnicate'" in unknown.stderr

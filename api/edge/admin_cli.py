@@ -20,7 +20,7 @@ from api.accounts.service import Actor
 from api.config import Settings
 from api.db import create_engine, session_factory
 from api.errors import invalid
-from api.i18n import EN, ZH_CN, _, render, use_language
+from api.i18n import _, render
 
 Handler = Callable[[Settings, argparse.Namespace], int]
 
@@ -36,11 +36,6 @@ def run_with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[
             await engine.dispose()
 
     return asyncio.run(main())
-
-
-def language_of(args: argparse.Namespace) -> str:
-    """The language of a command's output: Chinese unless --lang en."""
-    return EN if getattr(args, "lang", "zh") == "en" else ZH_CN
 
 
 def cli_actor() -> Actor:
@@ -119,23 +114,29 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 def add_import(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
-        help="import grids, enterprises or members from XLSX/CSV (dry run unless --apply)",
-        description="Dry run by default: reports what would be created, updated and moved and "
-        "every problem (row, column, sentence), writing nothing. --apply writes it all in one "
-        "transaction, or nothing when a problem is found.",
+        help=_("import grids, enterprises or members from XLSX/CSV (dry run unless --apply)"),
+        description=_(
+            "Dry run by default: reports what would be created, updated and moved and "
+            "every problem (row, column, sentence), writing nothing. --apply writes it all in one "
+            "transaction, or nothing when a problem is found."
+        ),
     )
-    parser.add_argument("kind", choices=["grids", "enterprises", "members", "template"])
     parser.add_argument(
-        "file", help="the .xlsx or .csv file (for template: enterprises|members|grids)"
+        "kind",
+        choices=["grids", "enterprises", "members", "template"],
+        help=_("what the file holds, or template for an empty sheet to fill in"),
     )
-    parser.add_argument("--apply", action="store_true", help="write the changes")
     parser.add_argument(
-        "--allow-new-industries", action="store_true", help="accept industries not yet known"
+        "file", help=_("the .xlsx or .csv file (for template: enterprises|members|grids)")
     )
-    parser.add_argument("--details", action="store_true", help="one line per row with its grid")
-    parser.add_argument("--codes-out", help="members: write the one-time codes to this CSV")
-    parser.add_argument("--output", "-o", help="template: where to write the XLSX")
-    parser.add_argument("--progress", action="store_true", help="print rows read to stderr")
+    parser.add_argument("--apply", action="store_true", help=_("write the changes"))
+    parser.add_argument(
+        "--allow-new-industries", action="store_true", help=_("accept industries not yet known")
+    )
+    parser.add_argument("--details", action="store_true", help=_("one line per row with its grid"))
+    parser.add_argument("--codes-out", help=_("members: write the one-time codes to this CSV"))
+    parser.add_argument("--output", "-o", help=_("template: where to write the XLSX"))
+    parser.add_argument("--progress", action="store_true", help=_("print rows read to stderr"))
     parser.set_defaults(handler=cmd_import)
 
 
@@ -220,16 +221,21 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def add_migrate(commands: Any) -> None:
     parser = commands.add_parser(
         "migrate",
-        help="upgrade the database (options: --sql, --check, --to REV; down REV)",
-        description="gridlink migrate: upgrade to the newest schema. --sql prints the SQL of "
-        "the pending migrations for review and changes nothing; --check exits 1 when migrations "
-        "are pending; --to REV stops at REV; 'gridlink migrate down REV' goes back to REV.",
+        help=_("upgrade the database (options: --sql, --check, --to REV; down REV)"),
+        description=_(
+            "gridlink migrate: upgrade to the newest schema. --sql prints the SQL of "
+            "the pending migrations for review and changes nothing; --check exits 1 when "
+            "migrations are pending; --to REV stops at REV; 'gridlink migrate down REV' goes "
+            "back to REV."
+        ),
     )
-    parser.add_argument("direction", nargs="?", metavar="down", help="'down' to downgrade")
-    parser.add_argument("revision", nargs="?", metavar="REV", help="the revision to go down to")
-    parser.add_argument("--sql", action="store_true", help="print the SQL, change nothing")
-    parser.add_argument("--check", action="store_true", help="exit 1 when migrations are pending")
-    parser.add_argument("--to", metavar="REV", help="upgrade up to this revision")
+    parser.add_argument("direction", nargs="?", metavar="down", help=_("'down' to downgrade"))
+    parser.add_argument("revision", nargs="?", metavar="REV", help=_("the revision to go down to"))
+    parser.add_argument("--sql", action="store_true", help=_("print the SQL, change nothing"))
+    parser.add_argument(
+        "--check", action="store_true", help=_("exit 1 when migrations are pending")
+    )
+    parser.add_argument("--to", metavar="REV", help=_("upgrade up to this revision"))
     parser.set_defaults(handler=cmd_migrate)
 
 
@@ -365,17 +371,21 @@ ACCOUNT_ACTIONS = (
 def add_account(commands: Any) -> None:
     parser = commands.add_parser(
         "account",
-        help="run a member's account: deactivate, reactivate, code, tokens, devices, roles, grids",
-        description="Each change is recorded in the account log with who made it "
-        "(the command line as cli:USER@HOST). 'code' issues a one-time sign-in code: for a new "
-        "member, or a password reset.",
+        help=_(
+            "run a member's account: deactivate, reactivate, code, tokens, devices, roles, grids"
+        ),
+        description=_(
+            "Each change is recorded in the account log with who made it "
+            "(the command line as cli:USER@HOST). 'code' issues a one-time sign-in code: for a new "
+            "member, or a password reset."
+        ),
     )
-    parser.add_argument("action", choices=ACCOUNT_ACTIONS)
-    parser.add_argument("phone", help="the member's phone number")
+    parser.add_argument("action", choices=ACCOUNT_ACTIONS, help=_("what to do with the account"))
+    parser.add_argument("phone", help=_("the member's phone number"))
     parser.add_argument(
         "values",
         nargs="*",
-        help="token or device id; roles for set-roles; grid codes for set-grids",
+        help=_("token or device id; roles for set-roles; grid codes for set-grids"),
     )
     parser.set_defaults(handler=cmd_account)
 
@@ -427,18 +437,20 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 def add_backup(commands: Any) -> None:
     dump = commands.add_parser(
         "backup",
-        help="back up the database (and attachment media files) into one archive",
-        description="pg_dump on PostgreSQL, SQLite's online backup API on SQLite; media files "
-        "from GRIDLINK_MEDIA_DIR when it exists. FILE must not exist (.tar or .tar.gz).",
+        help=_("back up the database (and attachment media files) into one archive"),
+        description=_(
+            "pg_dump on PostgreSQL, SQLite's online backup API on SQLite; media files "
+            "from GRIDLINK_MEDIA_DIR when it exists. FILE must not exist (.tar or .tar.gz)."
+        ),
     )
-    dump.add_argument("file", help="the archive to write, e.g. gridlink-2026-12-01.tar.gz")
+    dump.add_argument("file", help=_("the archive to write, e.g. gridlink-2026-12-01.tar.gz"))
     dump.set_defaults(handler=cmd_backup)
     load = commands.add_parser(
         "restore",
-        help="restore a backup into an empty database",
-        description="Refuses a database that holds any table: a restore never mixes into data.",
+        help=_("restore a backup into an empty database"),
+        description=_("Refuses a database that holds any table: a restore never mixes into data."),
     )
-    load.add_argument("file", help="an archive written by gridlink backup")
+    load.add_argument("file", help=_("an archive written by gridlink backup"))
     load.set_defaults(handler=cmd_backup)
 
 
@@ -452,7 +464,7 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
     async def work(engine: AsyncEngine) -> int:
         findings = await run_doctor(settings, engine)
         for finding in findings:
-            for line in finding.lines(language_of(args)):
+            for line in finding.lines(args.lang):
                 print(line)
         worst = {f.status for f in findings}
         if Status.FAIL in worst:
@@ -465,19 +477,11 @@ def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 def add_doctor(commands: Any) -> None:
     parser = commands.add_parser(
         "doctor",
-        help="check this deployment's health; each line says what to do",
-        description="Exit status 1 when a check fails (2 with --strict when one warns).",
+        help=_("check this deployment's health; each line says what to do"),
+        description=_("Exit status 1 when a check fails (2 with --strict when one warns)."),
     )
-    parser.add_argument("--strict", action="store_true", help="exit 2 on warnings too")
+    parser.add_argument("--strict", action="store_true", help=_("exit 2 on warnings too"))
     parser.set_defaults(handler=cmd_doctor)
-
-
-def _in_language(handler: Handler) -> Handler:
-    def run(settings: Settings, args: argparse.Namespace) -> int:
-        with use_language(language_of(args)):
-            return handler(settings, args)
-
-    return run
 
 
 def register(commands: Any) -> None:
@@ -486,10 +490,3 @@ def register(commands: Any) -> None:
     add_migrate(commands)
     add_import(commands)
     add_account(commands)
-    # Every admin command speaks Chinese unless told --lang en: its output and its refusals.
-    for name in ("doctor", "backup", "restore", "migrate", "import", "account"):
-        parser = commands.choices[name]
-        parser.add_argument(
-            "--lang", choices=["zh", "en"], default="zh", help="output language (default zh)"
-        )
-        parser.set_defaults(handler=_in_language(parser.get_default("handler")))

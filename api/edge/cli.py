@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -19,7 +19,12 @@ from api.auth.tokens import issue_token
 from api.config import Settings, SettingsError, parse_duration
 from api.db import session_factory
 from api.edge import session_hooks
-from api.edge.admin_cli import language_of, run_with_engine
+from api.edge.admin_cli import run_with_engine
+from api.edge.cli_language import (
+    add_language_option,
+    argparse_speaks_current_language,
+    chosen_language,
+)
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError, invalid
 from api.grids.models import Grid
@@ -213,61 +218,93 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return run_with_engine(settings, work)
 
 
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An option's type: a whole number in [low, high], refused in words otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                _(
+                    "a whole number from {low} to {high}, got {text!r}",
+                    low=low,
+                    high=high,
+                    text=text,
+                )
+            )
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gridlink", description="Labour-relations early warning: API, sync and tools."
+        prog="gridlink", description=_("Labour-relations early warning: API, sync and tools.")
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
 
-    serve = commands.add_parser("serve", help="serve the GraphQL API")
-    serve.add_argument("--host", help="bind address (default GRIDLINK_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default GRIDLINK_PORT or 8000)")
+    serve = commands.add_parser("serve", help=_("serve the GraphQL API"))
+    serve.add_argument("--host", help=_("bind address (default GRIDLINK_HOST or 127.0.0.1)"))
+    serve.add_argument(
+        "--port", type=whole_number(1, 65535), help=_("port (default GRIDLINK_PORT or 8000)")
+    )
     serve.add_argument(
         "--workers",
-        type=int,
-        choices=range(1, 65),
+        type=whole_number(1, 64),
         metavar="N",
-        help="server processes sharing the port (default GRIDLINK_WORKERS or 1)",
+        help=_("server processes sharing the port (default GRIDLINK_WORKERS or 1)"),
     )
     serve.set_defaults(handler=cmd_serve)
 
-    worker = commands.add_parser("worker", help="run the timed jobs (deadlines, risk levels)")
-    worker.add_argument("--once", action="store_true", help="run each job once and exit")
+    worker = commands.add_parser("worker", help=_("run the timed jobs (deadlines, risk levels)"))
+    worker.add_argument("--once", action="store_true", help=_("run each job once and exit"))
     worker.set_defaults(handler=cmd_worker)
 
-    demo = commands.add_parser("demo", help="load the demo county (idempotent)")
-    demo.add_argument("--no-migrate", dest="migrate", action="store_false")
+    demo = commands.add_parser("demo", help=_("load the demo county (idempotent)"))
     demo.add_argument(
-        "--if-empty", action="store_true", help="load only into an empty database (make run)"
+        "--no-migrate",
+        dest="migrate",
+        action="store_false",
+        help=_("do not upgrade the database first"),
+    )
+    demo.add_argument(
+        "--if-empty", action="store_true", help=_("load only into an empty database (make run)")
     )
     demo.set_defaults(handler=cmd_demo)
 
-    user = commands.add_parser("create-user", help="create a member who can sign in")
-    user.add_argument("--name", required=True)
-    user.add_argument("--phone", required=True)
+    user = commands.add_parser("create-user", help=_("create a member who can sign in"))
+    user.add_argument("--name", required=True, help=_("the member's name"))
+    user.add_argument("--phone", required=True, help=_("the phone number they sign in with"))
     user.add_argument(
-        "--role", action="append", required=True, help="ADMIN, COUNTY_STAFF, TOWN_STAFF, ..."
+        "--role", action="append", required=True, help=_("ADMIN, COUNTY_STAFF, TOWN_STAFF, ...")
     )
-    user.add_argument("--grid", action="append", default=[], help="grid code or id served")
+    user.add_argument("--grid", action="append", default=[], help=_("grid code or id served"))
     secret = user.add_mutually_exclusive_group()
-    secret.add_argument("--password", help="(visible in the process list; prefer the prompt)")
-    secret.add_argument("--password-stdin", action="store_true", help="read it from stdin")
-    secret.add_argument("--no-password", action="store_true", help="a member who cannot sign in")
+    secret.add_argument("--password", help=_("(visible in the process list; prefer the prompt)"))
+    secret.add_argument("--password-stdin", action="store_true", help=_("read it from stdin"))
+    secret.add_argument("--no-password", action="store_true", help=_("a member who cannot sign in"))
     user.set_defaults(handler=cmd_create_user)
 
-    token = commands.add_parser("create-token", help="issue an API token for a frontend")
-    token.add_argument("--phone", required=True, help="the member the token acts for")
-    token.add_argument("--name", required=True, help="what the token is for, e.g. county-dashboard")
-    token.add_argument("--grid", action="append", default=[], help="limit to these grids")
-    token.add_argument("--read-only", action="store_true")
-    token.add_argument("--expires", default="365d", help="lifetime such as 365d; '' for never")
+    token = commands.add_parser("create-token", help=_("issue an API token for a frontend"))
+    token.add_argument("--phone", required=True, help=_("the member the token acts for"))
+    token.add_argument(
+        "--name", required=True, help=_("what the token is for, e.g. county-dashboard")
+    )
+    token.add_argument("--grid", action="append", default=[], help=_("limit to these grids"))
+    token.add_argument(
+        "--read-only", action="store_true", help=_("the token may read but not write")
+    )
+    token.add_argument("--expires", default="365d", help=_("lifetime such as 365d; '' for never"))
     token.set_defaults(handler=cmd_create_token)
 
-    vapid = commands.add_parser("vapid-keys", help="generate a Web Push (VAPID) key pair")
+    vapid = commands.add_parser("vapid-keys", help=_("generate a Web Push (VAPID) key pair"))
     vapid.set_defaults(handler=cmd_vapid_keys)
-    prune = commands.add_parser("sync-prune", help="prune the sync change log and tombstones")
+    prune = commands.add_parser("sync-prune", help=_("prune the sync change log and tombstones"))
     prune.add_argument(
-        "--older-than", help="age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)"
+        "--older-than", help=_("age such as 90d (default GRIDLINK_SYNC_RETENTION, 90d)")
     )
     prune.set_defaults(handler=cmd_sync_prune)
 
@@ -280,16 +317,18 @@ def build_parser() -> argparse.ArgumentParser:
     from api.edge.rules_commands import add_arguments as add_rules_commands
 
     add_rules_commands(commands, run_with_engine)
+    add_language_option(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Help, output and refusals in one language, chosen before the help texts are made.
+    with use_language(chosen_language(argv)), argparse_speaks_current_language():
+        args = build_parser().parse_args(argv)
     # Every write of every command is versioned, logged for phones and fanned out.
     session_hooks.install()
-    # Refusals in the command's language too (an admin command's --lang, else Chinese).
-    with use_language(language_of(args)):
+    with use_language(args.lang):
         try:
             settings = Settings.from_env()
             return args.handler(settings, args)

@@ -16,7 +16,7 @@ from api.config import Settings
 from api.db import session_factory
 from api.enterprises.codes import normalize_phone
 from api.errors import invalid
-from api.i18n import LANGUAGES, _, render, use_language
+from api.i18n import _, render, use_language
 from api.members.models import Member, Role
 from api.records import utcnow
 from api.reports.exports import EXPORTS, Format, export_chunks, stream_rows
@@ -42,28 +42,34 @@ async def caller_scope(session: AsyncSession, phone: str | None) -> tuple[Scope,
 
 def add_arguments(commands: Any, run: Any) -> None:
     """Register `report` and `export` (api/edge/cli.py calls this); ``run`` runs a coroutine."""
-    report = commands.add_parser("report", help="write a monthly report (XLSX or PDF)")
-    report.add_argument("--month", required=True, help="YYYY-MM, in Beijing time")
+    report = commands.add_parser("report", help=_("write a monthly report (XLSX or PDF)"))
+    report.add_argument("--month", required=True, help=_("YYYY-MM, in Beijing time"))
     where = report.add_mutually_exclusive_group()
-    where.add_argument("--town", help="a town's name or code (default: the whole county)")
-    where.add_argument("--grid", help="a grid's code or id")
-    where.add_argument("--station", help="a station's name or id")
-    report.add_argument("--format", choices=["xlsx", "pdf"], default="xlsx")
+    where.add_argument("--town", help=_("a town's name or code (default: the whole county)"))
+    where.add_argument("--grid", help=_("a grid's code or id"))
+    where.add_argument("--station", help=_("a station's name or id"))
+    report.add_argument(
+        "--format", choices=["xlsx", "pdf"], default="xlsx", help=_("file format (default xlsx)")
+    )
     _common(report)
     report.set_defaults(handler=lambda settings, args: run(settings, _report(settings, args)))
 
-    export = commands.add_parser("export", help="export tickets, enterprises or attendances")
-    export.add_argument("what", choices=sorted(EXPORTS))
-    export.add_argument("--format", choices=[f.value for f in Format], default="csv")
-    export.add_argument("--month", help="attendance: activities of this month (YYYY-MM)")
+    export = commands.add_parser("export", help=_("export tickets, enterprises or attendances"))
+    export.add_argument("what", choices=sorted(EXPORTS), help=_("what to export"))
+    export.add_argument(
+        "--format",
+        choices=[f.value for f in Format],
+        default="csv",
+        help=_("file format (default csv: UTF-8 with BOM, opens in Excel)"),
+    )
+    export.add_argument("--month", help=_("attendance: activities of this month (YYYY-MM)"))
     _common(export)
     export.set_defaults(handler=lambda settings, args: run(settings, _export(settings, args)))
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", "-o", help="file to write (default: a name in this folder)")
-    parser.add_argument("--as", dest="as_phone", help="make it within this member's scope")
-    parser.add_argument("--lang", choices=LANGUAGES, default=LANGUAGES[0])
+    parser.add_argument("--output", "-o", help=_("file to write (default: a name in this folder)"))
+    parser.add_argument("--as", dest="as_phone", help=_("make it within this member's scope"))
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> Any:

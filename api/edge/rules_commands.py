@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.config import Settings
 from api.db import session_factory
-from api.i18n import LANGUAGES, N_, Lazy, _, render, use_language
+from api.i18n import N_, Lazy, _, render, use_language
 from api.rules import criteria, deadlines, risk
 from api.rules.models import RuleKind, RuleVersion
 from api.rules.service import history, latest
@@ -58,16 +58,16 @@ ENUMS: dict[str, Any] = {
 
 def add_arguments(commands: Any, run: Any) -> None:
     """Register `rules` (api/cli.py calls this); ``run`` runs a coroutine."""
-    rules = commands.add_parser("rules", help="show the rules officers change, and their history")
-    actions = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
-    show = actions.add_parser("show", help="the deadline policies, risk weights and criteria")
-    show.add_argument("--kind", choices=sorted(KINDS), help="only this rule set")
-    show.add_argument("--lang", choices=LANGUAGES, default=LANGUAGES[0])
+    rules = commands.add_parser(
+        "rules", help=_("show the rules officers change, and their history")
+    )
+    actions = rules.add_subparsers(dest="action", required=True, metavar=_("ACTION"))
+    show = actions.add_parser("show", help=_("the deadline policies, risk weights and criteria"))
+    show.add_argument("--kind", choices=sorted(KINDS), help=_("only this rule set"))
     show.set_defaults(handler=lambda settings, args: run(settings, _work(args, _show)))
-    past = actions.add_parser("history", help="the versions of the rules: who, when, what")
-    past.add_argument("--kind", choices=sorted(KINDS), help="only this rule set")
-    past.add_argument("--limit", type=int, default=20, help="versions per rule set (default 20)")
-    past.add_argument("--lang", choices=LANGUAGES, default=LANGUAGES[0])
+    past = actions.add_parser("history", help=_("the versions of the rules: who, when, what"))
+    past.add_argument("--kind", choices=sorted(KINDS), help=_("only this rule set"))
+    past.add_argument("--limit", type=int, default=20, help=_("versions per rule set (default 20)"))
     past.set_defaults(handler=lambda settings, args: run(settings, _work(args, _history)))
 
 

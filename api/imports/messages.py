@@ -66,6 +66,13 @@ MESSAGES: dict[str, Lazy] = {
 }
 
 
+# Where a problem or a row's outcome is, in the report's lines.
+ROW = N_("row {row}")
+COLUMN = N_("column {column}")
+ROW_AND_COLUMN = N_("row {row}, column {column}")
+WHERE_AND_WHAT = N_("{where}: {text}")
+
+
 def _text(code: str, language: str, values: tuple[tuple[str, Any], ...]) -> str:
     message = MESSAGES[code]
     return translate(language, message.msgid, message.context, dict(values))
@@ -88,17 +95,18 @@ class Problem:
     def en(self) -> str:
         return _text(self.code, EN, self.values)
 
-    def line(self, lang: str = "zh") -> str:
-        text = self.zh if lang == "zh" else self.en
-        if lang == "zh":
-            where = (f"第 {self.row} 行" if self.row else "") + (
-                f"“{self.column}”列" if self.column else ""
-            )
-            return f"{where}：{text}" if where else text
-        where = ", ".join(
-            part for part in (f"row {self.row}" if self.row else "", self.column or "") if part
-        )
-        return f"{where}: {text}" if where else text
+    def line(self, language: str = ZH_CN) -> str:
+        """The problem with where it is: "第 3 行“职工人数”列：……" / "row 3, 职工人数: …"."""
+        text = _text(self.code, language, self.values)
+        if self.row and self.column:
+            where = ROW_AND_COLUMN(row=self.row, column=self.column).render(language)
+        elif self.row:
+            where = ROW(row=self.row).render(language)
+        elif self.column:
+            where = COLUMN(column=self.column).render(language)
+        else:
+            return text
+        return WHERE_AND_WHAT(where=where, text=text).render(language)
 
 
 def problem(

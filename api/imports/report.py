@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api.i18n import EN, ZH_CN, _, use_language
-from api.imports.messages import Problem, problem
+from api.i18n import EN, N_, ZH_CN, _, render, supported, use_language
+from api.imports.messages import ROW, WHERE_AND_WHAT, Problem, problem
 
 # Problems kept for the report; a file of 100 000 bad rows still reports in bounded memory.
 MAX_PROBLEMS = 2000
@@ -18,6 +18,14 @@ class IssuedCode:
     code: str
 
 
+# What an import does to a row, as its report's lines say it.
+ACTIONS = {
+    "CREATED": N_("created", "ImportAction"),
+    "UPDATED": N_("updated", "ImportAction"),
+    "MOVED": N_("moved to another grid", "ImportAction"),
+}
+
+
 @dataclass(frozen=True)
 class RowOutcome:
     """What happened to one row: created/updated/moved, and where the grid rule put it, why."""
@@ -28,12 +36,14 @@ class RowOutcome:
     grid: str = ""
     reason: str = ""
 
-    def line(self, lang: str = "zh") -> str:
-        words = {"CREATED": "新建", "UPDATED": "更新", "MOVED": "调整网格"}
-        action = words.get(self.action, self.action) if lang == "zh" else self.action.lower()
+    def line(self, language: str = ZH_CN) -> str:
+        row = ROW(row=self.row).render(language)
+        action = render(ACTIONS[self.action], language)
         where = f" → {self.grid}" if self.grid else ""
-        row = f"第 {self.row} 行" if lang == "zh" else f"row {self.row}"
-        return f"{row} {action} {self.key}{where}" + (f"：{self.reason}" if self.reason else "")
+        line = f"{row} {action} {self.key}{where}"
+        if not self.reason:
+            return line
+        return WHERE_AND_WHAT(where=line, text=self.reason).render(language)
 
 
 @dataclass
@@ -76,13 +86,13 @@ class ImportReport:
             listed.append(problem("TOO_MANY_PROBLEMS", shown=len(self.problems), more=more))
         return listed
 
-    def lines(self, lang: str = "zh") -> list[str]:
-        """The summary a person reads, Chinese first ("zh"; "en" for English)."""
-        language = ZH_CN if lang == "zh" else EN
+    def lines(self, language: str = ZH_CN) -> list[str]:
+        """The summary a person reads, in ``language`` (zh-CN, en, or a tag such as "zh")."""
+        language = supported(language) or ZH_CN
         with use_language(language):
-            return self._lines(lang, language)
+            return self._lines(language)
 
-    def _lines(self, lang: str, language: str) -> list[str]:
+    def _lines(self, language: str) -> list[str]:
         head = [_("{rows} data rows read.", rows=self.rows)]
         counts = {
             "created": self.created,
@@ -120,10 +130,10 @@ class ImportReport:
                     phone=code.phone, name=code.name, code=code.code)
             )  # fmt: skip
         for warning in self.warnings:
-            head.append(_("note: {text}", text=warning.line(lang)))
+            head.append(_("note: {text}", text=warning.line(language)))
         if self.problem_count:
             head.append(_("{count} problems found; nothing was written:", count=self.problem_count))
-            head.extend("  " + p.line(lang) for p in self.all_problems())
+            head.extend("  " + p.line(language) for p in self.all_problems())
         elif not self.written:
             head.append(_("Dry run: nothing was written; add --apply to import."))
         else:
