@@ -674,20 +674,6 @@ async def delete_attachment(session: AsyncSession, caller: Caller, m: Mutation) 
     return Outcome("APPLIED", attachment)
 
 
-def append_only(collection: str) -> Handler:
-    async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
-        raise DomainError(
-            "APPEND_ONLY",
-            _(
-                "{collection} are never changed or deleted once written; add a new one instead",
-                collection=collection,
-            ),
-            "op",
-        )
-
-    return refuse
-
-
 # --- notifications: only "read" -------------------------------------------------------------
 
 
@@ -710,16 +696,32 @@ async def update_notification(session: AsyncSession, caller: Caller, m: Mutation
     return Outcome("MERGED", notification)
 
 
-def read_only(collection: str) -> Handler:
-    async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
-        raise DomainError(
-            "READ_ONLY_COLLECTION",
+def _refusal(collection: str) -> DomainError:
+    """Why a push with no handler for its op is refused: append-only records are never changed
+    once written; the other collections are not written through sync at all."""
+    if push_rules.append_only(collection):
+        return DomainError(
+            "APPEND_ONLY",
             _(
-                "{collection} cannot be changed through sync; use the GraphQL API",
+                "{collection} are never changed or deleted once written; add a new one instead",
                 collection=collection,
             ),
-            "collection",
+            "op",
         )
+    return DomainError(
+        "READ_ONLY_COLLECTION",
+        _(
+            "{collection} cannot be changed through sync; use the GraphQL API",
+            collection=collection,
+        ),
+        "collection",
+    )
+
+
+def _refusing(collection: str) -> Handler:
+    # The refusal is made when the mutation runs, in the pushing caller's language.
+    async def refuse(_session: AsyncSession, _caller: Caller, _m: Mutation) -> Outcome:
+        raise _refusal(collection)
 
     return refuse
 
@@ -752,9 +754,7 @@ def handler_for(collection: str, op: str) -> Handler:
         )
     if (collection, op) in HANDLERS:
         return HANDLERS[(collection, op)]
-    if push_rules.append_only(collection):
-        return append_only(collection)
-    return read_only(collection)
+    return _refusing(collection)
 
 
 __all__ = ["CREATE", "DELETE", "UPDATE", "Caller", "Mutation", "Outcome", "handler_for", "utcnow"]
