@@ -1,6 +1,7 @@
 """What every record a phone may hold has: a client-choosable UUID, a version, server times,
 soft deletion. The columns are shared; the version and times are kept by a session hook
-(``stamp_versions``, installed by api/session_hooks.py)."""
+(``stamp_versions``, installed by api/session_hooks.py). Also the one way to add a row whose
+unique key a concurrent writer may take first (``add_unless_taken``)."""
 
 from __future__ import annotations
 
