@@ -1,17 +1,23 @@
 """What every record a phone may hold has: a client-choosable UUID, a version, server times,
 soft deletion. The columns are shared; the version and times are kept by a session hook
-(``stamp_versions``, installed by api/session_hooks.py)."""
+(``stamp_versions``, installed by api/session_hooks.py). Also the one way to add a row whose
+unique key a concurrent writer may take first (``add_unless_taken``)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from api.errors import DomainError
 
 # Named constraints so that migrations can alter and drop them on both databases.
 SQLModel.metadata.naming_convention = {
@@ -88,6 +94,20 @@ def new_row(**values: Any) -> dict[str, Any]:
         "deleted_at": None,
         **values,
     }
+
+
+async def add_unless_taken(
+    session: AsyncSession, row: SQLModel, taken: Callable[[], DomainError]
+) -> None:
+    """Add ``row`` in a savepoint of its own. A unique key that another writer took after the
+    caller's check (a race; SQLite has no row lock to wait on) undoes only that savepoint and
+    raises ``taken()``, the caller's coded refusal, instead of failing the whole transaction."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        raise taken() from None
 
 
 def stamp_versions(session: Session, _context: Any, _instances: Any) -> None:

@@ -27,9 +27,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +139,23 @@ async def register(
                 auth=device.auth,
                 allow_insecure=True,
             )
+
+
+@asynccontextmanager
+async def world_with_devices(
+    url: str, service: FakePushService
+) -> AsyncIterator[tuple[AsyncEngine, async_sessionmaker[AsyncSession], World]]:
+    """A migrated database at ``url`` with the bench's world, its liaison subscribed from two
+    fake devices; the engine disposed of afterwards."""
+    engine = create_engine(Settings(database_url=url))
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        world = await make_world(sessions)
+        await register(sessions, world.liaison_id, [service.new_device(), service.new_device()])
+        yield engine, sessions, world
+    finally:
+        await engine.dispose()
 
 
 # --------------------------------------------------------------------------- throughput
@@ -269,17 +286,8 @@ def throughput(backend: str, tmp: Path, notifications: int) -> list[Row]:
             with database(backend, tmp) as url:
 
                 async def prepare(url: str = url) -> None:
-                    engine = create_engine(Settings(database_url=url))
-                    try:
-                        await upgrade(engine)
-                        sessions = session_factory(engine)
-                        world = await make_world(sessions)
-                        await register(
-                            sessions, world.liaison_id, [service.new_device(), service.new_device()]
-                        )
+                    async with world_with_devices(url, service) as (_engine, sessions, world):
                         await queue(sessions, world, notifications)
-                    finally:
-                        await engine.dispose()
 
                 asyncio.run(prepare())
                 rate = worker_rate(url, private, workers, 2 * notifications)
@@ -347,21 +355,12 @@ def latency(backend: str, tmp: Path, per_round: int, rounds: int) -> list[Row]:
     with FakePushService(vapid_public_key=public) as service, database(backend, tmp) as url:
 
         async def run() -> None:
-            engine = create_engine(Settings(database_url=url))
-            try:
-                await upgrade(engine)
-                sessions = session_factory(engine)
-                world = await make_world(sessions)
-                await register(
-                    sessions, world.liaison_id, [service.new_device(), service.new_device()]
-                )
+            async with world_with_devices(url, service) as (engine, sessions, world):
                 for _ in range(rounds):
                     for name, switch in variants.items():
                         tickets = await new_tickets(sessions, world, per_round)
                         with switch():
                             timings[name] += await assignment_latencies(engine, world, tickets)
-            finally:
-                await engine.dispose()
 
         asyncio.run(run())
     baseline = statistics.median(timings[next(iter(variants))]) * 1000

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -36,9 +35,8 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.edge.serve import KEEP_ALIVE  # noqa: E402
 from bench.graphql_bench import Server  # noqa: E402
-from bench.transfer_bench import LOGIN, OFFICER, PASSWORD, _pg, prepare_database  # noqa: E402
+from bench.transfer_bench import LOGIN, OFFICER, PASSWORD, demo_server  # noqa: E402
 from sync.client import SyncClient  # noqa: E402
 
 LIAISON = "13800000003"
@@ -252,23 +250,8 @@ def main() -> int:
     parser.add_argument("--url", help="PostgreSQL base URL (default: a scratch SQLite file)")
     parser.add_argument("--port", type=int, default=18751)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        url, scratch = prepare_database(args.url, Path(workdir))
-        env = {
-            "GRIDLINK_DATABASE_URL": url,
-            "GRIDLINK_ENV": "production",
-            "GRIDLINK_RUN_WORKER_IN_PROCESS": "true",
-        }
-        server = Server(
-            "api.edge.app:create_app", env, args.port, ("--timeout-keep-alive", str(KEEP_ALIVE))
-        )
-        try:
-            server.wait("/healthz")
-            soak, samples = asyncio.run(run(server, args))
-        finally:
-            server.stop()
-            if scratch is not None:
-                asyncio.run(_pg(args.url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+    with demo_server(args.url, args.port, worker=True) as server:
+        soak, samples = asyncio.run(run(server, args))
     samples[-1] = (*samples[-1][:3], sum(soak.errors.values()))
     backend = "PostgreSQL" if args.url else "SQLite"
     print()

@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -88,6 +90,30 @@ def prepare_database(base: str | None, workdir: Path) -> tuple[str, str | None]:
         [*gridlink, "demo", "--no-migrate"], env=env, cwd=ROOT, check=True, capture_output=True
     )
     return url, scratch
+
+
+@contextmanager
+def demo_server(base: str | None, port: int, *, worker: bool) -> Iterator[Server]:
+    """`gridlink serve` (production settings) over a scratch copy of the demo county, up and
+    healthy; stopped, and a scratch PostgreSQL database dropped, on the way out."""
+    with tempfile.TemporaryDirectory() as workdir:
+        url, scratch = prepare_database(base, Path(workdir))
+        env = {
+            "GRIDLINK_DATABASE_URL": url,
+            "GRIDLINK_ENV": "production",
+            "GRIDLINK_RUN_WORKER_IN_PROCESS": "true" if worker else "false",
+        }
+        # As `gridlink serve`: connections kept open between a phone's pages on a slow link.
+        server = Server(
+            "api.edge.app:create_app", env, port, ("--timeout-keep-alive", str(KEEP_ALIVE))
+        )
+        try:
+            server.wait("/healthz")
+            yield server
+        finally:
+            server.stop()
+            if scratch is not None:
+                asyncio.run(_pg(base, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
 
 
 async def _pg(base: str, sql: str) -> None:
@@ -193,32 +219,16 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--port", type=int, default=18741)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        url, scratch = prepare_database(args.url, Path(workdir))
-        env = {
-            "GRIDLINK_DATABASE_URL": url,
-            "GRIDLINK_ENV": "production",
-            "GRIDLINK_RUN_WORKER_IN_PROCESS": "false",
-        }
-        # As `gridlink serve`: connections kept open between a phone's pages on a slow link.
-        server = Server(
-            "api.edge.app:create_app", env, args.port, ("--timeout-keep-alive", str(KEEP_ALIVE))
+    with demo_server(args.url, args.port, worker=False) as server:
+        login = httpx.post(
+            f"http://127.0.0.1:{args.port}/graphql",
+            json={"query": LOGIN, "variables": {"phone": OFFICER, "password": PASSWORD}},
         )
-        try:
-            server.wait("/healthz")
-            login = httpx.post(
-                f"http://127.0.0.1:{args.port}/graphql",
-                json={"query": LOGIN, "variables": {"phone": OFFICER, "password": PASSWORD}},
-            )
-            token = login.json()["data"]["login"]["token"]
-            bodies = asyncio.run(plain_pages(args.port, token))
-            link_rows = asyncio.run(over_the_link(args.port, token, args))
-            cpu = asyncio.run(server_cpu(server, token, args.repeat))
-            compress = compression_ms(bodies, args.repeat)
-        finally:
-            server.stop()
-            if scratch is not None:
-                asyncio.run(_pg(args.url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
+        token = login.json()["data"]["login"]["token"]
+        bodies = asyncio.run(plain_pages(args.port, token))
+        link_rows = asyncio.run(over_the_link(args.port, token, args))
+        cpu = asyncio.run(server_cpu(server, token, args.repeat))
+        compress = compression_ms(bodies, args.repeat)
     plain_bytes = link_rows[0][1]
     backend = "PostgreSQL" if args.url else "SQLite"
     print()

@@ -4,8 +4,9 @@ tokens and devices, roles and grids, the account log; signInWithCode for the mem
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -28,6 +29,9 @@ from sync.devices import deactivate_account, member_devices, revoke_device
 
 if TYPE_CHECKING:
     from schema.tickets import TicketType
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def _actor(info: Info) -> service.Actor:
@@ -95,11 +99,19 @@ class AccountPayload:
     errors: list[UserError]
 
 
-async def _read(info: Info, work: Any) -> Any:
+async def _of_managed_member(
+    info: Info,
+    member_id: strawberry.ID,
+    read: Callable[[Any, uuid.UUID], Awaitable[Iterable[R]]],
+    shown: Callable[[R], T],
+) -> list[T]:
+    """What ``read`` lists of a member whose account the caller may run, each row as ``shown``
+    makes it (inside the transaction, while the rows are loaded)."""
     info.context.require_member()
     try:
         async with info.context.sessions() as session, session.begin():
-            return await work(session)
+            member = await _managed_member(session, info, member_id)
+            return [shown(row) for row in await read(session, member.id)]
     except DomainError as error:
         raise query_error(error) from error
 
@@ -108,56 +120,50 @@ async def _read(info: Info, work: Any) -> Any:
 class AccountQuery:
     @strawberry.field(description="A member's tokens (staff who may run the account).")
     async def member_tokens(self, info: Info, member_id: strawberry.ID) -> list[MemberToken]:
-        async def work(session: Any) -> list[MemberToken]:
-            member = await _managed_member(session, info, member_id)
-            return [
-                MemberToken(
-                    id=strawberry.ID(str(t.id)),
-                    kind=t.kind.value,
-                    name=t.name,
-                    created_at=t.created_at,
-                    expires_at=t.expires_at,
-                    revoked_at=t.revoked_at,
-                    last_used_at=t.last_used_at,
-                )  # fmt: skip
-                for t in await service.member_tokens(session, member.id)
-            ]
-
-        return await _read(info, work)
+        return await _of_managed_member(
+            info,
+            member_id,
+            service.member_tokens,
+            lambda t: MemberToken(
+                id=strawberry.ID(str(t.id)),
+                kind=t.kind.value,
+                name=t.name,
+                created_at=t.created_at,
+                expires_at=t.expires_at,
+                revoked_at=t.revoked_at,
+                last_used_at=t.last_used_at,
+            ),
+        )
 
     @strawberry.field(description="A member's syncing phones and push-registered browsers.")
     async def member_devices(self, info: Info, member_id: strawberry.ID) -> list[MemberDevice]:
-        async def work(session: Any) -> list[MemberDevice]:
-            member = await _managed_member(session, info, member_id)
-            return [
-                MemberDevice(
-                    id=strawberry.ID(d.id),
-                    kind=d.kind,
-                    label=d.label,
-                    first_seen_at=d.first_seen_at,
-                    last_seen_at=d.last_seen_at,
-                )  # fmt: skip
-                for d in await member_devices(session, member.id)
-            ]
-
-        return await _read(info, work)
+        return await _of_managed_member(
+            info,
+            member_id,
+            member_devices,
+            lambda d: MemberDevice(
+                id=strawberry.ID(d.id),
+                kind=d.kind,
+                label=d.label,
+                first_seen_at=d.first_seen_at,
+                last_seen_at=d.last_seen_at,
+            ),
+        )
 
     @strawberry.field(description="The account log of a member, newest first.")
     async def account_events(self, info: Info, member_id: strawberry.ID) -> list[AccountEventType]:
-        async def work(session: Any) -> list[AccountEventType]:
-            member = await _managed_member(session, info, member_id)
-            return [
-                AccountEventType(
-                    action=e.action.value,
-                    actor_id=strawberry.ID(str(e.actor_id)) if e.actor_id else None,
-                    actor_label=e.actor_label,
-                    detail=e.detail,
-                    at=e.at,
-                )  # fmt: skip
-                for e in await service.account_events(session, member.id)
-            ]
-
-        return await _read(info, work)
+        return await _of_managed_member(
+            info,
+            member_id,
+            service.account_events,
+            lambda e: AccountEventType(
+                action=e.action.value,
+                actor_id=strawberry.ID(str(e.actor_id)) if e.actor_id else None,
+                actor_label=e.actor_label,
+                detail=e.detail,
+                at=e.at,
+            ),
+        )
 
 
 @strawberry.type

@@ -14,7 +14,7 @@ from api.enterprises.models import Enterprise
 from api.enterprises.service import EnterprisePlacement, register_enterprise, update_enterprise
 from schema.context import Info
 from schema.errors import UserError
-from schema.grids import GridType, subtree, visible_grid_id
+from schema.grids import GridType, in_grid_subtree, visible_grid_id
 from schema.ids import parse_id, parse_optional_id
 from schema.lists import list_connection, nested_connection_loader, relay_args
 from schema.mutations import reload, run_mutation
@@ -146,8 +146,7 @@ class EnterpriseQuery:
         where: list[sa.ColumnElement[bool]] = []
         if filter is not None:
             if filter.grid_id is not None:
-                grid_id = await visible_grid_id(info, filter.grid_id, "gridId")
-                where.append(_c.grid_id.in_(await subtree(info.context, grid_id)))
+                where.append(await in_grid_subtree(info, _c.grid_id, filter.grid_id))
             if filter.town_id is not None:
                 where.append(_c.town_id == await visible_grid_id(info, filter.town_id, "townId"))
             if filter.industry:

@@ -62,6 +62,15 @@ async def visible_grid_id(info: Info, raw: str, field: str) -> uuid.UUID:
     return grid_id
 
 
+async def in_grid_subtree(
+    info: Info, column: sa.ColumnElement[Any], raw: str, field: str = "gridId"
+) -> sa.ColumnElement[bool]:
+    """A list filter by grid: the grid named by ``raw`` (which the caller must see) and every
+    grid below it, so that a town's filter takes in its grids' records too."""
+    grid_id = await visible_grid_id(info, raw, field)
+    return column.in_(await subtree(info.context, grid_id))
+
+
 @bind("Grid")
 @strawberry.type(name="Grid", description="A node of the county's grid tree.")
 class GridType(Node):

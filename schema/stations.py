@@ -31,7 +31,7 @@ from api.times import with_offset
 from schema.context import Info
 from schema.enums import ActivityKind, ActivityStatus, CoachingStatus, EvaluatorKind, RoomKind
 from schema.errors import UserError, query_error
-from schema.grids import GridType, subtree, visible_grid_id
+from schema.grids import GridType, in_grid_subtree
 from schema.ids import parse_client_uuid, parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
 from schema.mutations import mutate
@@ -282,8 +282,7 @@ class StationQuery:
         where: list[sa.ColumnElement[bool]] = []
         if filter is not None:
             if filter.grid_id is not None:
-                grid_id = await visible_grid_id(info, filter.grid_id, "gridId")
-                where.append(_s.grid_id.in_(await subtree(info.context, grid_id)))
+                where.append(await in_grid_subtree(info, _s.grid_id, filter.grid_id))
             if filter.search:
                 where.append(_s.name.icontains(filter.search.strip(), autoescape=True))
         return await list_connection(

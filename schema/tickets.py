@@ -26,7 +26,7 @@ from api.times import with_offset
 from schema.context import Info
 from schema.enums import Severity, TicketSource, TicketStatus, Tier
 from schema.errors import UserError, query_error
-from schema.grids import GridType, subtree, visible_grid_id
+from schema.grids import GridType, in_grid_subtree
 from schema.ids import parse_client_uuid, parse_id, parse_optional_id
 from schema.lists import list_connection, relay_args
 from schema.mutations import mutate
@@ -248,8 +248,7 @@ async def ticket_conditions(info: Info, f: TicketFilter | None) -> list[sa.Colum
         if f.category:
             where.append(_c.category == f.category.strip().upper())
         if f.grid_id is not None:
-            grid_id = await visible_grid_id(info, f.grid_id, "gridId")
-            where.append(_c.grid_id.in_(await subtree(context, grid_id)))
+            where.append(await in_grid_subtree(info, _c.grid_id, f.grid_id))
         if f.enterprise_id is not None:
             where.append(
                 _c.enterprise_id == parse_id(f.enterprise_id, "enterpriseId", ["Enterprise"])

@@ -83,6 +83,11 @@ def parse_uuid(value: Any, name: str) -> uuid.UUID:
         raise invalid(name, _("{name} must be a UUID", name=name)) from None
 
 
+def optional_uuid(fields: dict[str, Any], name: str) -> uuid.UUID | None:
+    """A field that may name a record: absent, null or empty names none."""
+    return parse_uuid(fields[name], name) if fields.get(name) else None
+
+
 def only_fields(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> dict[str, Any]:
     unknown = sorted(set(fields) - allowed - SERVER_OWNED)
     if unknown:
@@ -290,8 +295,8 @@ async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
     f = only_fields(m.fields, TICKET_CREATE_FIELDS)
     if "title" not in f or "source" not in f:
         raise invalid("title" if "title" not in f else "source", _("a new ticket needs it"))
-    grid_id = parse_uuid(f["gridId"], "gridId") if f.get("gridId") else None
-    enterprise_id = parse_uuid(f["enterpriseId"], "enterpriseId") if f.get("enterpriseId") else None
+    grid_id = optional_uuid(f, "gridId")
+    enterprise_id = optional_uuid(f, "enterpriseId")
     # A grid the caller does not see answers NOT_FOUND, from the domain (as through GraphQL).
     status = _enum(S, f.get("status", S.REPORTED.value), "status")
     ticket = await lifecycle.create_ticket(
@@ -467,31 +472,11 @@ async def _contested_status(
     lifecycle allows it from where the server is; the other value is kept as a conflict."""
     wanted = _enum(S, value, "status")
     server_status = ticket.status
-    if lifecycle.STATUS_ORDER[wanted] > lifecycle.STATUS_ORDER[server_status]:
-        try:
-            lifecycle.check_transition(ticket, wanted, caller.scope, resolution_note=note)
-        except DomainError as refused:
-            if refused.code == "FORBIDDEN":
-                raise  # who may move it is one rule, changed meanwhile or not
-            return _conflict(
-                session,
-                caller,
-                m,
-                ticket,
-                "status",
-                wanted.value,
-                server_status.value,
-                c.RULE_STATUS_LIFECYCLE,
-                message=refused.message,
-            )
-        await lifecycle.transition_ticket(
-            session,
-            scope=caller.scope,
-            ticket_id=ticket.id,
-            to_status=wanted,
-            resolution_note=note,
-            now=caller.now,
-        )
+
+    def kept(
+        rule: str, message: str, winner: ConflictWinner = ConflictWinner.SERVER
+    ) -> SyncConflict:
+        # Whichever side wins, the two statuses are kept side by side as one conflict.
         return _conflict(
             session,
             caller,
@@ -500,26 +485,38 @@ async def _contested_status(
             "status",
             wanted.value,
             server_status.value,
+            rule,
+            winner=winner,
+            message=message,
+        )
+
+    if lifecycle.STATUS_ORDER[wanted] > lifecycle.STATUS_ORDER[server_status]:
+        try:
+            lifecycle.check_transition(ticket, wanted, caller.scope, resolution_note=note)
+        except DomainError as refused:
+            if refused.code == "FORBIDDEN":
+                raise  # who may move it is one rule, changed meanwhile or not
+            return kept(c.RULE_STATUS_LIFECYCLE, refused.message)
+        await lifecycle.transition_ticket(
+            session,
+            scope=caller.scope,
+            ticket_id=ticket.id,
+            to_status=wanted,
+            resolution_note=note,
+            now=caller.now,
+        )
+        return kept(
             c.RULE_STATUS_FURTHER_ALONG,
-            winner=ConflictWinner.CLIENT,
-            message=_(
+            _(
                 "{wanted} is further along than {server_status}",
                 wanted=wanted,
                 server_status=server_status,
             ),
+            winner=ConflictWinner.CLIENT,
         )
-    return _conflict(
-        session,
-        caller,
-        m,
-        ticket,
-        "status",
-        wanted.value,
-        server_status.value,
+    return kept(
         c.RULE_STATUS_FURTHER_ALONG,
-        message=_(
-            "the server's {server_status} is at least as far along", server_status=server_status
-        ),
+        _("the server's {server_status} is at least as far along", server_status=server_status),
     )
 
 
@@ -588,11 +585,9 @@ async def create_attendance(session: AsyncSession, caller: Caller, m: Mutation) 
         session,
         scope=caller.scope,
         activity_id=activity_id,
-        member_id=parse_uuid(f["memberId"], "memberId") if f.get("memberId") else None,
+        member_id=optional_uuid(f, "memberId"),
         attendee_name=f.get("attendeeName"),
-        enterprise_id=parse_uuid(f["enterpriseId"], "enterpriseId")
-        if f.get("enterpriseId")
-        else None,
+        enterprise_id=optional_uuid(f, "enterpriseId"),
         signed_in_at=parse_optional_time(f.get("signedInAt"), "signedInAt"),
         attendance_id=m.record_id,
         now=caller.now,
@@ -614,7 +609,7 @@ async def create_evaluation(session: AsyncSession, caller: Caller, m: Mutation) 
         evaluator_kind=_enum(EvaluatorKind, f.get("evaluatorKind"), "evaluatorKind"),
         period=str(f.get("period") or ""),
         scores=scores,
-        station_id=parse_uuid(f["stationId"], "stationId") if f.get("stationId") else None,
+        station_id=optional_uuid(f, "stationId"),
         comment=f.get("comment"),
         evaluation_id=m.record_id,
         now=caller.now,
@@ -674,20 +669,6 @@ async def delete_attachment(session: AsyncSession, caller: Caller, m: Mutation) 
     return Outcome("APPLIED", attachment)
 
 
-def append_only(collection: str) -> Handler:
-    async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
-        raise DomainError(
-            "APPEND_ONLY",
-            _(
-                "{collection} are never changed or deleted once written; add a new one instead",
-                collection=collection,
-            ),
-            "op",
-        )
-
-    return refuse
-
-
 # --- notifications: only "read" -------------------------------------------------------------
 
 
@@ -710,16 +691,32 @@ async def update_notification(session: AsyncSession, caller: Caller, m: Mutation
     return Outcome("MERGED", notification)
 
 
-def read_only(collection: str) -> Handler:
-    async def refuse(_session: AsyncSession, _caller: Caller, m: Mutation) -> Outcome:
-        raise DomainError(
-            "READ_ONLY_COLLECTION",
+def _refusal(collection: str) -> DomainError:
+    """Why a push with no handler for its op is refused: append-only records are never changed
+    once written; the other collections are not written through sync at all."""
+    if push_rules.append_only(collection):
+        return DomainError(
+            "APPEND_ONLY",
             _(
-                "{collection} cannot be changed through sync; use the GraphQL API",
+                "{collection} are never changed or deleted once written; add a new one instead",
                 collection=collection,
             ),
-            "collection",
+            "op",
         )
+    return DomainError(
+        "READ_ONLY_COLLECTION",
+        _(
+            "{collection} cannot be changed through sync; use the GraphQL API",
+            collection=collection,
+        ),
+        "collection",
+    )
+
+
+def _refusing(collection: str) -> Handler:
+    # The refusal is made when the mutation runs, in the pushing caller's language.
+    async def refuse(_session: AsyncSession, _caller: Caller, _m: Mutation) -> Outcome:
+        raise _refusal(collection)
 
     return refuse
 
@@ -752,9 +749,7 @@ def handler_for(collection: str, op: str) -> Handler:
         )
     if (collection, op) in HANDLERS:
         return HANDLERS[(collection, op)]
-    if push_rules.append_only(collection):
-        return append_only(collection)
-    return read_only(collection)
+    return _refusing(collection)
 
 
 __all__ = ["CREATE", "DELETE", "UPDATE", "Caller", "Mutation", "Outcome", "handler_for", "utcnow"]

@@ -110,6 +110,15 @@ def generate_vapid_keys() -> tuple[str, str]:
     return _b64url_encode(raw), _public_point(key)
 
 
+def _b64url_or_empty(value: str) -> bytes:
+    """The bytes of a base64url key, or none for text that is not base64url: the caller's
+    length check then refuses both with the one message that says what a key must be."""
+    try:
+        return _b64url_decode(value)
+    except ValueError:
+        return b""
+
+
 def _public_point(key: ec.EllipticCurvePrivateKey) -> str:
     """Serialize a private key's public half as base64url X9.62 uncompressed point."""
     return _b64url_encode(
@@ -121,10 +130,7 @@ def _public_point(key: ec.EllipticCurvePrivateKey) -> str:
 
 def _load_private_key(private_key: str) -> ec.EllipticCurvePrivateKey:
     """Parse a raw base64url P-256 scalar, failing loudly on anything else."""
-    try:
-        raw = _b64url_decode(private_key)
-    except ValueError:
-        raw = b""
+    raw = _b64url_or_empty(private_key)
     if len(raw) != 32:
         raise ValueError("VAPID private key must be a base64url raw P-256 scalar (32 bytes)")
     try:
@@ -166,20 +172,14 @@ def validate_subscription_keys(p256dh: str, auth: str) -> None:
     Catching a bad key at subscribe time gives the client a useful error; catching it at
     send time would only produce a message nobody can decrypt.
     """
-    try:
-        point = _b64url_decode(p256dh)
-    except ValueError:
-        point = b""
+    point = _b64url_or_empty(p256dh)
     if len(point) != 65 or point[0] != 0x04:
         raise ValueError("p256dh must be a base64url uncompressed P-256 point (65 bytes)")
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError as exc:
         raise ValueError("p256dh must be a base64url uncompressed P-256 point (65 bytes)") from exc
-    try:
-        secret = _b64url_decode(auth)
-    except ValueError:
-        secret = b""
+    secret = _b64url_or_empty(auth)
     if len(secret) != 16:
         raise ValueError("auth must be 16 bytes base64url")
 

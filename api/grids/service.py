@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
 from api.errors import forbidden, invalid, not_found
 from api.grids.models import Grid, GridKind
 from api.i18n import _
+from api.records import add_unless_taken
 
 # Which kinds may hang under which: the tree the county actually has.
 ALLOWED_PARENTS: dict[GridKind, set[GridKind | None]] = {
@@ -82,13 +82,10 @@ async def create_grid(
         town_id=town_of(parent) if parent else None,
         industry=industry.strip() if industry else None,
     )
-    try:
-        async with session.begin_nested():
-            session.add(grid)
-            await session.flush()
-    except IntegrityError:
-        # Only a grid of the same code created meanwhile (racing past the check) lands here.
-        raise invalid("code", _("the grid code {code} is already used", code=code)) from None
+    # Only a grid of the same code created meanwhile (racing past the check) is refused here.
+    await add_unless_taken(
+        session, grid, lambda: invalid("code", _("the grid code {code} is already used", code=code))
+    )
     return grid
 
 

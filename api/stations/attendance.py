@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
@@ -15,7 +14,7 @@ from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
 from api.i18n import _
 from api.members.models import Member
-from api.records import utcnow
+from api.records import add_unless_taken, utcnow
 from api.stations.access import load_activity, load_station, runs_station
 from api.stations.activities import signed_in_count
 from api.stations.models import ActivityStatus, Attendance
@@ -95,13 +94,12 @@ async def record_attendance(
         recorded_by_id=scope.member_id,
         signed_in_at=when,
     )
-    try:
-        async with session.begin_nested():
-            session.add(attendance)
-            await session.flush()
-    except IntegrityError:
-        # Only a sign-in racing past the checks lands here (SQLite has no row lock to wait on).
-        raise DomainError(
+    # Only a sign-in racing past the checks is refused here (SQLite has no row lock to wait on).
+    await add_unless_taken(
+        session,
+        attendance,
+        lambda: DomainError(
             "ALREADY_SIGNED_IN", _("{name} has already signed in", name=name), "memberId"
-        ) from None
+        ),
+    )
     return attendance

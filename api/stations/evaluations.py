@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.scope import Scope
@@ -19,7 +18,7 @@ from api.enterprises.models import Enterprise
 from api.errors import DomainError, forbidden, invalid, not_found
 from api.i18n import _
 from api.members.models import Member, Role
-from api.records import utcnow
+from api.records import add_unless_taken, utcnow
 from api.rules.criteria import criteria_in_force
 from api.stations.access import load_station
 from api.stations.criteria import SCALE_MAX, SCALE_MIN
@@ -134,16 +133,15 @@ async def submit_evaluation(
         total=round(sum(clean.values()) / len(clean), 2),
         comment=comment.strip() if comment else None,
     )
-    try:
-        async with session.begin_nested():
-            session.add(evaluation)
-            await session.flush()
-    except IntegrityError:
-        raise DomainError(
+    await add_unless_taken(
+        session,
+        evaluation,
+        lambda: DomainError(
             "ALREADY_EVALUATED",
             _("you have already rated {name} for {period}", name=chair.name, period=period),
             "period",
-        ) from None
+        ),
+    )
     return evaluation
 
 
