@@ -45,6 +45,7 @@ from graphql import (
     VariableNode,
 )
 
+from api.i18n import EN, N_, translate
 from schema.pagination import DEFAULT_PAGE_SIZE
 
 # Arguments that say how many items a list returns.
@@ -155,12 +156,17 @@ def operation_cost(context: ValidationContext, operation: OperationDefinitionNod
     return costing.selection(root, operation.selection_set, None, frozenset())
 
 
+# Written in English like graphql-core's own messages, and translated like them where errors
+# are formatted (api/edge/graphql_messages.py): the validation cache keeps this error with its
+# document for requests in every language.
+COST_MESSAGE = N_(
+    "query cost {cost} exceeds the limit {limit}: ask for fewer items per page,"
+    " fewer nested lists or fewer aliases"
+)
+
+
 def cost_message(cost: int, limit: int) -> str:
-    return (
-        f"查询代价 {cost} 超过上限 {limit}：请减少每页条数（first/limit）、嵌套列表或别名"
-        f" (query cost {cost} exceeds the limit {limit}: ask for fewer items per page,"
-        " fewer nested lists or fewer aliases)"
-    )
+    return translate(EN, COST_MESSAGE.msgid, COST_MESSAGE.context, {"cost": cost, "limit": limit})
 
 
 def cost_rule(limit: int, cap: int) -> type[ValidationRule]:
@@ -182,4 +188,4 @@ def cost_rule(limit: int, cap: int) -> type[ValidationRule]:
     return QueryCostRule
 
 
-__all__ = ["COST_CODE", "cost_rule", "operation_cost"]
+__all__ = ["COST_CODE", "COST_MESSAGE", "cost_rule", "operation_cost"]

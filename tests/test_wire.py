@@ -121,13 +121,19 @@ async def test_operation_choice_and_variable_errors(production_client) -> None:
 
 async def test_no_field_suggestions_in_production(client, production_client) -> None:
     query = {"query": "{ ticket { id } }"}
+    english = {"accept-language": "en"}
     development = (await client.post("/graphql", json=query)).json()["errors"][0]["message"]
-    assert "Did you mean" in development
-    production = (await production_client.post("/graphql", json=query)).json()
-    assert "'ticket'" in production["errors"][0]["message"]
-    assert "Did you mean" not in json.dumps(production)
+    assert "是否应为 'tickets'" in development  # graphql-core's suggestion, translated
+    development = await client.post("/graphql", json=query, headers=english)
+    assert "Did you mean 'tickets'" in development.json()["errors"][0]["message"]
+    for headers in ({}, english):
+        production = (await production_client.post("/graphql", json=query, headers=headers)).json()
+        assert "'ticket'" in production["errors"][0]["message"]
+        assert "Did you mean" not in json.dumps(production)
+        assert "是否应为" not in json.dumps(production, ensure_ascii=False)
     enum = {"query": "{ tickets(filter: {status: [OPNE]}) { totalCount } }"}
-    assert "Did you mean" not in (await production_client.post("/graphql", json=enum)).text
+    refused = (await production_client.post("/graphql", json=enum, headers=english)).text
+    assert "Did you mean" not in refused
 
 
 # --- CORS --------------------------------------------------------------------------------

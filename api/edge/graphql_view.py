@@ -25,7 +25,7 @@ from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -35,6 +35,7 @@ from api.auth.scope import sign_in
 from api.auth.sign_in_cache import SignedIn, SignInCache
 from api.config import Settings
 from api.edge import graphiql
+from api.edge.graphql_messages import translated, translated_errors
 from api.edge.graphql_request import (
     check_operation,
     decode_json,
@@ -228,6 +229,15 @@ class CheckedTransportWS(TokenBoundHandler):
                 )
                 return
         await super().handle_subscribe(message)
+
+    async def send_message(self, message: Any) -> None:
+        # Errors in the language of the upgrade request, as over HTTP (graphql_messages).
+        payload = message.get("payload")
+        if message.get("type") == "error" and isinstance(payload, list):
+            translated_errors(payload)
+        elif message.get("type") == "next" and isinstance(payload, dict) and payload.get("errors"):
+            translated_errors(payload["errors"])
+        await super().send_message(message)
 
 
 class GridlinkGraphQL(GraphQL[Context, None]):
@@ -424,10 +434,11 @@ class GridlinkGraphQL(GraphQL[Context, None]):
         except MissingQueryError as error:
             raise HTTPException(400, _("no GraphQL query found in the request")) from error
         except InvalidOperationTypeError as error:
-            raise HTTPException(
-                405,
-                _("{reason}: use POST", reason=error.as_http_error_reason(request_adapter.method)),
-            ) from error
+            reason = translated(error.as_http_error_reason(request_adapter.method))
+            raise HTTPException(405, _("{reason}: use POST", reason=reason)) from error
+        except CannotGetOperationTypeError as error:
+            # A document of type definitions only: nothing to run.
+            raise HTTPException(400, translated(error.as_http_error_reason())) from error
         finally:
             await context.close()
         if self.fast_path is not None and not result.errors and request_data.query:
@@ -459,6 +470,8 @@ class GridlinkGraphQL(GraphQL[Context, None]):
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
+        if "errors" in processed:
+            translated_errors(processed["errors"])  # type: ignore[arg-type]
         if _is_request_error(result):
             # GraphQL-over-HTTP: a request that never ran has no "data" entry at all.
             processed.pop("data", None)
@@ -541,7 +554,7 @@ class GridlinkGraphQL(GraphQL[Context, None]):
                 {
                     "errors": [
                         {
-                            "message": error.reason,
+                            "message": translated(error.reason),
                             "extensions": {
                                 "code": HTTP_CODES.get(error.status_code, "BAD_REQUEST")
                             },
