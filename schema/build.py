@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import strawberry
-from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, ValidationContext, ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -103,6 +103,22 @@ class ProductionErrors(CodedMaskErrors):
         return processed
 
 
+def _depth_rule(max_depth: int) -> type[ValidationRule]:
+    """Strawberry's depth rule, which fails with a KeyError on a spread of an unknown fragment
+    (the client read only "'Name'"): such a document is left to graphql-core's
+    KnownFragmentNamesRule ("Unknown fragment 'Name'.")."""
+    checked = depth_rule(max_depth, None, None)
+
+    class DepthRule(checked):  # type: ignore[misc, valid-type]
+        def __init__(self, context: ValidationContext) -> None:
+            try:
+                super().__init__(context)
+            except KeyError:
+                ValidationRule.__init__(self, context)
+
+    return DepthRule
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories: Strawberry builds fresh extensions per request; the caches live at module
     # level and are bounded, so a flood of distinct documents cannot grow memory without limit.
@@ -110,7 +126,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # make a new rule class per request, and the validation cache, keyed by the rules, would
     # then never hit (every request validated its document again).
     rules = [
-        depth_rule(settings.max_query_depth, None, None),
+        _depth_rule(settings.max_query_depth),
         aliases_rule(settings.max_aliases),
         cost_rule(settings.max_query_cost, settings.max_page_size),
     ]

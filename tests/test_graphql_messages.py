@@ -8,7 +8,9 @@ sources, so that an upgrade that rewords one fails here by name."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import inspect
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import graphql
 import pytest
 import strawberry
+import websockets
 from graphql import parse, specified_rules, validate
 
 from api.config import Settings
@@ -102,6 +105,12 @@ CASES: list[tuple[dict, str, str, str]] = [
         " Did you mean 'open'? Found: { nope: 1 }.",
     ),
     (
+        {"query": "{ ...Missing }"},
+        "GRAPHQL_VALIDATION_FAILED",
+        "未知片段 'Missing'。",
+        "Unknown fragment 'Missing'.",
+    ),
+    (
         {"query": "{ me { name @nope } }"},
         "GRAPHQL_VALIDATION_FAILED",
         "未知指令 '@nope'。",
@@ -158,6 +167,20 @@ async def test_library_messages_follow_accept_language(client, world) -> None:
             assert (error["message"], error["extensions"]["code"]) == (expected, code), body
 
 
+async def test_refused_requests_follow_accept_language(client) -> None:
+    """Strawberry's reasons for refusing a request, inside gridlink's own message."""
+    mutation = {"query": "mutation { logout { ok } }"}
+    for headers, expected in (
+        ({}, "GET 请求不能执行变更（mutation）"),
+        ({"accept-language": "en"}, "mutations are not allowed when using GET"),
+    ):
+        response = await client.get("/graphql", params=mutation, headers=headers)
+        assert response.status_code == 405
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+        assert error["message"].startswith(expected), error
+
+
 async def test_planned_and_long_paths_say_the_same(client, world) -> None:
     """A document the fast path has a plan for, sent with a variable that does not coerce: the
     plan gives way and the executor answers, in the request's language."""
@@ -180,6 +203,27 @@ async def test_planned_and_long_paths_say_the_same(client, world) -> None:
             headers={**auth, **headers},
         )
         assert response.json()["errors"][0]["message"] == expected
+
+
+async def test_subscription_errors_follow_the_upgrade_request(live_server, world) -> None:
+    """graphql-transport-ws: an ``error`` message in the language of the upgrade request."""
+    url = live_server.url.replace("http", "ws", 1) + "/graphql"
+    init = {"authorization": f"Bearer {world.tokens['county']}"}
+    for headers, expected in (
+        ({}, "匿名订阅只能选择一个顶层字段。"),
+        ({"accept-language": "en"}, "Anonymous Subscription must select only one top level field."),
+    ):
+        async with websockets.connect(
+            url, subprotocols=["graphql-transport-ws"], additional_headers=headers
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+            query = "subscription { a: myAssignments { id } b: myAssignments { id } }"
+            subscribe = {"id": "1", "type": "subscribe", "payload": {"query": query}}
+            await ws.send(json.dumps(subscribe))
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert answer["type"] == "error", answer
+            assert answer["payload"][0]["message"] == expected
 
 
 def test_cached_errors_keep_both_languages() -> None:

@@ -24,6 +24,9 @@ from api.i18n import EN, N_, Lazy, current_language, translate
 from schema.cost import COST_MESSAGE
 
 SUGGESTION = "suggestion"  # a field holding graphql-core's " Did you mean ...?", or nothing
+# Longer messages (a client's long value quoted back) are translated each time, not remembered:
+# the cache must stay small whatever clients send.
+CACHED_LENGTH = 1_000
 
 # What follows "Syntax Error: " (graphql/language/lexer.py, parser.py): read only there, where
 # it cannot be taken for another message ("Unexpected {token}." would read "Unexpected error.").
@@ -204,6 +207,7 @@ MESSAGES: tuple[Lazy, ...] = (
     N_("subscriptions are not allowed when using {method}"),
     N_("Subscription limit reached"),
     N_("GraphQL only supports GET and POST requests."),
+    N_("Not Found"),
     N_("Unexpected error."),  # an unexpected failure, masked (strawberry/extensions/mask_errors.py)
     # --- gridlink's own validation rule, written in English like the library's (schema/cost.py)
     COST_MESSAGE,
@@ -277,7 +281,9 @@ def translated(message: str, language: str | None = None) -> str:
     language = language or current_language()
     if language == EN or not message:
         return message
-    return _translated(message, language)
+    if len(message) > CACHED_LENGTH:
+        return _translated(message, language)
+    return _remembered(message, language)
 
 
 def template_of(message: str) -> Lazy | None:
@@ -291,6 +297,11 @@ def template_of(message: str) -> Lazy | None:
 
 
 @lru_cache(maxsize=2048)
+def _remembered(message: str, language: str) -> str:
+    # The same few messages come back (a client repeating its mistake, a cached document).
+    return _translated(message, language)
+
+
 def _translated(message: str, language: str, group: str = "reason") -> str:
     found = _matched(message, language, _COMPILED[group])
     if found is not None:
