@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, text
@@ -90,8 +90,11 @@ def check(name: str) -> Callable[[CheckFunction], CheckFunction]:
     return register
 
 
-def fmt_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+def fmt_time(value: datetime | None) -> datetime | str:
+    """A time for a message, which shows it in Beijing time (api/i18n); stored times are UTC."""
+    if value is None:
+        return "—"
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 async def run_doctor(

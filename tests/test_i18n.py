@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import string
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 import httpx
@@ -110,6 +110,24 @@ def test_message_is_made_in_the_current_language_and_renders_in_any() -> None:
     )
     assert pair.render(ZH_CN) == "低 · 职工诉求"
     assert pair.render(EN) == "low · worker request"
+
+
+@pytest.mark.parametrize(
+    ("value", "zh", "en"),
+    [
+        (timedelta(days=90), "90 天", "90 days"),
+        (timedelta(days=1), "1 天", "1 day"),
+        (timedelta(hours=36), "36 小时", "36 hours"),
+        (timedelta(minutes=90), "90 分钟", "90 minutes"),
+        (timedelta(seconds=61), "61 秒", "61 seconds"),
+        (datetime(2026, 11, 30, 16, 5, tzinfo=UTC), "2026年12月1日 00:05", "1 Dec 2026, 00:05"),
+    ],
+)
+def test_durations_in_their_largest_whole_unit_and_times_in_beijing_time(
+    value: object, zh: str, en: str
+) -> None:
+    assert render(value, ZH_CN) == zh
+    assert render(value, EN) == en
 
 
 @pytest.mark.parametrize(

@@ -520,7 +520,7 @@ def test_the_prune_command(settings, session_factory, monkeypatch, capsys) -> No
             "clients behind the horizon will be asked to reset",
             changes=0,
             tombstones=0,
-            raw="90d",
+            raw=timedelta(days=90),  # shown as "90 天"
         )
         + "\n"
     )

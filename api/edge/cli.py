@@ -156,7 +156,7 @@ def cmd_sync_prune(settings: Settings, args: argparse.Namespace) -> int:
                 "clients behind the horizon will be asked to reset",
                 changes=pruned.changes,
                 tombstones=pruned.tombstones,
-                raw=raw,
+                raw=older_than,
             )
         )
         return 0
@@ -172,7 +172,7 @@ def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
     # (derived from the private one), shown here for checking a client's applicationServerKey.
     # Lines of an environment file, read by machines.
     print(f"GRIDLINK_VAPID_PRIVATE_KEY={private}")  # not a message
-    print(f"# public key (applicationServerKey): {public}")  # not a message
+    print("# " + _("public key (the browser's applicationServerKey): {key}", key=public))
     return 0
 
 

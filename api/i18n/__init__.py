@@ -17,7 +17,7 @@ import contextlib
 import contextvars
 import string
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -194,9 +194,20 @@ def render(value: Any, language: str | None = None) -> str:
         )
     if isinstance(value, date):
         return _date_text(value, language)
+    if isinstance(value, timedelta):
+        return _duration_text(value, language)
     if isinstance(value, list | tuple):
         separator = "、" if language == ZH_CN else ", "
         return separator.join(render(item, language) for item in value)
+    return str(value)
+
+
+def _duration_text(value: timedelta, language: str) -> str:
+    seconds = int(value.total_seconds())
+    for size, one, many in _DURATIONS:
+        if seconds % size == 0 or size == 1:
+            count = seconds // size
+            return translate(language, (one if count == 1 else many).msgid, None, {"count": count})
     return str(value)
 
 
@@ -240,6 +251,14 @@ def fields_of(text: str) -> set[str]:
     """The ``{name}`` fields of a message (the catalogue test holds both languages to one set)."""
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
+
+# A length of time in its largest whole unit ("90 天", "90 days"), singular in English for one.
+_DURATIONS: tuple[tuple[int, Lazy, Lazy], ...] = (
+    (86_400, N_("{count} day"), N_("{count} days")),
+    (3_600, N_("{count} hour"), N_("{count} hours")),
+    (60, N_("{count} minute"), N_("{count} minutes")),
+    (1, N_("{count} second"), N_("{count} seconds")),
+)
 
 __all__ = [
     "BEIJING",
