@@ -52,7 +52,8 @@ def report_font() -> tuple[str, bool]:
 
 def cell_text(value: object, kind: Kind) -> str:
     if value is None:
-        return ""
+        # No figure (a rate with nothing rated): a dash, so that a blank is never read as zero.
+        return "" if kind in (Kind.TEXT, Kind.TIME) else "—"
     if kind == Kind.RATE and isinstance(value, int | float):
         return f"{value:.1%}"
     if kind in (Kind.COUNT, Kind.YUAN) and isinstance(value, int | float):
