@@ -97,7 +97,12 @@ async def test_an_answer_too_large_is_refused_whole(settings, engine, world) -> 
         refused = await http.post("/graphql", json=big, headers=headers)
         assert refused.status_code == 400
         assert refused.json()["errors"][0]["extensions"]["code"] == "RESPONSE_TOO_LARGE"
+        assert refused.json()["errors"][0]["message"].startswith("应答超过 300 字节")
         _assert_always(refused)
+        english = await http.post(
+            "/graphql", json=big, headers={**headers, "accept-language": "en"}
+        )
+        assert english.json()["errors"][0]["message"].startswith("the answer is larger than 300")
         # Not cut off: a whole JSON answer, and the next request is answered as usual.
         again = await http.post("/graphql", json=CHEAP, headers=headers)
         assert again.status_code == 200 and "phone" in again.json()["data"]["me"]

@@ -61,6 +61,7 @@ async def _login(http: httpx.AsyncClient, phone: str, password: str) -> tuple[st
     if body.get("errors"):
         (error,) = body["errors"]
         assert error["extensions"]["code"] == throttle.TOO_MANY_ATTEMPTS, body
+        assert error["message"].startswith("登录尝试过多"), error
         assert int(response.headers["retry-after"]) == error["extensions"]["retryAfter"]
         return "throttled", error
     payload = body["data"]["login"]

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.models import LoginThrottle
 from api.enterprises.codes import normalize_phone
 from api.errors import DomainError
+from api.i18n import _
 
 FORGET_AFTER_SECONDS = 86400
 TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
@@ -62,8 +63,7 @@ class Throttled(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(
             TOO_MANY_ATTEMPTS,
-            f"登录尝试过多，请 {retry_after} 秒后再试 "
-            f"(too many sign-in attempts: try again in {retry_after} s)",
+            _("too many sign-in attempts: try again in {seconds} s", seconds=retry_after),
         )
         self.retry_after = retry_after
 

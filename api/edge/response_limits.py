@@ -11,6 +11,9 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.i18n import _
+from api.i18n.http import request_language
+
 TIMEOUT_CODE = "REQUEST_TIMEOUT"
 TOO_LARGE_CODE = "RESPONSE_TOO_LARGE"
 
@@ -94,8 +97,10 @@ class ResponseLimits:
                 send,
                 503,
                 TIMEOUT_CODE,
-                f"请求超过 {self.max_seconds:g} 秒被中止：请少取一些数据 (the request ran longer "
-                f"than {self.max_seconds:g} s and was stopped: ask for less)",
+                _(
+                    "the request ran longer than {seconds} s and was stopped: ask for less",
+                    seconds=f"{self.max_seconds:g}",
+                ).render(request_language(scope)),
             )
             await _cancelled(task)
         except _TooLarge:
@@ -104,8 +109,11 @@ class ResponseLimits:
                 send,
                 400,
                 TOO_LARGE_CODE,
-                f"应答超过 {self.max_bytes} 字节：请减少每页条数或字段 (the answer is larger "
-                f"than {self.max_bytes} bytes: ask for fewer items or fields per page)",
+                _(
+                    "the answer is larger than {bytes} bytes: ask for fewer items or fields "
+                    "per page",
+                    bytes=self.max_bytes,
+                ).render(request_language(scope)),
             )
         finally:
             if not task.done():
