@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import visibility
 from api.auth.scope import Scope
+from api.db import DRIVER_LISTENERS
 from api.records import SyncedRecord
 from api.tickets.models import Ticket
-from schema.prepared import LISTENERS
 from sync.checkpoint import BadCheckpoint, Checkpoint, scope_fingerprint
 from sync.collections import (
     BY_NAME,
@@ -343,7 +343,7 @@ async def _page_rows(connection: Any, parameters: dict[str, Any]) -> list[Any]:
     Inside the transaction SQLAlchemy began (the SET before it); a failure leaves it to roll
     back as usual, a cancellation gives the connection up (its protocol state is unknown)."""
     sql, order = _page_pg_sql()
-    for listener in LISTENERS:
+    for listener in DRIVER_LISTENERS:
         listener(sql)
     raw = await connection.get_raw_connection()
     try:

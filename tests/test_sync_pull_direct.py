@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from api.auth.scope import Scope
+from api.db import DRIVER_LISTENERS as LISTENERS
 from api.tickets import lifecycle
 from api.tickets.models import Ticket
-from schema.prepared import LISTENERS
 from sync.checkpoint import Checkpoint, scope_fingerprint
 from sync.collections import BY_NAME, current_views
 from sync.pull import pull
