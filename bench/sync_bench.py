@@ -81,6 +81,30 @@ an inner savepoint only when the server moved and more than details changed, and
 ids and the batch's grids are not read again per CREATE. What is left is the ORM's unit of
 work per mutation (an instance, a flush, the session hooks: ~2 ms of Python per mutation
 under cProfile); see docs/performance.md.
+
+Round 3: on PostgreSQL a pull's log page reads its tickets' records in its own statement and
+runs on asyncpg itself, every value as the wire carries it (sync/pull.py _PAGE_PG,
+_page_changes); a push writes a run of new tickets together (one savepoint, one flush, the
+run's numbers in one statement: sync/push.py _create_together). Before = 8bf5170 (the branch
+point), after = the perf3 branch, `--rows 10000 --rows 300000 --repeat 6 --uploads 0`, three
+runs of each interleaved at load average 3.3-4.8 (other sessions' test runs); medians of the
+three, ms ours / hand, ratio (the single runs' ratios in docs/performance.md):
+
+| operation                            | before ms    | ratio | after ms    | ratio |
+| ------------------------------------ | -----------: | ----: | ----------: | ----: |
+| pull   100 changes of    10,000 rows |    6.4 / 1.8 |  3.55 |   2.8 / 1.7 |  1.79 |
+| pull  1000 changes of    10,000 rows |   36.9 / 9.6 |  3.72 |  14.9 / 7.2 |  2.06 |
+| push   500 creates,    10,000 rows   |   3129 / 194 |  16.1 |   376 / 219 |  2.18 |
+| push   500 mixed updates, 10,000     |   2167 / 258 |  7.70 |  2158 / 352 |  6.14 |
+| pull   100 changes of   300,000 rows |    7.0 / 1.7 |  4.27 |   3.2 / 1.9 |  1.60 |
+| pull  1000 changes of   300,000 rows |  33.4 / 14.0 |  2.38 | 24.3 / 18.3 |  1.62 |
+| push   500 creates,   300,000 rows   |   2621 / 260 |  11.7 |   345 / 213 |  1.63 |
+| push   500 mixed updates, 300,000    |   2337 / 239 |  9.20 |  1882 / 250 |  6.20 |
+
+Counted (`--profile 400`, 10 000 rows, one run each, before → after): a pull of 100 changes
+5 round trips and 5 431 Python calls → 4 and 1 429; of 1000 changes 5 and 38 781 → 4 and
+5 129; a push of 500 creates 2 518 round trips and 1.80 M calls → 24 and 1.00 M; of 500 mixed
+updates 2 018 and 1.72 M → unchanged (the edits still go one at a time through the ORM).
 """
 
 from __future__ import annotations
