@@ -88,18 +88,14 @@ _page_changes); a push writes a run of new tickets together (one savepoint, one 
 run's numbers in one statement: sync/push.py _create_together). Before = 8bf5170 (the branch
 point), after = the perf3 branch, `--rows 10000 --rows 300000 --repeat 6 --uploads 0`, three
 runs of each interleaved at load average 3.3-4.8 (other sessions' test runs); medians of the
-three, ms ours / hand, ratio (the single runs' ratios in docs/performance.md):
+three, ms ours / hand (the median ratio; the single runs' ratios in docs/performance.md):
 
-| operation                            | before ms    | ratio | after ms    | ratio |
-| ------------------------------------ | -----------: | ----: | ----------: | ----: |
-| pull   100 changes of    10,000 rows |    6.4 / 1.8 |  3.55 |   2.8 / 1.7 |  1.79 |
-| pull  1000 changes of    10,000 rows |   36.9 / 9.6 |  3.72 |  14.9 / 7.2 |  2.06 |
-| push   500 creates,    10,000 rows   |   3129 / 194 |  16.1 |   376 / 219 |  2.18 |
-| push   500 mixed updates, 10,000     |   2167 / 258 |  7.70 |  2158 / 352 |  6.14 |
-| pull   100 changes of   300,000 rows |    7.0 / 1.7 |  4.27 |   3.2 / 1.9 |  1.60 |
-| pull  1000 changes of   300,000 rows |  33.4 / 14.0 |  2.38 | 24.3 / 18.3 |  1.62 |
-| push   500 creates,   300,000 rows   |   2621 / 260 |  11.7 |   345 / 213 |  1.63 |
-| push   500 mixed updates, 300,000    |   2337 / 239 |  9.20 |  1882 / 250 |  6.20 |
+| operation       | 10,000 rows: before → after       | 300,000 rows: before → after      |
+| --------------- | --------------------------------- | --------------------------------- |
+| pull 100        | 6.4/1.8 (3.55) → 2.8/1.7 (1.79)   | 7.0/1.7 (4.27) → 3.2/1.9 (1.60)   |
+| pull 1000       | 36.9/9.6 (3.72) → 14.9/7.2 (2.06) | 33.4/14 (2.38) → 24.3/18.3 (1.62) |
+| push creates    | 3129/194 (16.1) → 376/219 (2.18)  | 2621/260 (11.7) → 345/213 (1.63)  |
+| push edits      | 2167/258 (7.70) → 2158/352 (6.14) | 2337/239 (9.20) → 1882/250 (6.20) |
 
 Counted (`--profile 400`, 10 000 rows, one run each, before → after): a pull of 100 changes
 5 round trips and 5 431 Python calls → 4 and 1 429; of 1000 changes 5 and 38 781 → 4 and
