@@ -335,7 +335,12 @@ async def current_views(
 
 async def current_keys(session: AsyncSession, record: Any) -> set[str]:
     """The scope keys of one record (an ORM instance) now: current_views without the wire
-    data, for a check of who may touch it (each pushed edit asks once)."""
+    data, for a check of who may touch it (each pushed edit asks once). A table whose keys
+    come from the record's own columns (a ticket) needs no other row: no hop into the
+    session's sync side for it."""
+    rule = visibility.rule_of(type(record))
+    if not rule.via and not rule.served_grids:
+        return visibility.record_keys(record)
 
     def read(s: Session) -> set[str]:
         return visibility.keys_of(s.connection(), type(record), [record])[0]
