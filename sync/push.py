@@ -210,9 +210,7 @@ async def push_in(
             results.append(seen[raw.mutation_id])
             index += 1
             continue
-        run = _new_tickets(
-            mutations, index, caller, stored.keys() | seen.keys(), fresh, created_here
-        )
+        run = _new_tickets(mutations, index, caller, (stored, seen), fresh, created_here)
         answered = await _create_together(session, caller, run) if len(run) > 1 else None
         # Not written together (a single mutation, or a run one of which was refused): one
         # at a time, each seeing what the ones before it created.
@@ -394,14 +392,15 @@ def _new_tickets(
     mutations: list[MutationInput],
     start: int,
     caller: Caller,
-    answered: Any,
+    answered: tuple[dict[str, Any], ...],
     fresh: set[uuid.UUID],
     created_here: set[str],
 ) -> list[MutationInput]:
     """The run of ticket CREATEs from `start` on that _create_together may write at once:
-    each a mutation not answered yet, its id a new random one known absent when the batch
-    began and not created since (nor twice in the run), made REPORTED (a status further on
-    goes through the lifecycle: _one), by a caller that may write."""
+    each a mutation not answered yet (its mutation id in none of `answered`), its id a new
+    random one known absent when the batch began and not created since (nor twice in the
+    run), made REPORTED (a status further on goes through the lifecycle: _one), by a caller
+    that may write."""
     run: list[MutationInput] = []
     if caller.scope.read_only:
         return run
@@ -411,7 +410,7 @@ def _new_tickets(
         if (
             raw.op != CREATE
             or raw.collection != Ticket.sync_collection
-            or raw.mutation_id in answered
+            or any(raw.mutation_id in outcomes for outcomes in answered)
             or raw.mutation_id in mutation_ids
             or not isinstance(raw.fields, dict)
             or raw.fields.get("status", TicketStatus.REPORTED.value) != TicketStatus.REPORTED.value
