@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -15,6 +16,11 @@ from sqlalchemy.ext.asyncio import (
 
 from api.config import Settings
 from api.session_hooks import HookedSession
+
+# Hear each statement run on asyncpg itself, past SQLAlchemy (a GraphQL list's kept page:
+# schema/prepared.py; a sync pull's log page: sync/pull.py), which SQLAlchemy's own
+# before_cursor_execute listeners do not: tests that count statements listen to both.
+DRIVER_LISTENERS: list[Callable[[str], None]] = []
 
 
 def async_url(url: str) -> str:

@@ -81,6 +81,31 @@ an inner savepoint only when the server moved and more than details changed, and
 ids and the batch's grids are not read again per CREATE. What is left is the ORM's unit of
 work per mutation (an instance, a flush, the session hooks: ~2 ms of Python per mutation
 under cProfile); see docs/performance.md.
+
+Round 3: on PostgreSQL a pull's log page reads its tickets' records in its own statement and
+runs on asyncpg itself, every value as the wire carries it (sync/pull.py _PAGE_PG,
+_page_changes); a push writes a run of new tickets together (one savepoint, one flush, the
+run's numbers in one statement: sync/push.py _create_together); this bench sets the collector
+as a serving process does (api/ops/heap.py). Before = 8bf5170 (the branch point, exported with
+`git archive`, run by this bench file), after = the perf3 branch, `--rows 10000 --rows 300000
+--repeat 6 --uploads 0`, three runs of each interleaved at load ~1; medians of the three, ms
+ours / hand (the median ratio; the single runs' ratios in docs/performance.md):
+
+| operation       | 10,000 rows: before → after       | 300,000 rows: before → after      |
+| --------------- | --------------------------------- | --------------------------------- |
+| pull 100        | 4.6/1.5 (3.06) → 2.7/1.5 (1.68)   | 4.9/1.6 (2.99) → 2.9/1.6 (1.77)   |
+| pull 1000       | 22.2/5.9 (3.64) → 12.5/5.9 (2.09) | 27.5/7.2 (3.86) → 16.4/7.8 (2.12) |
+| push creates    | 1787/358 (4.94) → 285/353 (0.82)  | 1820/375 (4.85) → 299/352 (0.84)  |
+| push edits      | 1434/338 (4.25) → 1416/324 (4.39) | 1456/341 (4.32) → 1396/346 (4.19) |
+
+Three earlier interleaved runs at load 3.3-4.8 with the default collector gave, at 10,000 /
+300,000 rows, pull 100 3.55 / 4.27 → 1.79 / 1.60, pull 1000 3.72 / 2.38 → 2.06 / 1.62, push
+creates 16.1 / 11.7 → 2.18 / 1.63, edits 7.70 / 9.20 → 6.14 / 6.20.
+
+Counted (`--profile 400`, 10 000 rows, one run each, before → after): a pull of 100 changes
+5 round trips and 5 431 Python calls → 4 and 1 429; of 1000 changes 5 and 38 781 → 4 and
+5 129; a push of 500 creates 2 518 round trips and 1.80 M calls → 24 and 1.00 M; of 500 mixed
+updates 2 018 and 1.72 M → unchanged (the edits still go one at a time through the ORM).
 """
 
 from __future__ import annotations
@@ -121,6 +146,7 @@ from api.grids.service import create_grid  # noqa: E402
 from api.members.models import Member  # noqa: E402
 from api.members.service import create_member  # noqa: E402
 from api.migrate import upgrade  # noqa: E402
+from api.ops.heap import settle_after_start  # noqa: E402
 from sync.pull import pull  # noqa: E402
 from sync.push import MutationInput, push_in  # noqa: E402
 from tests.attachment_support import photo  # noqa: E402
@@ -600,6 +626,10 @@ async def _bench_uploads(
 
 async def main() -> None:
     session_hooks.install()  # writes are versioned and logged, as in the product
+    # The collector set as a serving process sets it once started (api/ops/heap.py): what is
+    # made at start frozen out of collection, young collections every 10 000 new objects.
+    # Without it a pull of 1000 changes paid ~1 ms of collections the server does not.
+    settle_after_start()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--rows", type=int, action="append", help="table size (repeatable)")

@@ -21,9 +21,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from api.db import DRIVER_LISTENERS
+
 # Hear each statement run here (SQLAlchemy's own before_cursor_execute listeners do not):
-# tests that count a request's statements listen to both.
-LISTENERS: list[Callable[[str], None]] = []
+# the listeners of every statement run on the driver itself (api/db.py).
+LISTENERS = DRIVER_LISTENERS
 
 # One positional argument: (the caller's parameter it comes from, or None for a constant;
 # the index into that parameter's list, or None for a single value; the bind processor; the

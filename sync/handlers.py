@@ -52,6 +52,9 @@ class Mutation:
     fields: dict[str, Any]
     # A CREATE's id known to name no record (sync.push checks the whole batch's at once).
     new_id: bool = False
+    # Written with the CREATEs next to it in one flush (sync.push: the handler adds, the
+    # caller flushes the lot).
+    together: bool = False
 
 
 @dataclass
@@ -315,6 +318,7 @@ async def create_ticket(session: AsyncSession, caller: Caller, m: Mutation) -> O
         ticket_id=m.record_id,
         id_is_new=m.new_id,
         now=caller.now,
+        flush=not m.together,
     )
     if status != S.REPORTED:
         # Made and taken offline: the move goes through the lifecycle like any other.

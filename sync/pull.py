@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import visibility
 from api.auth.scope import Scope
+from api.db import DRIVER_LISTENERS
 from api.records import SyncedRecord
 from api.tickets.models import Ticket
 from sync.checkpoint import BadCheckpoint, Checkpoint, scope_fingerprint
@@ -23,8 +27,11 @@ from sync.collections import (
     MODELS,
     View,
     current_views,
+    text_row_plan,
+    wire_columns,
     wire_select,
     wire_select_raw,
+    wire_select_text,
 )
 from sync.models import ChangeKey, ChangeRow, SyncState
 
@@ -241,13 +248,36 @@ async def _log_page(
     return PullPage(changes, at.encode(), has_more, False)
 
 
-# PostgreSQL: a log page's positions in one statement — the pruning horizon and the log bound
+# The collection whose records a PostgreSQL log page reads in its own statement (the
+# commonest on a phone, and one whose keys need no other row: visibility.record_keys). The
+# other collections' records are read after the page, by _current.
+_JOINED: type[SyncedRecord] = Ticket
+
+
+def _joined_sql(model: type[SyncedRecord]) -> str:
+    """The current record of a fresh position of `model`'s collection, as wire_select_text
+    gives it (a LATERAL subquery of the page below; no row for other positions)."""
+    rule = visibility.rule_of(model)
+    assert not rule.via and not rule.served_grids, "its keys must come from its own columns"
+    compiled = wire_select_text(model).compile(dialect=postgresql.dialect())
+    assert not compiled.params, compiled.params  # constants only: the page's text stays fixed
+    table = model.__table__.name  # type: ignore[attr-defined]
+    where = (
+        f" WHERE page.fresh AND page.collection = '{model.sync_collection}'"
+        f" AND {table}.id = page.record_id"
+    )
+    # Its colons are the SQL's own (times' layouts, casts), not parameters of the text below.
+    return (str(compiled) + where).replace(":", "\\:")
+
+
+# PostgreSQL: a log page in one statement — the pruning horizon and the log bound
 # (log_state), the next positions of each scope key merged (positions_query), whether each is
 # its record's last position the caller reads (_latest_positions: a later row with one of the
-# caller's keys, committed past the bound or not) and whether committed changes wait behind
-# the bound (_log_page). The same rules as the general path, which SQLite runs;
-# tests/test_sync_*.py run both. One round trip instead of three or four: a phone's pull of a
-# few changes costs little more than the changes themselves.
+# caller's keys, committed past the bound or not), whether committed changes wait behind the
+# bound (_log_page), and the current record of each fresh ticket (_JOINED), its columns first.
+# The same rules as the general path, which SQLite runs; tests/test_sync_*.py run both. One
+# round trip instead of three or four: a phone's pull of a few changes costs little more than
+# the changes themselves.
 _PAGE_PG = sa.text(
     f"""
     WITH st AS (
@@ -290,12 +320,38 @@ _PAGE_PG = sa.text(
             )
         ) AS held
     )
-    SELECT st.htx, st.hseq, held.held,
+    SELECT joined.*, st.htx, st.hseq, held.held,
         page.txid, page.seq, page.collection, page.record_id, page.fresh
     FROM st CROSS JOIN held LEFT JOIN page ON true
+        LEFT JOIN LATERAL ({_joined_sql(_JOINED)}) AS joined ON true
     ORDER BY page.txid, page.seq
     """
 )
+
+
+@functools.cache
+def _page_pg_sql() -> tuple[str, tuple[str, ...]]:
+    """_PAGE_PG for asyncpg itself: its SQL and the order of its parameters."""
+    compiled = _PAGE_PG.compile(dialect=postgresql.asyncpg.dialect())
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+async def _page_rows(connection: Any, parameters: dict[str, Any]) -> list[Any]:
+    """_PAGE_PG's rows as asyncpg gives them (the statement prepared and cached per
+    connection by asyncpg): a thousand rows of forty columns would cost SQLAlchemy's result
+    processing and Row objects a few milliseconds, for values that are the wire's already.
+    Inside the transaction SQLAlchemy began (the SET before it); a failure leaves it to roll
+    back as usual, a cancellation gives the connection up (its protocol state is unknown)."""
+    sql, order = _page_pg_sql()
+    for listener in DRIVER_LISTENERS:
+        listener(sql)
+    raw = await connection.get_raw_connection()
+    try:
+        return await raw.driver_connection.fetch(sql, *(parameters[name] for name in order))
+    except BaseException as error:
+        if not isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError):
+            connection.sync_connection.invalidate()
+        raise
 
 
 async def _log_page_pg(
@@ -307,6 +363,8 @@ async def _log_page_pg(
     # engine forces for the GraphQL lists (api/db.py). LOCAL: it ends with this transaction.
     await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
     keys = sorted(scope.keys())
+    width = len(wire_columns(_JOINED))
+    htx, hseq, held_at, txid_at, seq_at = (width + i for i in range(5))
     changes: list[dict[str, Any]] = []
     at = position
     has_more = False
@@ -314,24 +372,79 @@ async def _log_page_pg(
     for _ in range(_REFILLS):
         want = limit - len(changes)
         parameters = {"horizon": HORIZON, "keys": keys, "txid": at.txid, "seq": at.seq}
-        rows = (await connection.execute(_PAGE_PG, {**parameters, "wanted": want + 1})).all()
+        rows = await _page_rows(connection, {**parameters, "wanted": want + 1})
         first = rows[0]
-        if at is position and (at.txid, at.seq) < (first.htx or 0, first.hseq or 0):
+        if at is position and (at.txid, at.seq) < (first[htx] or 0, first[hseq] or 0):
             return _reset(scope)
-        found = [r for r in rows if r.seq is not None]
+        found = [r for r in rows if r[seq_at] is not None]
         has_more = len(found) > want
-        held = first.held  # read after this statement's last position: `at` below
+        held = first[held_at]  # read after this statement's last position: `at` below
         found = found[:want]
         if not found:
             break
-        changes += await _current(
-            session, scope, [(r.collection, r.record_id) for r in found if r.fresh]
-        )
-        at = Checkpoint(found[-1].txid, found[-1].seq, position.scope)
+        changes += await _page_changes(session, scope, found, width)
+        at = Checkpoint(found[-1][txid_at], found[-1][seq_at], position.scope)
         if len(changes) >= limit or not has_more:
             break
     # Committed changes held back behind a transaction still running: pull again soon.
     return PullPage(changes, at.encode(), has_more or held, False)
+
+
+async def _page_changes(
+    session: AsyncSession, scope: Scope, found: Sequence[Any], width: int
+) -> list[dict[str, Any]]:
+    """The changes of a PostgreSQL page's fresh positions, in order: the joined collection's
+    from the page's own columns (the first `width`), by the same rules as _current (which
+    tests/test_sync_pull_direct.py holds it to), the other collections' by _current."""
+    collection_at, record_at, fresh_at = width + 5, width + 6, width + 7
+    joined = _JOINED.sync_collection
+    wire_keys, converted = text_row_plan(_JOINED)
+    names = [name for name, _ in wire_columns(_JOINED)]
+    version_at, deleted_at = names.index("version"), names.index("deleted_at")
+    rule = visibility.rule_of(_JOINED)
+    key_at = [(prefix, names.index(name)) for prefix, name in visibility.key_columns(rule)]
+    county = visibility.county_key(rule.county)
+    always = frozenset({county} if county else ())
+    changes: list[dict[str, Any] | None] = []
+    others: list[tuple[str, uuid.UUID]] = []
+    # Per ticket one dict(zip()) and one scope check: no Python call per value (a page of a
+    # thousand tickets is forty thousand values).
+    for row in found:
+        if not row[fresh_at]:
+            continue
+        collection, record_id = row[collection_at], row[record_at]
+        if collection != joined:
+            others.append((collection, record_id))
+            changes.append(None)
+            continue
+        if row[0] is None:  # gone
+            changes.append(_deleted(collection, record_id, 0))
+            continue
+        seen = set(always)
+        for prefix, at in key_at:
+            if row[at] is not None:
+                seen.add(f"{prefix}:{row[at]}")
+        if row[deleted_at] is not None or not scope.sees_keys(seen):
+            changes.append(_deleted(collection, record_id, row[version_at]))
+            continue
+        data = dict(zip(wire_keys, row, strict=False))  # the record's columns come first
+        for index, key, convert in converted:
+            if row[index] is not None:
+                data[key] = convert(row[index])
+        # _whole's dict, its id the record's own (PostgreSQL's text of the same UUID).
+        changes.append(
+            {
+                "collection": collection,
+                "id": row[0],
+                "deleted": False,
+                "version": row[version_at],
+                "data": data,
+            }
+        )
+    if not others:
+        return changes  # type: ignore[return-value]
+    rest = iter(await _current(session, scope, others))
+    return [change if change is not None else next(rest) for change in changes]
 
 
 async def _latest_positions(

@@ -22,7 +22,8 @@ from api.grids.models import Grid
 from api.i18n import _
 from api.records import utcnow
 from api.row_locks import lock_rows
-from api.tickets.models import Ticket
+from api.tickets.models import Ticket, TicketStatus
+from api.tickets.numbers import reserve_numbers
 from sync import conflicts as c
 from sync import ledger
 from sync.changelog import ORIGIN
@@ -198,33 +199,47 @@ async def push_in(
     seen: dict[str, dict[str, Any]] = {}
     created_here: set[str] = set()
     outcomes: list[dict[str, Any]] = []
-    for raw in mutations:
+    index = 0
+    while index < len(mutations):
+        raw = mutations[index]
         if raw.mutation_id in stored:
             results.append(stored[raw.mutation_id].result)
+            index += 1
             continue
         if raw.mutation_id in seen:  # the same id twice in one batch: one outcome
             results.append(seen[raw.mutation_id])
+            index += 1
             continue
-        result = await _one(session, caller, raw, rejected_creates, created_here, fresh)
-        if raw.op == CREATE:
-            rejected = result["status"] == MutationStatus.REJECTED.value
-            (rejected_creates if rejected else created_here).add(str(raw.id))
-        outcomes.append(
-            {
-                "id": uuid.uuid4(),
-                "client_id": client_id,
-                "mutation_id": raw.mutation_id,
-                "member_id": scope.member_id,
-                "collection": raw.collection[:32],
-                "record_id": str(raw.id)[:64],
-                "op": raw.op[:8],
-                "status": MutationStatus(result["status"]),
-                "result": result,
-                "at": now,
-            }
-        )
-        seen[raw.mutation_id] = result
-        results.append(result)
+        run = _new_tickets(mutations, index, caller, (stored, seen), fresh, created_here)
+        answered = await _create_together(session, caller, run) if len(run) > 1 else None
+        # Not written together (a single mutation, or a run one of which was refused): one
+        # at a time, each seeing what the ones before it created.
+        run = run if len(run) > 1 else [raw]
+        for place, raw in enumerate(run):
+            if answered is not None:
+                result = answered[place]
+            else:
+                result = await _one(session, caller, raw, rejected_creates, created_here, fresh)
+            if raw.op == CREATE:
+                rejected = result["status"] == MutationStatus.REJECTED.value
+                (rejected_creates if rejected else created_here).add(str(raw.id))
+            outcomes.append(
+                {
+                    "id": uuid.uuid4(),
+                    "client_id": client_id,
+                    "mutation_id": raw.mutation_id,
+                    "member_id": scope.member_id,
+                    "collection": raw.collection[:32],
+                    "record_id": str(raw.id)[:64],
+                    "op": raw.op[:8],
+                    "status": MutationStatus(result["status"]),
+                    "result": result,
+                    "at": now,
+                }
+            )
+            seen[raw.mutation_id] = result
+            results.append(result)
+        index += len(run)
     if outcomes:
         # Every outcome in one multi-row INSERT, in the batch's transaction: durable together
         # with the changes they describe. A batch racing the same one from another request
@@ -371,6 +386,86 @@ async def _one(
         )
         return await _with_current(session, caller, raw, refused)
     return _outcome(raw.mutation_id, outcome)
+
+
+def _new_tickets(
+    mutations: list[MutationInput],
+    start: int,
+    caller: Caller,
+    answered: tuple[dict[str, Any], ...],
+    fresh: set[uuid.UUID],
+    created_here: set[str],
+) -> list[MutationInput]:
+    """The run of ticket CREATEs from `start` on that _create_together may write at once:
+    each a mutation not answered yet (its mutation id in none of `answered`), its id a new
+    random one known absent when the batch began and not created since (nor twice in the
+    run), made REPORTED (a status further on goes through the lifecycle: _one), by a caller
+    that may write."""
+    run: list[MutationInput] = []
+    if caller.scope.read_only:
+        return run
+    ids: set[uuid.UUID] = set()
+    mutation_ids: set[str] = set()
+    for raw in mutations[start:]:
+        if (
+            raw.op != CREATE
+            or raw.collection != Ticket.sync_collection
+            or any(raw.mutation_id in outcomes for outcomes in answered)
+            or raw.mutation_id in mutation_ids
+            or not isinstance(raw.fields, dict)
+            or raw.fields.get("status", TicketStatus.REPORTED.value) != TicketStatus.REPORTED.value
+        ):
+            break
+        try:
+            record_id = uuid.UUID(str(raw.id))
+        except ValueError:
+            break
+        if (
+            record_id not in fresh
+            or record_id in ids
+            or {str(raw.id), str(record_id)} & created_here
+            or record_id.version not in _NEW_ID_VERSIONS
+        ):
+            break
+        run.append(raw)
+        ids.add(record_id)
+        mutation_ids.add(raw.mutation_id)
+    return run
+
+
+async def _create_together(
+    session: AsyncSession, caller: Caller, run: list[MutationInput]
+) -> list[dict[str, Any]] | None:
+    """A run of new tickets (_new_tickets) written under one savepoint in one flush: one
+    multi-row INSERT each for the tickets, their events and their change-log rows, the
+    session hooks once for the run and the run's numbers in one statement, instead of a
+    savepoint, a number, a flush and the hooks per ticket (~2 ms of Python each). Each ticket
+    is checked and made by the very handler _one runs, in batch order (its number the one it
+    would have drawn). None when any of them is refused or the
+    flush fails: the savepoint is rolled back with everything the run did (its numbers too),
+    and the run goes one mutation at a time through _one, which answers each refusal, so the
+    outcomes and the log are what they would have been."""
+    handler = handler_for(Ticket.sync_collection, CREATE)
+    made: list[Outcome] = []
+    session.info[ORIGIN] = caller.origin.client_id
+    try:
+        async with session.begin_nested():
+            with session.no_autoflush:  # the run's tickets wait for its one flush
+                async with reserve_numbers(session, caller.now, len(run)):
+                    for raw in run:
+                        mutation = _parse(raw)
+                        mutation.new_id = mutation.together = True
+                        origin = c.Origin(
+                            caller.origin.client_id, raw.mutation_id, caller.origin.member_id
+                        )
+                        one = Caller(caller.scope, origin, caller.now, caller.max_attachment_bytes)
+                        made.append(await handler(session, one, mutation))
+            await session.flush()
+    except (DomainError, IntegrityError):
+        return None
+    finally:
+        session.info.pop(ORIGIN, None)
+    return [_outcome(raw.mutation_id, outcome) for raw, outcome in zip(run, made, strict=True)]
 
 
 # Ids a client may choose for a new record: random ones (UUID version 4, or 7).

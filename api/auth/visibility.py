@@ -17,6 +17,7 @@ A record is seen by a caller whose scope holds one of its keys:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,15 +115,22 @@ def _value(record: Any, column: str) -> Any:
     return getattr(record, column, None)
 
 
+@functools.cache
+def key_columns(rule: Rule) -> tuple[tuple[str, str], ...]:
+    """(prefix, column) of each key a record has from its own columns: the key is
+    ``prefix:value`` when the column holds a value. A reader with the values at hand (a pull's
+    rows straight from the driver) forms the keys from these without own_keys' lookups."""
+    columns = (("grid", rule.grids), ("member", rule.members), ("station", rule.stations))
+    return tuple((prefix, name) for prefix, names in columns for name in names)
+
+
 def own_keys(rule: Rule, record: Any) -> set[str]:
     """The keys a record has from its own columns (no served grids, no parent)."""
     keys: set[str] = set()
-    columns = (("grid", rule.grids), ("member", rule.members), ("station", rule.stations))
-    for prefix, names in columns:
-        for name in names:
-            value = _value(record, name)
-            if value is not None:
-                keys.add(f"{prefix}:{value}")
+    for prefix, name in key_columns(rule):
+        value = _value(record, name)
+        if value is not None:
+            keys.add(f"{prefix}:{value}")
     return keys
 
 

@@ -763,13 +763,16 @@ async def create_ticket(
     ticket_id: uuid.UUID | None = None,
     id_is_new: bool = False,
     now: datetime | None = None,
+    flush: bool = True,
     **inputs: Any,
 ) -> Ticket:
     """Report a ticket in the caller's scope: a liaison in its grids, staff in theirs, a
     member or chair for its own enterprise. ``inputs``: the keywords of
     api/tickets/service.py:check_new_ticket (title, source, gridId or enterprise, ...).
     ``id_is_new``: the caller has already checked that no record has ``ticket_id`` (sync
-    push checks a whole batch's in one statement), so it is not asked again."""
+    push checks a whole batch's in one statement), so it is not asked again. ``flush``:
+    False leaves the new ticket and its event to the caller's flush (sync push writes a
+    run of new tickets in one)."""
     _writable(scope)
     if ticket_id is not None and not id_is_new and await session.get(Ticket, ticket_id) is not None:
         raise DomainError("DUPLICATE_ID", _("a ticket with this id already exists"), "id")
@@ -784,7 +787,7 @@ async def create_ticket(
     await _check_reporter(session, scope, reporter_id)
     new.reporter_id = reporter_id or (scope.member_id if own_enterprise else None)
     return await add_reported_ticket(
-        session, new, actor_id=scope.member_id, ticket_id=ticket_id, now=now
+        session, new, actor_id=scope.member_id, ticket_id=ticket_id, now=now, flush=flush
     )
 
 

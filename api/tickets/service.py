@@ -111,9 +111,11 @@ async def add_reported_ticket(
     actor_id: uuid.UUID | None = None,
     ticket_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    flush: bool = True,
 ) -> Ticket:
     """Write a checked new ticket: REPORTED at the GRID tier, its clocks started, its
-    REPORTED event (whose actor is who filed it)."""
+    REPORTED event (whose actor is who filed it). ``flush``: False leaves both to the
+    caller's flush."""
     now = now or utcnow()
     ticket = Ticket(
         id=ticket_id or uuid.uuid4(),
@@ -143,7 +145,8 @@ async def add_reported_ticket(
         after={"status": ticket.status.value, "tier": ticket.tier.value},
         at=now,
     )
-    await session.flush()
+    if flush:
+        await session.flush()
     return ticket
 
 
