@@ -172,7 +172,8 @@ def cmd_vapid_keys(_settings: Settings, _args: argparse.Namespace) -> int:
     # (derived from the private one), shown here for checking a client's applicationServerKey.
     # Lines of an environment file, read by machines.
     print(f"GRIDLINK_VAPID_PRIVATE_KEY={private}")  # not a message
-    print("# " + _("public key (the browser's applicationServerKey): {key}", key=public))
+    # The key stands alone after a space, to be copied whole.
+    print("# " + _("public key (the browser's applicationServerKey):") + " " + public)
     return 0
 
 
