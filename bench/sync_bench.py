@@ -106,6 +106,15 @@ Counted (`--profile 400`, 10 000 rows, one run each, before → after): a pull o
 5 round trips and 5 431 Python calls → 4 and 1 429; of 1000 changes 5 and 38 781 → 4 and
 5 129; a push of 500 creates 2 518 round trips and 1.80 M calls → 24 and 1.00 M; of 500 mixed
 updates 2 018 and 1.72 M → unchanged (the edits still go one at a time through the ORM).
+
+Round 3, edits: a run of ticket details edits (merged ones and conflicts included) is written
+together (sync/push.py _edit_together: one savepoint, one flush). Before = d654808 (exported
+with `git archive`, run by this file), after = the perf4 branch, `--rows 10000 --repeat 6
+--uploads 0`, five runs of each interleaved at load 2.2-3.1: push of 500 mixed updates
+2 064 / 398 ms (ratio 5.35) → 552 / 306 ms (1.80), medians; the single ratios 3.9-6.4 →
+0.9-2.6; at 300 000 rows (two runs) 7.68, 7.70 → 2.13, 2.18. Counted (`--profile 400`):
+2 018 round trips and 1.72 M Python calls → ~266 (252 of them UPDATEs: SQLAlchemy batches
+only consecutive rows changing the same columns) and 1.08 M.
 """
 
 from __future__ import annotations

@@ -29,6 +29,11 @@ from sync.models import ChangeKey, ChangeRow
 _TXID = "sync_txid"
 # session.info key naming the sync client on whose behalf the session writes (sync.push).
 ORIGIN = "sync_origin"
+# session.info key: a function giving each record of a flush the place of the mutation that
+# wrote it, when one flush writes several mutations (sync.push writes a run at once). The
+# log rows then follow those places, each mutation's new records before its changed ones,
+# as they would have had each mutation its own flush (the session's dirty set has no order).
+LOG_ORDER = "sync_log_order"
 # Bookkeeping columns: they change with every write and mean nothing to a merge.
 _NOT_FIELDS = frozenset({"version", "updated_at", "created_at"})
 
@@ -136,6 +141,8 @@ def log_changes(session: Session, _context: Any) -> None:
     entries.extend(gone)
     if not entries:
         return
+    if (place := session.info.get(LOG_ORDER)) is not None:
+        entries.sort(key=lambda entry: place(entry.record))  # stable: new before changed
     _complete_keys(session, entries, {id(e) for e in gone}, grids_before)
     _write(session, entries)
 

@@ -52,8 +52,8 @@ class Mutation:
     fields: dict[str, Any]
     # A CREATE's id known to name no record (sync.push checks the whole batch's at once).
     new_id: bool = False
-    # Written with the CREATEs next to it in one flush (sync.push: the handler adds, the
-    # caller flushes the lot).
+    # Written with the CREATEs (or details edits) next to it in one flush (sync.push: the
+    # handler adds, the caller flushes the lot).
     together: bool = False
 
 
@@ -434,8 +434,15 @@ async def _apply_ticket_plan(
         )
     edits = {k: v for k, v in clean.items() if k in lifecycle.EDITABLE_FIELDS}
     if edits:
+        # Written with the run's one flush (sync.push), unless a contested field follows: its
+        # conflict names the version the edit made, and its log row comes after the edit's.
         ticket = await lifecycle.update_ticket(
-            session, scope=scope, ticket_id=ticket.id, changes=edits, now=now
+            session,
+            scope=scope,
+            ticket_id=ticket.id,
+            changes=edits,
+            now=now,
+            flush=not m.together or bool(contested),
         )
     note = clean.get("resolutionNote", contested.get("resolutionNote"))
     if "status" in clean and ticket.status.value != clean["status"]:
@@ -460,7 +467,8 @@ async def _apply_ticket_plan(
         rule = c.RULE_DISPATCH if name in DISPATCH_FIELDS else c.RULE_SERVER_WINS
         kept.append(_conflict(session, caller, m, ticket, name, value, server_value, rule))
     status = "CONFLICT" if kept else ("MERGED" if plan.server_moved else "APPLIED")
-    await session.flush()
+    if not m.together:
+        await session.flush()
     return Outcome(status, ticket, kept)
 
 

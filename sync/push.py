@@ -4,9 +4,11 @@ stored one (2), a failing mutation is rolled back alone in its savepoint (3)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,16 +24,19 @@ from api.grids.models import Grid
 from api.i18n import _
 from api.records import utcnow
 from api.row_locks import lock_rows
+from api.tickets import lifecycle
 from api.tickets.models import Ticket, TicketStatus
 from api.tickets.numbers import reserve_numbers
 from sync import conflicts as c
 from sync import ledger
-from sync.changelog import ORIGIN
+from sync.changelog import LOG_ORDER, ORIGIN
 from sync.collections import BY_NAME, current_keys, current_views, record_data
 from sync.handlers import (
     CREATE,
     DEFAULT_MAX_ATTACHMENT_BYTES,
     HANDLERS,
+    SERVER_OWNED,
+    UPDATE,
     Caller,
     Mutation,
     Outcome,
@@ -211,9 +216,13 @@ async def push_in(
             index += 1
             continue
         run = _new_tickets(mutations, index, caller, (stored, seen), fresh, created_here)
-        answered = await _create_together(session, caller, run) if len(run) > 1 else None
+        together = _create_together
+        if len(run) < 2:
+            run = _ticket_edits(mutations, index, caller, (stored, seen), rejected_creates)
+            together = _edit_together
+        answered = await together(session, caller, run) if len(run) > 1 else None
         # Not written together (a single mutation, or a run one of which was refused): one
-        # at a time, each seeing what the ones before it created.
+        # at a time, each seeing what the ones before it wrote.
         run = run if len(run) > 1 else [raw]
         for place, raw in enumerate(run):
             if answered is not None:
@@ -342,12 +351,7 @@ async def _one(
     created_here: set[str],
     fresh: set[uuid.UUID] = frozenset(),  # type: ignore[assignment]
 ) -> dict[str, Any]:
-    caller = Caller(
-        caller.scope,
-        c.Origin(caller.origin.client_id, raw.mutation_id, caller.origin.member_id),
-        caller.now,
-        caller.max_attachment_bytes,
-    )
+    caller = _caller_of(caller, raw)
     try:
         mutation = _parse(raw)
         if mutation.op != CREATE and str(mutation.record_id) in rejected_creates:
@@ -388,6 +392,48 @@ async def _one(
     return _outcome(raw.mutation_id, outcome)
 
 
+def _caller_of(caller: Caller, raw: MutationInput) -> Caller:
+    """The batch's caller as the origin of this one mutation (its conflicts name it)."""
+    origin = c.Origin(caller.origin.client_id, raw.mutation_id, caller.origin.member_id)
+    return Caller(caller.scope, origin, caller.now, caller.max_attachment_bytes)
+
+
+def _run_of(
+    mutations: list[MutationInput],
+    start: int,
+    caller: Caller,
+    answered: tuple[dict[str, Any], ...],
+    fits: Callable[[MutationInput, uuid.UUID], bool],
+) -> list[MutationInput]:
+    """The run of ticket mutations from `start` on that may be written at once: each one that
+    `fits` (given its record id), not answered yet (its mutation id in none of `answered`, nor
+    twice in the run), about a ticket no other mutation of the run is about, by a caller that
+    may write."""
+    run: list[MutationInput] = []
+    if caller.scope.read_only:
+        return run
+    ids: set[uuid.UUID] = set()
+    mutation_ids: set[str] = set()
+    for raw in mutations[start:]:
+        if (
+            raw.collection != Ticket.sync_collection
+            or any(raw.mutation_id in outcomes for outcomes in answered)
+            or raw.mutation_id in mutation_ids
+            or not isinstance(raw.fields, dict)
+        ):
+            break
+        try:
+            record_id = uuid.UUID(str(raw.id))
+        except ValueError:
+            break
+        if record_id in ids or not fits(raw, record_id):
+            break
+        run.append(raw)
+        ids.add(record_id)
+        mutation_ids.add(raw.mutation_id)
+    return run
+
+
 def _new_tickets(
     mutations: list[MutationInput],
     start: int,
@@ -396,41 +442,20 @@ def _new_tickets(
     fresh: set[uuid.UUID],
     created_here: set[str],
 ) -> list[MutationInput]:
-    """The run of ticket CREATEs from `start` on that _create_together may write at once:
-    each a mutation not answered yet (its mutation id in none of `answered`), its id a new
-    random one known absent when the batch began and not created since (nor twice in the
-    run), made REPORTED (a status further on goes through the lifecycle: _one), by a caller
-    that may write."""
-    run: list[MutationInput] = []
-    if caller.scope.read_only:
-        return run
-    ids: set[uuid.UUID] = set()
-    mutation_ids: set[str] = set()
-    for raw in mutations[start:]:
-        if (
-            raw.op != CREATE
-            or raw.collection != Ticket.sync_collection
-            or any(raw.mutation_id in outcomes for outcomes in answered)
-            or raw.mutation_id in mutation_ids
-            or not isinstance(raw.fields, dict)
-            or raw.fields.get("status", TicketStatus.REPORTED.value) != TicketStatus.REPORTED.value
-        ):
-            break
-        try:
-            record_id = uuid.UUID(str(raw.id))
-        except ValueError:
-            break
-        if (
-            record_id not in fresh
-            or record_id in ids
-            or {str(raw.id), str(record_id)} & created_here
-            or record_id.version not in _NEW_ID_VERSIONS
-        ):
-            break
-        run.append(raw)
-        ids.add(record_id)
-        mutation_ids.add(raw.mutation_id)
-    return run
+    """The run (_run_of) of ticket CREATEs that _create_together may write at once: each id
+    a new random one known absent when the batch began and not created since, made REPORTED
+    (a status further on goes through the lifecycle: _one)."""
+
+    def fits(raw: MutationInput, record_id: uuid.UUID) -> bool:
+        return (
+            raw.op == CREATE
+            and raw.fields.get("status", TicketStatus.REPORTED.value) == TicketStatus.REPORTED.value
+            and record_id in fresh
+            and not {str(raw.id), str(record_id)} & created_here
+            and record_id.version in _NEW_ID_VERSIONS
+        )
+
+    return _run_of(mutations, start, caller, answered, fits)
 
 
 async def _create_together(
@@ -445,26 +470,90 @@ async def _create_together(
     flush fails: the savepoint is rolled back with everything the run did (its numbers too),
     and the run goes one mutation at a time through _one, which answers each refusal, so the
     outcomes and the log are what they would have been."""
-    handler = handler_for(Ticket.sync_collection, CREATE)
+    return await _write_together(session, caller, run, CREATE)
+
+
+# What a ticket edit in a run may send: details only (lifecycle.update_ticket, which changes
+# nothing but the ticket and adds nothing but its event), and the fields the server ignores.
+_DETAILS = frozenset(lifecycle.EDITABLE_FIELDS) | SERVER_OWNED
+
+
+def _ticket_edits(
+    mutations: list[MutationInput],
+    start: int,
+    caller: Caller,
+    answered: tuple[dict[str, Any], ...],
+    rejected_creates: set[str],
+) -> list[MutationInput]:
+    """The run (_run_of) of ticket edits that _edit_together may write at once: each an
+    UPDATE of details only (a dispatch or a status move may open savepoints and touch other
+    records: _one) with its baseVersion (the base of an edit without one is looked up: _one),
+    of a ticket whose CREATE was not rejected. Never two edits of one ticket: each edit's
+    merge check and outcome see the ticket as the edits before it in the batch left it."""
+
+    def fits(raw: MutationInput, record_id: uuid.UUID) -> bool:
+        return (
+            raw.op == UPDATE
+            and bool(raw.fields)
+            and raw.fields.keys() <= _DETAILS
+            and type(raw.base_version) is int
+            and not {str(raw.id), str(record_id)} & rejected_creates
+        )
+
+    return _run_of(mutations, start, caller, answered, fits)
+
+
+async def _edit_together(
+    session: AsyncSession, caller: Caller, run: list[MutationInput]
+) -> list[dict[str, Any]] | None:
+    """A run of ticket edits (_ticket_edits) written under one savepoint in one flush: the
+    UPDATEs, their events and their change-log rows (in batch order: sync.changelog
+    LOG_ORDER) together, the session hooks once, instead of a savepoint, a flush and the hooks
+    per edit. Each edit is checked and merged by the very handler _one runs, in batch order;
+    an edit kept as conflicts (CONFLICT) is an outcome like any other, stored in the same
+    savepoint as _one would store it. None when any of them is refused or the flush fails:
+    the savepoint is rolled back and the run goes one mutation at a time through _one."""
+    return await _write_together(session, caller, run, UPDATE)
+
+
+def _places(run: list[MutationInput]) -> Callable[[Any], int]:
+    """Which mutation of the run wrote a record (sync.changelog.LOG_ORDER): the one about it,
+    or, for a conflict kept, the one about the record it is kept for."""
+    places = {uuid.UUID(str(raw.id)): place for place, raw in enumerate(run)}
+    last = len(run)
+
+    def place(record: Any) -> int:
+        found = places.get(record.id)
+        return found if found is not None else places.get(getattr(record, "record_id", None), last)
+
+    return place
+
+
+async def _write_together(
+    session: AsyncSession, caller: Caller, run: list[MutationInput], op: str
+) -> list[dict[str, Any]] | None:
+    handler = handler_for(Ticket.sync_collection, op)
     made: list[Outcome] = []
     session.info[ORIGIN] = caller.origin.client_id
+    session.info[LOG_ORDER] = _places(run)
+    numbers: Any = (
+        reserve_numbers(session, caller.now, len(run)) if op == CREATE else contextlib.nullcontext()
+    )
     try:
         async with session.begin_nested():
-            with session.no_autoflush:  # the run's tickets wait for its one flush
-                async with reserve_numbers(session, caller.now, len(run)):
+            with session.no_autoflush:  # the run's writes wait for its one flush
+                async with numbers:
                     for raw in run:
                         mutation = _parse(raw)
-                        mutation.new_id = mutation.together = True
-                        origin = c.Origin(
-                            caller.origin.client_id, raw.mutation_id, caller.origin.member_id
-                        )
-                        one = Caller(caller.scope, origin, caller.now, caller.max_attachment_bytes)
-                        made.append(await handler(session, one, mutation))
+                        mutation.new_id = op == CREATE
+                        mutation.together = True
+                        made.append(await handler(session, _caller_of(caller, raw), mutation))
             await session.flush()
     except (DomainError, IntegrityError):
         return None
     finally:
         session.info.pop(ORIGIN, None)
+        session.info.pop(LOG_ORDER, None)
     return [_outcome(raw.mutation_id, outcome) for raw, outcome in zip(run, made, strict=True)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -144,7 +144,9 @@ async def build_county(session_factory: Any, world: int = 0) -> County:
     )
 
 
-async def server_ticket(session_factory: Any, who: Person, grid: Grid, title: str) -> uuid.UUID:
+async def server_ticket(
+    session_factory: Any, who: Person, grid: Grid, title: str, now: datetime | None = None
+) -> uuid.UUID:
     async with session_factory() as session, session.begin():
         ticket = await lifecycle.create_ticket(
             session,
@@ -152,8 +154,24 @@ async def server_ticket(session_factory: Any, who: Person, grid: Grid, title: st
             title=title,
             source=TicketSource.RISK_HAZARD,
             grid_id=grid.id,
+            now=now,
         )
     return ticket.id
+
+
+def logged_as(row: Any, place: Any) -> tuple[Any, ...]:
+    """A change-log row as two runs of the same batch can compare it: its record named by
+    ``place`` (the record's place in the batch), without its seq, txid and time."""
+    return (
+        place,
+        row.version,
+        row.deleted,
+        row.collection,
+        sorted(row.fields),
+        sorted(row.keys_after),
+        sorted(row.keys_before),
+        row.client_id,
+    )
 
 
 async def do(session_factory: Any, fn: Any, **kwargs: Any) -> Any:
@@ -170,3 +188,17 @@ async def server_view(http: httpx.AsyncClient, person: Person) -> dict[tuple[str
     fresh = phone(http, person, "fresh")
     await fresh.pull()
     return fresh.snapshot()
+
+
+def as_compared(value: Any, named: dict[str, str]) -> Any:
+    """A push's results (or any value) as two runs of the same batch can compare them: the
+    strings in ``named`` (ids, numbers: new in each run) by their name, no mutation ids and
+    no flush times (createdAt, updatedAt: each flush's own clock)."""
+    if isinstance(value, dict):
+        skip = {"mutationId", "createdAt", "updatedAt"}
+        return {k: as_compared(v, named) for k, v in value.items() if k not in skip}
+    if isinstance(value, list):
+        return [as_compared(v, named) for v in value]
+    if isinstance(value, uuid.UUID):
+        value = str(value)
+    return named.get(value, value) if isinstance(value, str) else value

@@ -16,7 +16,7 @@ from api.tickets.models import Ticket, TicketEvent
 from sync import push as push_module
 from sync.models import ChangeRow, StoredMutation
 from sync.push import MutationInput, push_in
-from tests.sync_support import build_county
+from tests.sync_support import as_compared, build_county, logged_as
 
 NOW = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
@@ -63,36 +63,11 @@ async def _push(session_factory: Any, scope: Any, mutations: list[MutationInput]
     position = {record_id: index for index, record_id in enumerate(ids)}
     numbers = sorted(t.number for t in tickets.values())
 
-    def plain(value: Any) -> Any:
-        """Ids as their place in the batch, numbers as their rank: the rest is compared as is."""
-        if isinstance(value, dict):
-            # createdAt and updatedAt are the flush's own clock; the mutation ids are new.
-            skip = {"mutationId", "createdAt", "updatedAt"}
-            return {k: plain(v) for k, v in value.items() if k not in skip}
-        if isinstance(value, list):
-            return [plain(v) for v in value]
-        if isinstance(value, str) and value in numbers:
-            return f"number {numbers.index(value)}"
-        try:
-            return f"record {position[uuid.UUID(value)]}"
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return value
-
-    log = [
-        (
-            position[row.record_id],
-            row.version,
-            row.deleted,
-            row.collection,
-            sorted(row.fields),
-            sorted(row.keys_after),
-            sorted(row.keys_before),
-            row.client_id,
-        )
-        for row in logged
-    ]
+    named = {n: f"number {rank}" for rank, n in enumerate(numbers)}
+    named |= {str(record_id): f"record {index}" for record_id, index in position.items()}
+    log = [logged_as(row, position[row.record_id]) for row in logged]
     happened = sorted((position[e.ticket_id], e.kind, e.actor_id, e.after) for e in events)
-    return plain(results), numbers, log, happened
+    return as_compared(results, named), numbers, log, happened
 
 
 @pytest.mark.parametrize("refused_at", [None, 2])

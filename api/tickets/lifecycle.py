@@ -816,9 +816,11 @@ async def update_ticket(
     ticket_id: uuid.UUID,
     changes: dict[str, Any],
     now: datetime | None = None,
+    flush: bool = True,
 ) -> Ticket:
     """Edit a ticket's details (camelCase keys as clients send them). Status, assignee, grid
-    and tier change through their own moves, never here."""
+    and tier change through their own moves, never here. ``flush``: False leaves the change
+    and its event to the caller's flush (sync push writes a run of edits in one)."""
     now = now or utcnow()
     _writable(scope)
     ticket = await get_visible_ticket(session, scope, ticket_id, for_update=True)
@@ -861,7 +863,8 @@ async def update_ticket(
             after=after,
             at=now,
         )
-        await session.flush()
+        if flush:
+            await session.flush()
     return ticket
 
 
