@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SAWarning
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api.auth import visibility
 from api.auth.scope import Scope
@@ -129,9 +130,9 @@ async def pull(
     session: AsyncSession, *, scope: Scope, checkpoint: str | None, limit: int
 ) -> PullPage:
     limit = max(1, min(limit, MAX_LIMIT))
-    await _one_snapshot(session)
     fingerprint = scope_fingerprint(scope)
     if checkpoint is None:
+        await _one_snapshot(session)
         txid, seq = await log_head(session)
         start = Checkpoint(txid, seq, fingerprint, 0, None)
         return await _snapshot_page(session, scope, start, limit)
@@ -142,7 +143,9 @@ async def pull(
     if position.scope != fingerprint:
         return _reset(scope)
     if not position.in_snapshot and session.get_bind().dialect.name == "postgresql":
-        return await _log_page_pg(session, scope, position, limit)
+        async with _page_transaction(session) as connection:
+            return await _log_page_pg(connection, session, scope, position, limit)
+    await _one_snapshot(session)
     state = await log_state(session)
     if (position.txid, position.seq) < state.horizon:
         return _reset(scope)
@@ -341,8 +344,8 @@ async def _page_rows(connection: Any, parameters: dict[str, Any]) -> list[Any]:
     """_PAGE_PG's rows as asyncpg gives them (the statement prepared and cached per
     connection by asyncpg): a thousand rows of forty columns would cost SQLAlchemy's result
     processing and Row objects a few milliseconds, for values that are the wire's already.
-    Inside the transaction SQLAlchemy began (the SET before it); a failure leaves it to roll
-    back as usual, a cancellation gives the connection up (its protocol state is unknown)."""
+    Inside the page's transaction (_page_transaction), which ends it on a failure; a
+    cancellation gives the connection up (its protocol state is unknown)."""
     sql, order = _page_pg_sql()
     for listener in DRIVER_LISTENERS:
         listener(sql)
@@ -355,14 +358,69 @@ async def _page_rows(connection: Any, parameters: dict[str, Any]) -> list[Any]:
         raise
 
 
+# This page's statements (its positions, its records) plan alike whatever the values: one
+# generic plan per connection instead of planning anew on every run (0.7 ms for the page
+# statement), which the engine forces for the GraphQL lists (api/db.py). LOCAL: it ends with
+# the transaction.
+_GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan"
+# The page's transaction begun by the pull itself: one snapshot (see _one_snapshot) and the
+# plan setting in one round trip (simple protocol, two statements, no parameters).
+_BEGIN = f"BEGIN ISOLATION LEVEL REPEATABLE READ; {_GENERIC}"
+
+
+@contextlib.asynccontextmanager
+async def _page_transaction(session: AsyncSession) -> AsyncIterator[AsyncConnection]:
+    """The connection for a PostgreSQL log page, in a REPEATABLE READ transaction with
+    generic plans. On a session not yet connected (syncPull's own) the pull begins and ends
+    that transaction on asyncpg itself: BEGIN and the plan setting in one round trip, where
+    SQLAlchemy sends BEGIN before the first statement and the setting would be a statement of
+    its own (three round trips for a page, as the hand-written SQL makes, instead of four).
+    SQLAlchemy's connection is switched to AUTOCOMMIT for it, so that it sends no BEGIN or
+    COMMIT of its own; its statements (_current's) run inside the transaction all the same.
+    The transaction ends here, committed (it only read) or rolled back on an error; a
+    cancellation, or a rollback that fails, gives the connection up: it never goes back to
+    the pool inside a transaction. A session already connected (a caller that read first)
+    keeps its transaction and its level: the setting is then a statement of its own."""
+    with warnings.catch_warnings():
+        # Already connected: the option is ignored, with a warning; checked below.
+        warnings.simplefilter("ignore", SAWarning)
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if connection.sync_connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        await connection.exec_driver_sql(_GENERIC)
+        yield connection
+        return
+    driver = (await connection.get_raw_connection()).driver_connection
+    for listener in DRIVER_LISTENERS:
+        listener(_BEGIN)
+    await driver.execute(_BEGIN)
+    try:
+        yield connection
+    except Exception:
+        try:
+            await driver.execute("ROLLBACK")
+        except Exception:
+            connection.sync_connection.invalidate()  # the page's error is the one to see
+        except BaseException:
+            connection.sync_connection.invalidate()
+            raise
+        raise
+    except BaseException:  # cancelled: where the protocol stands is unknown
+        connection.sync_connection.invalidate()
+        raise
+    try:
+        await driver.execute("COMMIT")
+    except BaseException:
+        connection.sync_connection.invalidate()
+        raise
+
+
 async def _log_page_pg(
-    session: AsyncSession, scope: Scope, position: Checkpoint, limit: int
+    connection: AsyncConnection,
+    session: AsyncSession,
+    scope: Scope,
+    position: Checkpoint,
+    limit: int,
 ) -> PullPage:
-    connection = await session.connection()
-    # This page's statements (its positions, its records) plan alike whatever the values:
-    # one generic plan per connection instead of planning anew on every run, which the
-    # engine forces for the GraphQL lists (api/db.py). LOCAL: it ends with this transaction.
-    await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
     keys = sorted(scope.keys())
     width = len(wire_columns(_JOINED))
     htx, hseq, held_at, txid_at, seq_at = (width + i for i in range(5))
