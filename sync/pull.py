@@ -281,7 +281,11 @@ def _joined_sql(model: type[SyncedRecord]) -> str:
 # bound (_log_page), and the current record of each fresh ticket (_JOINED), its columns first.
 # The same rules as the general path, which SQLite runs; tests/test_sync_*.py run both. One
 # round trip instead of three or four: a phone's pull of a few changes costs little more than
-# the changes themselves.
+# the changes themselves. The page's positions are ordered before the tickets are joined and
+# always end in a row of their own (no position; the horizon and `held` come on every row,
+# so an empty page still has them): the final ORDER BY is then met by the order of the
+# positions, where sorting the joined rows (forty columns each) took ~0.9 ms of 6.8 for a
+# page of 1000 (EXPLAIN ANALYZE, generic plan).
 _PAGE_PG = sa.text(
     f"""
     WITH st AS (
@@ -308,6 +312,7 @@ _PAGE_PG = sa.text(
                         OR jsonb_exists_any(later.keys_before::jsonb, CAST(:keys AS text[])))
             ) AS fresh
         FROM found JOIN sync_change AS c ON c.seq = found.seq
+        UNION ALL SELECT NULL, NULL, NULL, NULL, false  -- the last row: st and held, no position
     ),
     upto AS (
         SELECT coalesce((SELECT txid FROM found ORDER BY txid DESC, seq DESC LIMIT 1), :txid)
@@ -326,7 +331,7 @@ _PAGE_PG = sa.text(
     )
     SELECT joined.*, st.htx, st.hseq, held.held,
         page.txid, page.seq, page.collection, page.record_id, page.fresh
-    FROM st CROSS JOIN held LEFT JOIN page ON true
+    FROM (SELECT * FROM page ORDER BY txid, seq) AS page CROSS JOIN st CROSS JOIN held
         LEFT JOIN LATERAL ({_joined_sql(_JOINED)}) AS joined ON true
     ORDER BY page.txid, page.seq
     """
