@@ -28,6 +28,8 @@ class ChangeRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_sync_change_position", "txid", "seq"),
         sa.Index("ix_sync_change_record", "record_id", "version"),
+        # A pull's "is this the record's last position?" answered from the index alone.
+        sa.Index("ix_sync_change_record_position", "record_id", "txid", "seq"),
         sa.Index("ix_sync_change_at", "at"),
         # Never reuse a number after pruning (plain rowids restart from the largest left).
         {"sqlite_autoincrement": True},

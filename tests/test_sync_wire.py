@@ -167,8 +167,12 @@ async def test_a_log_page_on_postgresql_reads_only_indexes(engine, session_facto
     async with session_factory() as session:
         statement = sa.text("EXPLAIN (ANALYZE, FORMAT JSON) " + _PAGE_PG.text)
         explained = await session.scalar(statement, parameters)
-        found = (await session.execute(_PAGE_PG, parameters)).all()
+        rows = (await session.execute(_PAGE_PG, parameters)).all()
+    # The positions, in order, then the row that carries only the horizon and `held`.
+    found, last = rows[:-1], rows[-1]
     assert len(found) == limit + 1 and all(row.fresh for row in found)
+    assert [row.seq for row in found] == sorted(row.seq for row in found)
+    assert last.seq is None and last.record_id is None
     plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
     logged = [s for s in _scans(plan) if s["Relation Name"] in ("sync_change", "sync_change_key")]
     assert logged and all("Index" in s["Node Type"] for s in logged), logged
